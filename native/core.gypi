@@ -1,1 +1,1 @@
-{ 'sources': ['src/addon.cc'] }
+{ 'sources': ['src/addon.cc', 'src/tensor/init_stub.cc'] }
