@@ -1,4 +1,5 @@
 import { type Command, notBuiltYet } from '../command.js';
+import { demo } from './demo.js';
 
 /**
  * The subcommand table. Each entry lives in its own module; replace a `notBuiltYet` line with the real
@@ -10,4 +11,5 @@ export const commands: readonly Command[] = [
   notBuiltYet('worker', "a pod's entry point: launch one worker per GPU of the plan", 8),
   notBuiltYet('run-transformer', 'run one transformer forward on a Diffusers checkpoint', 7),
   notBuiltYet('denoise', 'run the denoising loop, one process or a local parallel group', 7),
+  demo,
 ];

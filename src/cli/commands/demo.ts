@@ -1,0 +1,117 @@
+import { type ControlPlane, GPU_LABELS, GPU_RESOURCE, startControlPlane } from '../../devcluster/index.js';
+import { type Command, UsageError } from '../command.js';
+
+/** The embedded default cluster: two 8×H100 nodes in one NVLink-less zone. */
+const DEMO_NODES = [
+  { namePrefix: 'h100', count: 2, gpus: 8, product: 'NVIDIA-H100-80GB-HBM3', zone: 'zone-a' },
+];
+
+const HELP = `usage: tessera demo [--keep-running]
+
+Starts the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler;
+kwok as the kubelets) with 2 fake 8×H100 nodes, shows the nodes with their GPU capacity and labels, and
+stops it again.
+
+  --keep-running   leave the cluster up until Ctrl-C (prints a kubeconfig to use with kubectl)
+`;
+
+function parseArgs(argv: readonly string[]): { keepRunning: boolean } {
+  let keepRunning = false;
+  for (const arg of argv) {
+    if (arg === '--keep-running') keepRunning = true;
+    else if (arg === '-h' || arg === '--help') throw new HelpRequested();
+    else throw new UsageError(`unknown option '${arg}'\n\n${HELP}`);
+  }
+  return { keepRunning };
+}
+
+class HelpRequested extends Error {}
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function showNodes(cluster: ControlPlane): Promise<void> {
+  const labelColumns = [
+    GPU_LABELS.product,
+    GPU_LABELS.memoryMiB,
+    GPU_LABELS.count,
+    'topology.kubernetes.io/zone',
+  ];
+  const byLabels = await cluster.kubectl(['get', 'nodes', '-L', labelColumns.join(',')]);
+  const escaped = GPU_RESOURCE.replaceAll('.', '\\.');
+  const byCapacity = await cluster.kubectl([
+    'get',
+    'nodes',
+    '-o',
+    [
+      'custom-columns=NODE:.metadata.name',
+      `GPUS:.status.capacity.${escaped}`,
+      `ALLOCATABLE-GPUS:.status.allocatable.${escaped}`,
+      'CPU:.status.capacity.cpu',
+      'MEMORY:.status.capacity.memory',
+      'TAINTS:.spec.taints[*].key',
+    ].join(','),
+  ]);
+  for (const res of [byLabels, byCapacity]) {
+    if (res.code !== 0) throw new Error(`kubectl get nodes failed: ${res.stderr.trim()}`);
+  }
+  say('Nodes and their GPU Feature Discovery labels (kubectl get nodes -L ...):');
+  say(byLabels.stdout.trimEnd());
+  say();
+  say('GPU capacity:');
+  say(byCapacity.stdout.trimEnd());
+}
+
+function waitForInterrupt(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  let options: { keepRunning: boolean };
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    throw err;
+  }
+
+  say('Tessera demo — local Kubernetes control plane with fake GPU nodes');
+  say('Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok ...');
+  const started = Date.now();
+  // Ctrl-C during start or later: the devcluster's own signal handler kills every process and removes
+  // the work folder before the process ends, so nothing is left behind.
+  const cluster = await startControlPlane({ nodes: DEMO_NODES });
+  try {
+    say(`Control plane ready in ${seconds(Date.now() - started)} at ${cluster.server}`);
+    say();
+    await showNodes(cluster);
+    say();
+    if (options.keepRunning) {
+      say(`The cluster stays up until Ctrl-C. Try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes`);
+      const signal = await waitForInterrupt();
+      say(`\n${signal} received.`);
+    }
+  } finally {
+    const stopping = Date.now();
+    await cluster.stop();
+    say(`Control plane stopped in ${seconds(Date.now() - stopping)}; nothing left running.`);
+  }
+  return 0;
+}
+
+export const demo: Command = {
+  name: 'demo',
+  summary: 'start the local control plane with 2 fake 8×H100 nodes and show them',
+  run,
+};
