@@ -9,7 +9,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tessera::InitTensor(env, exports);
   // tessera::InitComm(env, exports);  — added by the comm part
-  // tessera::InitCuda(env, exports);  — added by the cuda part
+  tessera::InitCuda(env, exports);
   return exports;
 }
 

@@ -1,0 +1,195 @@
+// tessera_cuda: the flat C ABI of the CUDA backend (libtessera_cuda.so, built by nvcc).
+//
+// The addon never links against this library: it dlopens it (native/src/cuda/) so that a CPU-only build
+// and machine work unchanged. Everything crossing the boundary is a C type; CUDA types appear only as
+// opaque pointers. Bump TESSERA_CUDA_ABI_VERSION whenever a signature or an enum value changes: the
+// loader refuses a library whose tessera_cuda_abi_version() differs from the header it was compiled with.
+//
+// Conventions:
+// - Every function that can fail returns tessera_cuda_status (0 = success). On failure the message is
+//   kept per thread and read with tessera_cuda_last_error().
+// - Kernel launches are asynchronous on the given stream (NULL = the legacy default stream); argument
+//   checks happen before the launch, launch errors are reported at once, execution errors at the next
+//   synchronising call.
+// - Tensors are dense and row-major. dtype selects the storage of every tensor argument of a call
+//   unless a parameter says otherwise; arithmetic is always float32.
+#ifndef TESSERA_CUDA_H
+#define TESSERA_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TESSERA_CUDA_ABI_VERSION 1
+
+#if defined(__GNUC__)
+#define TESSERA_CUDA_API __attribute__((visibility("default")))
+#else
+#define TESSERA_CUDA_API
+#endif
+
+typedef int tessera_cuda_status;  // 0 = success, otherwise see tessera_cuda_last_error()
+typedef struct tessera_cuda_stream_s* tessera_cuda_stream_t;  // a cudaStream_t; NULL = default stream
+
+typedef enum tessera_cuda_dtype {
+  TESSERA_CUDA_F32 = 0,
+  TESSERA_CUDA_BF16 = 1,
+} tessera_cuda_dtype;
+
+typedef enum tessera_cuda_binary_op {
+  TESSERA_CUDA_ADD = 0,
+  TESSERA_CUDA_MUL = 1,
+} tessera_cuda_binary_op;
+
+typedef enum tessera_cuda_unary_op {
+  TESSERA_CUDA_GELU_TANH = 0,
+  TESSERA_CUDA_SILU = 1,
+} tessera_cuda_unary_op;
+
+#define TESSERA_CUDA_MAX_RANK 6
+
+typedef struct tessera_cuda_device_info {
+  char name[256];
+  size_t total_memory;  // bytes
+  int compute_major;
+  int compute_minor;
+  int multiprocessors;
+} tessera_cuda_device_info;
+
+// ---------------------------------------------------------------------------------------------------
+// Library and errors
+// ---------------------------------------------------------------------------------------------------
+
+// TESSERA_CUDA_ABI_VERSION of the build; the loader compares it with its own header.
+TESSERA_CUDA_API int tessera_cuda_abi_version(void);
+// The last error of the calling thread ("" when none). Valid until the thread's next failing call.
+TESSERA_CUDA_API const char* tessera_cuda_last_error(void);
+// CUDA runtime version the library was built with, and the installed driver's version (1000·major +
+// 10·minor); the driver version is 0 when no driver is installed (not an error).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_versions(int* runtime_version, int* driver_version);
+
+// ---------------------------------------------------------------------------------------------------
+// Devices and memory
+// ---------------------------------------------------------------------------------------------------
+
+// Number of visible devices; fails (with the runtime's reason) when there is no usable driver.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_device_count(int* count);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_device_info_get(int device, tessera_cuda_device_info* info);
+// Makes `device` current for the calling thread (every later call on that thread uses it).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_set_device(int device);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_malloc(void** ptr, size_t bytes);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_free(void* ptr);  // NULL is accepted
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_h2d(void* dst, const void* src, size_t bytes,
+                                                             tessera_cuda_stream_t stream);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_d2h(void* dst, const void* src, size_t bytes,
+                                                             tessera_cuda_stream_t stream);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_d2d(void* dst, const void* src, size_t bytes,
+                                                             tessera_cuda_stream_t stream);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memset_zero(void* dst, size_t bytes, tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------------------------------
+
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_stream_create(tessera_cuda_stream_t* stream);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_stream_destroy(tessera_cuda_stream_t stream);  // NULL accepted
+// Blocks until all work queued on the stream has finished; reports any error that work raised.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_stream_synchronize(tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Elementwise kernels (n elements; in-place allowed: out may equal an input)
+// ---------------------------------------------------------------------------------------------------
+
+// dst[i] = src[i] converted (f32 → bf16 rounds to nearest even; NaN stays NaN).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_convert(const void* src, tessera_cuda_dtype src_dtype, void* dst,
+                                                          tessera_cuda_dtype dst_dtype, size_t n,
+                                                          tessera_cuda_stream_t stream);
+// out[i] = a[i] op b[i % b_n]; b_n must divide n (b_n == n: same shape; b_n == cols: a row bias).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_binary(tessera_cuda_binary_op op, const void* a, size_t n,
+                                                         const void* b, size_t b_n, void* out,
+                                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// out[i] = f(x[i]); GELU with the tanh approximation, SiLU = x·sigmoid(x).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_unary(tessera_cuda_unary_op op, const void* x, void* out, size_t n,
+                                                        tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// x, out: [batch, tokens, dim]; scale, shift: [batch, dim]. out = x·(1 + scale) + shift.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_modulate(const void* x, const void* scale, const void* shift,
+                                                           void* out, size_t batch, size_t tokens, size_t dim,
+                                                           tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// residual, y, out: [batch, tokens, dim]; gate: [batch, dim]. out = residual + gate·y.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_gated_residual(const void* residual, const void* gate, const void* y,
+                                                                 void* out, size_t batch, size_t tokens, size_t dim,
+                                                                 tessera_cuda_dtype dtype,
+                                                                 tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Row kernels (x, out: [rows, cols]; one reduction per row in float32)
+// ---------------------------------------------------------------------------------------------------
+
+// out = (x − mean) / sqrt(var + eps) · weight + bias; weight/bias: [cols] or NULL (no affine).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_layer_norm(const void* x, const void* weight, const void* bias,
+                                                             void* out, size_t rows, size_t cols, float eps,
+                                                             tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// out = x / sqrt(mean(x²) + eps) · weight; weight: [cols] or NULL.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_rms_norm(const void* x, const void* weight, void* out, size_t rows,
+                                                           size_t cols, float eps, tessera_cuda_dtype dtype,
+                                                           tessera_cuda_stream_t stream);
+// out = softmax(x) over each row.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_softmax(const void* x, void* out, size_t rows, size_t cols,
+                                                          tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Attention and positions (layout [batch, seq, heads, head_dim])
+// ---------------------------------------------------------------------------------------------------
+
+// Interleaved-pair RoPE: x, out: [batch, seq, heads, head_dim]; cos, sin: float32 [seq, head_dim]
+// (already repeat-interleaved, c0,c0,c1,c1,…). out[2i] = x[2i]·cos[2i] − x[2i+1]·sin[2i];
+// out[2i+1] = x[2i+1]·cos[2i+1] + x[2i]·sin[2i+1]. head_dim must be even.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_rope(const void* x, const float* cos, const float* sin, void* out,
+                                                       size_t batch, size_t seq, size_t heads, size_t head_dim,
+                                                       tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// Non-causal scaled dot-product attention, blocked over keys with an online softmax.
+// q, out: [batch, q_len, heads, head_dim]; k, v: [batch, kv_len, heads, head_dim];
+// lse: float32 [batch, heads, q_len] = log Σ_j exp(scale·q·k_j) (natural log), or NULL.
+// head_dim ≤ 256 and a multiple of 32 is fastest; any head_dim in 1..256 is accepted.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_attention(const void* q, const void* k, const void* v, void* out,
+                                                            float* lse, size_t batch, size_t q_len, size_t kv_len,
+                                                            size_t heads, size_t head_dim, float scale,
+                                                            tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Copies
+// ---------------------------------------------------------------------------------------------------
+
+// dst = src permuted: dst's axis i is src's axis perm[i]; shape is src's shape (rank ≤ TESSERA_CUDA_MAX_RANK).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_permute(const void* src, void* dst, int rank, const int64_t* shape,
+                                                          const int* perm, tessera_cuda_dtype dtype,
+                                                          tessera_cuda_stream_t stream);
+// Strided 2-D copy: rows × cols elements; strides in elements. Concat and split along any axis reduce
+// to this (rows = product of the leading axes, cols = the axis size × the trailing axes).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_copy_2d(const void* src, size_t src_stride, void* dst,
+                                                          size_t dst_stride, size_t rows, size_t cols,
+                                                          tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// out: [outer, a_inner + b_inner] = concat(a: [outer, a_inner], b: [outer, b_inner]) along the last axis.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_concat(const void* a, size_t a_inner, const void* b, size_t b_inner,
+                                                         void* out, size_t outer, tessera_cuda_dtype dtype,
+                                                         tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// GEMM (cuBLAS, loaded with dlopen on first use: TESSERA_CUBLAS_LIB, else libcublas.so.13, .so.12)
+// ---------------------------------------------------------------------------------------------------
+
+// Row-major C[m, n] = alpha · op(A) · op(B) + beta · C, op(A) = A [m, k] or, with trans_a, A [k, m]
+// transposed (likewise B: [k, n] or [n, k]; a Linear layer y = x·Wᵀ is trans_b = 1). A, B and C share
+// dtype; bf16 uses float32 accumulation (CUBLAS_COMPUTE_32F), f32 is plain SGEMM (no TF32).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                                                       float alpha, const void* a, const void* b, float beta, void* c,
+                                                       tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // TESSERA_CUDA_H

@@ -1,0 +1,128 @@
+// Library identity, errors, devices, memory and streams: thin checked wrappers over the CUDA runtime
+// (linked statically, so the library needs only the driver, libcuda.so.1, at run time).
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "common.cuh"
+
+namespace tessera_cuda {
+
+namespace {
+thread_local std::string last_error;
+}
+
+tessera_cuda_status Fail(tessera_cuda_status status, const std::string& message) {
+  try {
+    last_error = message;
+  } catch (...) {
+    // Out of memory while recording the message: keep the status, lose the text.
+  }
+  return status;
+}
+
+tessera_cuda_status Check(cudaError_t error, const char* what) {
+  if (error == cudaSuccess) return kOk;
+  cudaGetLastError();  // clear the runtime's error slot so the next call does not report this one again
+  return Fail(kCudaFailure, std::string(what) + ": " + cudaGetErrorName(error) + " (" + cudaGetErrorString(error) + ")");
+}
+
+}  // namespace tessera_cuda
+
+using namespace tessera_cuda;
+
+extern "C" {
+
+int tessera_cuda_abi_version(void) { return TESSERA_CUDA_ABI_VERSION; }
+
+const char* tessera_cuda_last_error(void) { return last_error.c_str(); }
+
+tessera_cuda_status tessera_cuda_versions(int* runtime_version, int* driver_version) {
+  TESSERA_REQUIRE(runtime_version && driver_version, "tessera_cuda_versions", "null output pointer");
+  *runtime_version = 0;
+  *driver_version = 0;
+  if (auto s = Check(cudaRuntimeGetVersion(runtime_version), "cudaRuntimeGetVersion")) return s;
+  // With no driver installed cudaDriverGetVersion reports 0 and succeeds, which is what we want.
+  return Check(cudaDriverGetVersion(driver_version), "cudaDriverGetVersion");
+}
+
+tessera_cuda_status tessera_cuda_device_count(int* count) {
+  TESSERA_REQUIRE(count, "tessera_cuda_device_count", "null output pointer");
+  *count = 0;
+  return Check(cudaGetDeviceCount(count), "cudaGetDeviceCount");
+}
+
+tessera_cuda_status tessera_cuda_device_info_get(int device, tessera_cuda_device_info* info) {
+  TESSERA_REQUIRE(info, "tessera_cuda_device_info_get", "null output pointer");
+  cudaDeviceProp prop;
+  if (auto s = Check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties")) return s;
+  std::memset(info, 0, sizeof(*info));
+  std::snprintf(info->name, sizeof(info->name), "%s", prop.name);
+  info->total_memory = prop.totalGlobalMem;
+  info->compute_major = prop.major;
+  info->compute_minor = prop.minor;
+  info->multiprocessors = prop.multiProcessorCount;
+  return kOk;
+}
+
+tessera_cuda_status tessera_cuda_set_device(int device) { return Check(cudaSetDevice(device), "cudaSetDevice"); }
+
+tessera_cuda_status tessera_cuda_malloc(void** ptr, size_t bytes) {
+  TESSERA_REQUIRE(ptr, "tessera_cuda_malloc", "null output pointer");
+  *ptr = nullptr;
+  if (bytes == 0) return kOk;
+  cudaError_t e = cudaMalloc(ptr, bytes);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return Fail(kCudaFailure, "cudaMalloc of " + std::to_string(bytes) + " bytes: " + cudaGetErrorString(e));
+  }
+  return kOk;
+}
+
+tessera_cuda_status tessera_cuda_free(void* ptr) {
+  if (!ptr) return kOk;
+  return Check(cudaFree(ptr), "cudaFree");
+}
+
+static tessera_cuda_status Copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                                tessera_cuda_stream_t stream, const char* what) {
+  if (bytes == 0) return kOk;
+  TESSERA_REQUIRE(dst && src, what, "null pointer");
+  return Check(cudaMemcpyAsync(dst, src, bytes, kind, Native(stream)), what);
+}
+
+tessera_cuda_status tessera_cuda_memcpy_h2d(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream) {
+  return Copy(dst, src, bytes, cudaMemcpyHostToDevice, stream, "tessera_cuda_memcpy_h2d");
+}
+tessera_cuda_status tessera_cuda_memcpy_d2h(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream) {
+  return Copy(dst, src, bytes, cudaMemcpyDeviceToHost, stream, "tessera_cuda_memcpy_d2h");
+}
+tessera_cuda_status tessera_cuda_memcpy_d2d(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream) {
+  return Copy(dst, src, bytes, cudaMemcpyDeviceToDevice, stream, "tessera_cuda_memcpy_d2d");
+}
+
+tessera_cuda_status tessera_cuda_memset_zero(void* dst, size_t bytes, tessera_cuda_stream_t stream) {
+  if (bytes == 0) return kOk;
+  TESSERA_REQUIRE(dst, "tessera_cuda_memset_zero", "null pointer");
+  return Check(cudaMemsetAsync(dst, 0, bytes, Native(stream)), "tessera_cuda_memset_zero");
+}
+
+tessera_cuda_status tessera_cuda_stream_create(tessera_cuda_stream_t* stream) {
+  TESSERA_REQUIRE(stream, "tessera_cuda_stream_create", "null output pointer");
+  cudaStream_t s = nullptr;
+  // Non-blocking: our streams must not serialise against the legacy default stream other code uses.
+  if (auto st = Check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate")) return st;
+  *stream = reinterpret_cast<tessera_cuda_stream_t>(s);
+  return kOk;
+}
+
+tessera_cuda_status tessera_cuda_stream_destroy(tessera_cuda_stream_t stream) {
+  if (!stream) return kOk;
+  return Check(cudaStreamDestroy(Native(stream)), "cudaStreamDestroy");
+}
+
+tessera_cuda_status tessera_cuda_stream_synchronize(tessera_cuda_stream_t stream) {
+  return Check(cudaStreamSynchronize(Native(stream)), "cudaStreamSynchronize");
+}
+
+}  // extern "C"
