@@ -6,6 +6,7 @@ export * from './model.js';
 export * from './parallelism.js';
 export * from './placement.js';
 export * from './primitives.js';
+export * from './quantity.js';
 export * from './request.js';
 export * from './runtime.js';
 export * from './serving.js';
