@@ -1,0 +1,2 @@
+export * from './gpus.js';
+export * from './topology.js';

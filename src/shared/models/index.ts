@@ -1,0 +1,4 @@
+export * from './architectures.js';
+export * from './diffusers-config.js';
+export * from './model-spec.js';
+export * from './presets.js';

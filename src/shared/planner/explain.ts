@@ -1,0 +1,44 @@
+import { MESH_AXES, planShortString } from '../plan/index.js';
+import type { Objective, RankedCandidate, Rejection } from './types.js';
+
+const AXIS_WORDS = {
+  ulysses: 'Ulysses',
+  ring: 'Ring',
+  pipefusion: 'PipeFusion',
+  cfg: 'CFG',
+  dataParallel: 'data parallel',
+} as const;
+
+const LINK_WORDS = {
+  domain: 'inside a fast domain',
+  node: 'across sockets',
+  network: 'across nodes',
+} as const;
+
+/** One sentence on why the first candidate won, for status and `tessera plan`. */
+export function explainChoice(ranked: RankedCandidate[], objective: Objective): string {
+  const best = ranked[0];
+  if (!best) return 'no feasible plan';
+  const what =
+    objective === 'latency'
+      ? `${best.time.totalSeconds.toFixed(2)} s per request`
+      : `${best.imagesPerSecond.toFixed(2)} images/s on ${best.gpusPerGroup} GPUs`;
+  const axes = MESH_AXES.filter((a) => best.degrees[a] > 1).map((a) => {
+    const link = best.links[a];
+    return `${AXIS_WORDS[a]} ${best.degrees[a]} ${link === 'none' ? '' : LINK_WORDS[link]}`.trim();
+  });
+  const layout = axes.length > 0 ? axes.join(', ') : 'one GPU';
+  const runnerUp = ranked[1];
+  const margin = runnerUp
+    ? `; next ${planShortString(runnerUp.degrees)} is ${((runnerUp.relativeToBest - 1) * 100).toFixed(1)} % worse`
+    : '';
+  return `${planShortString(best.degrees)} is best for ${objective} (${what}): ${layout}${margin}`;
+}
+
+/** A readable list of why each rejected candidate failed, one line each. */
+export function explainRejections(rejected: readonly Rejection[], limit = rejected.length): string[] {
+  return rejected.slice(0, limit).map((r) => {
+    const which = r.degrees ? planShortString(r.degrees) : `every plan on ${r.gpusPerGroup} GPUs`;
+    return `${which}: ${r.violations.map((v) => v.reason).join('; ')}`;
+  });
+}

@@ -1,0 +1,11 @@
+export { effectiveBandwidth, predictTime } from './cost.js';
+export { factorisations, groupSizes } from './enumerate.js';
+export { explainChoice, explainRejections } from './explain.js';
+export { memoryPerGpu } from './memory.js';
+export { axisLink, axisLinks, linkBetween, podLayout, rankPlacements } from './placement.js';
+export { explore, NoFeasiblePlanError, PlannerInputError, plan, planWithDegrees } from './plan.js';
+export { COMPILED_PROFILE, EAGER_PROFILE, type EfficiencyProfile, PROFILES } from './profiles.js';
+export { objectiveValue, rankCandidates } from './rank.js';
+export { checkDegrees, choosePatches, FEW_STEPS } from './rules.js';
+export type * from './types.js';
+export { workload } from './workload.js';

@@ -1,0 +1,132 @@
+import type { ClusterTopology } from '../hardware/index.js';
+import type { ModelSpec } from '../models/index.js';
+import type { Degrees, MeshAxis, Plan, RequestShape } from '../plan/index.js';
+import type { EfficiencyProfile } from './profiles.js';
+
+export type Objective = 'latency' | 'throughput';
+
+/** GPUs per group: a fixed count or an inclusive range the planner may choose from. */
+export type GroupSize = number | { min: number; max: number };
+
+export interface PlannerPolicy {
+  gpusPerGroup: GroupSize;
+  objective: Objective;
+  /** PipeFusion is approximate (stale activations); a policy may forbid it. */
+  allowPipefusion: boolean;
+  /** Manual mode: validate and predict these degrees only. */
+  degrees?: Degrees;
+  /** Pipeline patches; default: the pipeline degree (xDiT's default), adjusted to fit the patch rules. */
+  pipelinePatches?: number;
+  /** Synchronous PipeFusion warm-up steps; default 1 (xDiT's default). */
+  warmupSteps?: number;
+}
+
+export interface PlannerInput {
+  model: ModelSpec;
+  request: RequestShape;
+  hardware: ClusterTopology;
+  policy: PlannerPolicy;
+  /** Calibrated efficiency constants; default: the compiled-runtime profile. */
+  profile?: EfficiencyProfile;
+  /** Overrides the image tokens computed from height and width (e.g. for a custom packing). */
+  imageTokens?: number;
+}
+
+/** Where one step's time goes, per GPU, in seconds (communication not hidden behind compute). */
+export interface StepBreakdown {
+  compute: number;
+  ulysses: number;
+  ring: number;
+  pipefusion: number;
+  cfg: number;
+  /** Launch overhead beyond device time (the host cannot queue kernels fast enough). */
+  host: number;
+}
+
+export interface RequestBreakdown {
+  /** Seconds of one steady-state step. */
+  step: StepBreakdown;
+  stepSeconds: number;
+  /** Synchronous PipeFusion warm-up steps, in total. */
+  warmupSeconds: number;
+  /** Pipeline fill and drain, once per request. */
+  bubbleSeconds: number;
+  /** Text encoders, scheduler and request handling. */
+  overheadSeconds: number;
+  vaeSeconds: number;
+  totalSeconds: number;
+}
+
+export interface MemoryBreakdown {
+  weights: number;
+  textEncoders: number;
+  activations: number;
+  kvBuffers: number;
+  vaePeak: number;
+  reserve: number;
+  total: number;
+}
+
+/** The link each mesh axis crosses in this placement (its slowest hop). */
+export type AxisLinks = Record<MeshAxis, 'domain' | 'node' | 'network' | 'none'>;
+
+export interface Candidate {
+  degrees: Degrees;
+  gpusPerGroup: number;
+  podsPerGroup: number;
+  gpusPerPod: number;
+  patches: number;
+  warmupSteps: number;
+  time: RequestBreakdown;
+  memory: MemoryBreakdown;
+  links: AxisLinks;
+  /** Images per second of one group at full batch. */
+  imagesPerSecond: number;
+}
+
+export interface RankedCandidate extends Candidate {
+  rank: number;
+  /** The objective's value relative to the best (1 = best). */
+  relativeToBest: number;
+}
+
+/** A rule a candidate broke. */
+export interface Violation {
+  rule: RuleId;
+  reason: string;
+}
+
+export interface Rejection {
+  /** Absent when the group size itself is impossible, for every factorisation. */
+  degrees?: Degrees;
+  gpusPerGroup: number;
+  violations: Violation[];
+}
+
+export type RuleId =
+  | 'degree-value'
+  | 'product'
+  | 'ulysses-heads'
+  | 'sp-latent-height'
+  | 'cfg-value'
+  | 'cfg-model'
+  | 'pipefusion-blocks'
+  | 'pipefusion-patch-height'
+  | 'pipefusion-few-steps'
+  | 'pipefusion-policy'
+  | 'data-parallel-batch'
+  | 'pods-even'
+  | 'nodes-available'
+  | 'memory';
+
+export interface ChosenPlan extends Plan {
+  breakdown: RequestBreakdown;
+  memory: MemoryBreakdown;
+  links: AxisLinks;
+}
+
+export interface PlannerResult {
+  chosen: ChosenPlan;
+  candidates: RankedCandidate[];
+  rejected: Rejection[];
+}
