@@ -8,7 +8,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tessera::InitTensor(env, exports);
-  // tessera::InitComm(env, exports);  — added by the comm part
+  tessera::InitComm(env, exports);
   tessera::InitCuda(env, exports);
   return exports;
 }
