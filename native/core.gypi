@@ -1,1 +1,33 @@
-{ 'sources': ['src/addon.cc', 'src/tensor/init_stub.cc'] }
+# The CPU core: tensors, kernels, safetensors, thread pool. Links Debian's OpenBLAS (libopenblas-dev);
+# its cblas.h lives in the multiarch include directory.
+{
+  'sources': [
+    'src/addon.cc',
+    'src/tensor/init.cc',
+    'src/tensor/storage.cc',
+    'src/tensor/tensor.cc',
+    'src/tensor/tensor_wrap.cc',
+    'src/tensor/creation_binding.cc',
+    'src/tensor/buffer_view.cc',
+    'src/util/thread_pool.cc',
+    'src/kernels/common.cc',
+    'src/kernels/linear.cc',
+    'src/kernels/norm.cc',
+    'src/kernels/activation.cc',
+    'src/kernels/softmax.cc',
+    'src/kernels/attention.cc',
+    'src/kernels/rope.cc',
+    'src/kernels/modulate.cc',
+    'src/kernels/elementwise.cc',
+    'src/kernels/layout.cc',
+    'src/kernels/conv.cc',
+    'src/kernels/upsample.cc',
+    'src/kernels/bindings.cc',
+    'src/safetensors/json.cc',
+    'src/safetensors/header.cc',
+    'src/safetensors/mapped_file.cc',
+    'src/safetensors/reader_binding.cc',
+  ],
+  'include_dirs': ['<!@(pkg-config --cflags-only-I openblas | sed s/-I//g)'],
+  'libraries': ['<!@(pkg-config --libs openblas)', '-lpthread'],
+}
