@@ -14,6 +14,7 @@ import { propertySchema } from './convert.js';
 import { readDocComment } from './doc-comments.js';
 import { canonical, type Schema } from './schema.js';
 import { SchemaSourceError } from './tags.js';
+import { applyDefaults } from './validate.js';
 
 /** Where the API types live, relative to the repository root. */
 export const API_DIR = 'src/shared/api/v1alpha1';
@@ -81,11 +82,29 @@ function rootProperty(project: Project, name: 'spec' | 'status'): Schema {
   );
 }
 
+/**
+ * Writes nested defaults into every object default (`{}` on `spec.request` becomes `{height: 1024,
+ * ...}`). The API server checks a default against the node's CEL rules *without* filling the default's
+ * own nested defaults, so a rule reading `self.mode` would fail on a bare `{}`; spelled out, the
+ * default is also exactly what the server stores.
+ */
+function expandObjectDefaults(schema: Schema): void {
+  for (const child of Object.values(schema.properties ?? {})) expandObjectDefaults(child);
+  if (schema.items !== undefined) expandObjectDefaults(schema.items);
+  if (schema.additionalProperties !== undefined) expandObjectDefaults(schema.additionalProperties);
+  if (schema.default !== undefined && schema.type === 'object') {
+    const { default: value, ...rest } = schema;
+    schema.default = applyDefaults(value, rest) as Schema['default'];
+  }
+}
+
 /** The whole openAPIV3Schema of the kind, from the `DiTInference` interface and what it refers to. */
 export function openApiSchema(project: Project): Schema {
   const rootDecl = project.getSourceFileOrThrow(ROOT_FILE).getInterfaceOrThrow(KIND);
   if (!Node.isInterfaceDeclaration(rootDecl))
     throw new SchemaSourceError(ROOT_FILE, `${KIND} must be an interface`);
+  const spec = rootProperty(project, 'spec');
+  expandObjectDefaults(spec);
   return canonical({
     description: readDocComment(rootDecl).description,
     type: 'object',
@@ -102,7 +121,7 @@ export function openApiSchema(project: Project): Schema {
         type: 'string',
       },
       metadata: { type: 'object' },
-      spec: rootProperty(project, 'spec'),
+      spec,
       status: rootProperty(project, 'status'),
     },
   });

@@ -62,9 +62,13 @@ function chartDirs(repoRoot: string): string[] {
  * accepts the committed file exactly as the generator wrote it.
  */
 function formatWithBiome(repoRoot: string, path: string, content: string): string {
-  return execFileSync(join(repoRoot, 'node_modules', '.bin', 'biome'), ['format', `--stdin-file-path=${path}`], {
-    cwd: repoRoot,
-    input: content,
-    encoding: 'utf8',
-  });
+  return execFileSync(
+    join(repoRoot, 'node_modules', '.bin', 'biome'),
+    ['format', `--stdin-file-path=${path}`],
+    {
+      cwd: repoRoot,
+      input: content,
+      encoding: 'utf8',
+    },
+  );
 }

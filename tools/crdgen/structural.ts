@@ -1,5 +1,5 @@
 import type { Schema } from './schema.js';
-import { applyDefaults, validate } from './validate.js';
+import { validate } from './validate.js';
 
 /**
  * Checks the rules a CRD schema must follow to be structural (and a few of our own that keep the API
@@ -31,7 +31,8 @@ function walk(s: Schema, path: string, isRoot: boolean, problems: string[]): voi
   }
   if (s.default !== undefined) {
     const { default: value, ...withoutDefault } = s;
-    for (const error of validate(applyDefaults(value, withoutDefault), withoutDefault, at)) {
+    // As the API server does: the default as written, nested defaults not filled in.
+    for (const error of validate(value, withoutDefault, at)) {
       problems.push(`default of ${error}`);
     }
   }
