@@ -78,9 +78,12 @@ export interface DiTInference {
   kind: typeof KIND;
   /** Standard object metadata. */
   metadata: V1ObjectMeta;
-  /** What the user asks for. */
+  /**
+   * What the user asks for: the model and its checkpoint, the request shape to plan for, how to split
+   * each group across GPUs, how many groups, and how their pods run. The operator never writes it.
+   */
   spec: DiTInferenceSpec;
-  /** What the operator observed and decided. */
+  /** What the operator observed and decided: conditions, the chosen plan and the state of each group. */
   status?: DiTInferenceStatus;
 }
 
