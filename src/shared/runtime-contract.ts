@@ -84,7 +84,11 @@ export const RUNTIME_CONTAINER_NAME = 'runtime';
 /** The runtime's entry point inside the image (the `tessera` CLI's `worker` subcommand). */
 export const RUNTIME_COMMAND = ['tessera', 'worker'] as const;
 
-/** HTTP paths the leader answers: startup (weights loaded, warmed up) and readiness (can take a request). */
+/**
+ * HTTP paths every pod answers on `TESSERA_SERVING_PORT`: startup (weights loaded, warmed up) and
+ * readiness (can take a request; on workers: joined the group). The pod template of a group is shared
+ * by leader and workers, so workers answer the probes too; only the leader serves requests.
+ */
 export const RUNTIME_PROBE_PATHS = {
   startup: '/healthz',
   readiness: '/readyz',

@@ -1,5 +1,6 @@
 import { type Command, notBuiltYet } from '../command.js';
 import { demo } from './demo.js';
+import { operatorCommand } from './operator.js';
 
 /**
  * The subcommand table. Each entry lives in its own module; replace a `notBuiltYet` line with the real
@@ -7,7 +8,7 @@ import { demo } from './demo.js';
  */
 export const commands: readonly Command[] = [
   notBuiltYet('plan', 'choose hybrid-parallel degrees for a model on a cluster', 4),
-  notBuiltYet('operator', 'run the DiTInference operator', 5),
+  operatorCommand,
   notBuiltYet('worker', "a pod's entry point: launch one worker per GPU of the plan", 8),
   notBuiltYet('run-transformer', 'run one transformer forward on a Diffusers checkpoint', 7),
   notBuiltYet('denoise', 'run the denoising loop, one process or a local parallel group', 7),

@@ -1,0 +1,202 @@
+import {
+  CONDITION_REASONS,
+  CONDITION_TYPES,
+  type Condition,
+  type DiTInference,
+  type DiTInferenceStatus,
+  type GroupStatus,
+  leaderSelector,
+  type PlanStatus,
+} from '../../shared/api/v1alpha1/index.js';
+import { type Plan, planShortString } from '../../shared/plan/index.js';
+import type { TopologyOutcome } from '../topology/resolve.js';
+import { type ConditionInput, mergeConditions } from './conditions.js';
+
+/** Why the operator could not (or did not) produce a plan this time. */
+export type PlanState =
+  | { readonly plan: Plan; readonly reused: boolean }
+  | { readonly rejected: { readonly reason: string; readonly message: string } }
+  | { readonly unresolved: string };
+
+export interface StatusInputs {
+  readonly inference: DiTInference;
+  readonly topology: TopologyOutcome | undefined;
+  readonly planState: PlanState;
+  /** One entry per existing group, by index. */
+  readonly groups: readonly GroupStatus[];
+  /** Groups whose StatefulSet does not carry the desired revision yet. */
+  readonly outdatedGroups: number;
+  /** Set when a group used up its restart limit: the reason. */
+  readonly gaveUp: string | undefined;
+  /** Set when applying a child failed this round. */
+  readonly applyError: string | undefined;
+  readonly now: Date;
+}
+
+export function planStatus(plan: Plan): PlanStatus {
+  return {
+    summary: planShortString(plan.degrees),
+    degrees: { ...plan.degrees },
+    gpusPerGroup: plan.gpusPerGroup,
+    podsPerGroup: plan.podsPerGroup,
+    gpusPerPod: plan.gpusPerPod,
+    pipeline: { ...plan.pipeline },
+    predicted: { ...plan.predicted },
+    reason: plan.reason,
+  };
+}
+
+/**
+ * The whole status, computed once per reconcile from what was observed and decided. `Reconciling` and
+ * `Stalled` are present only while true (kstatus' abnormal-true polarity); `Ready` is always present.
+ */
+export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
+  const { inference: inf, planState, groups, now } = inputs;
+  const previous = inf.status ?? {};
+  const desired = inf.spec.replicas;
+  const generation = inf.metadata.generation;
+  const ready = groups.filter((g) => g.index < desired && g.phase === 'Ready').length;
+  const recreating = groups.some((g) => g.phase === 'Recreating');
+  const updates: ConditionInput[] = [];
+  let stalled: ConditionInput | undefined;
+  let reconciling: ConditionInput | undefined;
+
+  const topo = inputs.topology;
+  if (topo && 'resolved' in topo) {
+    updates.push({
+      type: CONDITION_TYPES.topologyResolved,
+      status: 'True',
+      reason: topo.resolved.source === 'FromNodes' ? CONDITION_REASONS.fromNodes : CONDITION_REASONS.fromSpec,
+      message: topo.resolved.description,
+    });
+  } else if (topo) {
+    updates.push({
+      type: CONDITION_TYPES.topologyResolved,
+      status: 'False',
+      reason: CONDITION_REASONS.topologyUnknown,
+      message: topo.unresolved,
+    });
+  }
+
+  if ('plan' in planState) {
+    updates.push({
+      type: CONDITION_TYPES.planned,
+      status: 'True',
+      reason: CONDITION_REASONS.planFound,
+      message: `${planShortString(planState.plan.degrees)} on ${planState.plan.gpusPerGroup} GPU(s) per group: ${planState.plan.reason}`,
+    });
+  } else if ('rejected' in planState) {
+    updates.push({
+      type: CONDITION_TYPES.planned,
+      status: 'False',
+      reason: planState.rejected.reason,
+      message: planState.rejected.message,
+    });
+    stalled = { type: CONDITION_TYPES.stalled, status: 'True', ...planState.rejected };
+  } else {
+    updates.push({
+      type: CONDITION_TYPES.planned,
+      status: 'False',
+      reason: CONDITION_REASONS.topologyUnknown,
+      message: `cannot plan: ${planState.unresolved}`,
+    });
+    stalled = {
+      type: CONDITION_TYPES.stalled,
+      status: 'True',
+      reason: CONDITION_REASONS.topologyUnknown,
+      message: planState.unresolved,
+    };
+  }
+  if (inputs.gaveUp !== undefined && !stalled) {
+    stalled = {
+      type: CONDITION_TYPES.stalled,
+      status: 'True',
+      reason: CONDITION_REASONS.restartLimitExceeded,
+      message: inputs.gaveUp,
+    };
+  }
+
+  const allReady = ready === desired && inputs.outdatedGroups === 0 && groups.length === desired;
+  updates.push({
+    type: CONDITION_TYPES.groupsReady,
+    status: allReady ? 'True' : 'False',
+    reason: allReady ? CONDITION_REASONS.allGroupsReady : CONDITION_REASONS.groupsNotReady,
+    message: `${ready}/${desired} groups ready`,
+  });
+
+  if (inputs.applyError !== undefined) {
+    reconciling = {
+      type: CONDITION_TYPES.reconciling,
+      status: 'True',
+      reason: CONDITION_REASONS.applyFailed,
+      message: inputs.applyError,
+    };
+  } else if (recreating) {
+    reconciling = {
+      type: CONDITION_TYPES.reconciling,
+      status: 'True',
+      reason: CONDITION_REASONS.recreatingGroup,
+      message: `recreating ${groups
+        .filter((g) => g.phase === 'Recreating')
+        .map((g) => g.name)
+        .join(', ')} after a failure`,
+    };
+  } else if (!stalled && !allReady) {
+    reconciling = {
+      type: CONDITION_TYPES.reconciling,
+      status: 'True',
+      reason: CONDITION_REASONS.progressing,
+      message:
+        inputs.outdatedGroups > 0
+          ? `rolling ${inputs.outdatedGroups} group(s) to the new revision, one at a time`
+          : `${ready}/${desired} groups ready`,
+    };
+  }
+
+  const readyCondition: ConditionInput =
+    desired === 0
+      ? {
+          type: CONDITION_TYPES.ready,
+          status: 'False',
+          reason: CONDITION_REASONS.scaledToZero,
+          message: 'spec.replicas is 0',
+        }
+      : allReady && !stalled
+        ? {
+            type: CONDITION_TYPES.ready,
+            status: 'True',
+            reason: CONDITION_REASONS.allGroupsReady,
+            message: `${ready}/${desired} groups ready`,
+          }
+        : {
+            type: CONDITION_TYPES.ready,
+            status: 'False',
+            reason: stalled?.reason ?? CONDITION_REASONS.groupsNotReady,
+            message: stalled?.message ?? `${ready}/${desired} groups ready`,
+          };
+  updates.push(readyCondition);
+  if (stalled) updates.push(stalled);
+  if (reconciling) updates.push(reconciling);
+
+  const dropped = new Set<string>();
+  if (!stalled) dropped.add(CONDITION_TYPES.stalled);
+  if (!reconciling) dropped.add(CONDITION_TYPES.reconciling);
+  const conditions: Condition[] = mergeConditions(
+    (previous.conditions ?? []).filter((c) => !dropped.has(c.type)),
+    updates,
+    generation,
+    now,
+  );
+
+  const plan = 'plan' in planState ? planStatus(planState.plan) : previous.plan;
+  return {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+    ...(plan ? { plan } : {}),
+    groups: [...groups].sort((a, b) => a.index - b.index),
+    replicas: groups.length,
+    readyReplicas: ready,
+    groupsReady: `${ready}/${desired}`,
+    selector: leaderSelector(inf.metadata.name ?? ''),
+  };
+}

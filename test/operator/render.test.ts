@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { planFor } from '../../src/operator/planning/plan-for.js';
+import { renderPlanConfigMap } from '../../src/operator/render/configmap.js';
+import { planKey } from '../../src/operator/render/names.js';
+import { renderPeersService, renderServingService } from '../../src/operator/render/services.js';
+import { renderGroup } from '../../src/operator/render/statefulset.js';
+import type { Plan } from '../../src/shared/plan/index.js';
+import { RUNTIME_ENV } from '../../src/shared/runtime-contract.js';
+import { buildInference } from './support/builders.js';
+
+function planOf(spec = buildInference()): Plan {
+  const outcome = planFor(spec.spec, {
+    gpusPerNode: 8,
+    gpuProduct: 'NVIDIA-H100-80GB-HBM3',
+    nodesAvailable: 4,
+    nvlinkDomains: 0,
+    source: 'FromNodes',
+    description: 'test',
+  });
+  if (!('plan' in outcome)) throw new Error(`no plan: ${outcome.rejected.message}`);
+  return outcome.plan;
+}
+
+const inputs = (plan: Plan) => ({
+  plan,
+  planHash: 'abc123',
+  defaultImage: 'tessera:test',
+  defaultTolerations: [
+    { key: 'kwok.x-k8s.io/node', operator: 'Exists' as const, effect: 'NoSchedule' as const },
+  ],
+});
+
+describe('renderGroup', () => {
+  const inf = buildInference('flux', {
+    placement: { exclusiveTopologyKey: 'topology.kubernetes.io/zone', nodeSelector: { pool: 'gpu' } },
+    runtime: {
+      imagePullPolicy: 'IfNotPresent',
+      env: [{ name: 'NCCL_SOCKET_IFNAME', value: 'ib0' }],
+      resources: { requests: { cpu: '4', memory: '64Gi' } },
+    },
+  });
+  const plan = planOf(inf);
+  const { statefulSet: sts, revision } = renderGroup(inf, 1, inputs(plan));
+  const pod = sts.spec.template.spec;
+  const container = pod?.containers[0];
+  const env = new Map((container?.env ?? []).map((e) => [e.name, e]));
+
+  it('names the group, owns it and runs its pods in parallel with OnDelete updates', () => {
+    expect(sts.metadata?.name).toBe('flux-g1');
+    expect(sts.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'DiTInference', name: 'flux', uid: 'uid-flux', controller: true }),
+    ]);
+    expect(sts.spec.podManagementPolicy).toBe('Parallel');
+    expect(sts.spec.updateStrategy.type).toBe('OnDelete');
+    expect(sts.spec.serviceName).toBe('flux-peers');
+    expect(sts.spec.replicas).toBe(plan.podsPerGroup);
+    expect(sts.spec.template.metadata?.labels?.['tessera.dev/revision']).toBe(revision);
+  });
+
+  it('requests exactly the plan GPUs per pod, next to the user resources', () => {
+    const gpus = String(plan.gpusPerPod);
+    expect(container?.resources?.limits?.['nvidia.com/gpu']).toBe(gpus);
+    expect(container?.resources?.requests).toEqual({ cpu: '4', memory: '64Gi', 'nvidia.com/gpu': gpus });
+  });
+
+  it('carries the env contract with the pod index from the downward API', () => {
+    expect(env.get(RUNTIME_ENV.groupIndex)?.value).toBe('1');
+    expect(env.get(RUNTIME_ENV.podIndex)?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.labels['apps.kubernetes.io/pod-index']",
+    );
+    expect(env.get(RUNTIME_ENV.rendezvousAddress)?.value).toBe('flux-g1-0.flux-peers.ns1.svc');
+    expect(env.get(RUNTIME_ENV.worldSize)?.value).toBe(String(plan.gpusPerGroup));
+    expect(env.get(RUNTIME_ENV.podsPerGroup)?.value).toBe(String(plan.podsPerGroup));
+    expect(env.get(RUNTIME_ENV.planPath)?.value).toBe('/etc/tessera/plan/plan.json');
+    // The user's NCCL interface wins, and appears once; gloo gets the default.
+    expect((container?.env ?? []).filter((e) => e.name === 'NCCL_SOCKET_IFNAME')).toEqual([
+      { name: 'NCCL_SOCKET_IFNAME', value: 'ib0' },
+    ]);
+    expect(env.get('GLOO_SOCKET_IFNAME')?.value).toBe('eth0');
+  });
+
+  it('mounts its own plan version, a memory-backed /dev/shm and the model read-only', () => {
+    const planVolume = pod?.volumes?.find((v) => v.name === 'plan');
+    expect(planVolume?.configMap).toEqual({
+      name: 'flux-plan',
+      items: [{ key: planKey('abc123'), path: 'plan.json' }],
+    });
+    expect(pod?.volumes?.find((v) => v.name === 'shm')?.emptyDir?.medium).toBe('Memory');
+    expect(container?.volumeMounts).toContainEqual({ name: 'shm', mountPath: '/dev/shm' });
+    expect(container?.volumeMounts).toContainEqual({
+      name: 'model',
+      mountPath: '/var/lib/tessera/model',
+      readOnly: true,
+    });
+  });
+
+  it('probes the serving port', () => {
+    expect(container?.startupProbe?.httpGet?.port).toBe('http');
+    expect(container?.readinessProbe?.httpGet?.port).toBe('http');
+    expect(container?.ports).toContainEqual({ name: 'http', containerPort: 8080, protocol: 'TCP' });
+  });
+
+  it('spreads pods one per node and keeps a group inside one exclusive domain', () => {
+    const anti = pod?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    expect(anti).toContainEqual({
+      labelSelector: { matchLabels: { 'tessera.dev/name': 'flux', 'tessera.dev/group-index': '1' } },
+      topologyKey: 'kubernetes.io/hostname',
+    });
+    expect(anti.some((t) => t.topologyKey === 'topology.kubernetes.io/zone')).toBe(true);
+    expect(pod?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      {
+        labelSelector: { matchLabels: { 'tessera.dev/name': 'flux', 'tessera.dev/group-index': '1' } },
+        topologyKey: 'topology.kubernetes.io/zone',
+      },
+    ]);
+    expect(pod?.nodeSelector).toEqual({ pool: 'gpu' });
+    expect(pod?.tolerations).toContainEqual({
+      key: 'kwok.x-k8s.io/node',
+      operator: 'Exists',
+      effect: 'NoSchedule',
+    });
+  });
+
+  it('changes revision when the spec changes what pods run, and not otherwise', () => {
+    const again = renderGroup(inf, 1, inputs(plan));
+    expect(again.revision).toBe(revision);
+    const changed = buildInference('flux', {
+      ...inf.spec,
+      runtime: { ...inf.spec.runtime, image: 'other:1' },
+    });
+    expect(renderGroup(changed, 1, inputs(plan)).revision).not.toBe(revision);
+    const scaled = buildInference('flux', { ...inf.spec, replicas: 5 });
+    expect(renderGroup(scaled, 1, inputs(plan)).revision).toBe(revision);
+  });
+});
+
+describe('services and plan ConfigMap', () => {
+  const inf = buildInference('flux');
+  it('publishes not-ready peers on a headless Service', () => {
+    const svc = renderPeersService(inf);
+    expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+  });
+  it('serves through the leaders (pod index 0) only', () => {
+    expect(renderServingService(inf).spec.selector).toEqual({
+      'tessera.dev/name': 'flux',
+      'apps.kubernetes.io/pod-index': '0',
+    });
+  });
+  it('keeps the current plan under plan.json and every plan still mounted under its hash', () => {
+    const plan = planOf();
+    const old = { ...plan, reason: 'older' };
+    const cm = renderPlanConfigMap(inf, { plan, hash: 'new', inputsHash: 'h' }, new Map([['old', old]]));
+    expect(Object.keys(cm.data).sort()).toEqual(['plan-new.json', 'plan-old.json', 'plan.json']);
+    expect(JSON.parse(cm.data['plan.json'] ?? '')).toEqual(plan);
+    expect(JSON.parse(cm.data['plan-old.json'] ?? '').reason).toBe('older');
+  });
+});

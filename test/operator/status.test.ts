@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { planFor } from '../../src/operator/planning/plan-for.js';
+import { computeStatus } from '../../src/operator/status/compute.js';
+import type { ResolvedTopology } from '../../src/operator/topology/resolve.js';
+import type { GroupStatus } from '../../src/shared/api/v1alpha1/index.js';
+import { buildInference } from './support/builders.js';
+
+const topo: ResolvedTopology = {
+  gpusPerNode: 8,
+  gpuProduct: 'NVIDIA-H100-80GB-HBM3',
+  nodesAvailable: 4,
+  nvlinkDomains: 0,
+  source: 'FromNodes',
+  description: '4 nodes',
+};
+const now = new Date('2026-01-01T00:00:00Z');
+const group = (index: number, phase: GroupStatus['phase']): GroupStatus => ({
+  name: `flux-g${index}`,
+  index,
+  readyPods: phase === 'Ready' ? 1 : 0,
+  desiredPods: 1,
+  restarts: 0,
+  phase,
+  revision: 'r',
+});
+
+function cond(status: ReturnType<typeof computeStatus>, type: string) {
+  return status.conditions?.find((c) => c.type === type);
+}
+
+describe('planFor', () => {
+  it('rejects manual degrees whose Ulysses degree does not divide the heads, naming them', () => {
+    const inf = buildInference('flux', {
+      parallelism: {
+        mode: 'Manual',
+        objective: 'Latency',
+        degrees: { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 },
+      },
+    });
+    const out = planFor(inf.spec, topo);
+    expect(out).toEqual({
+      rejected: { reason: 'NoFeasiblePlan', message: expect.stringMatching(/heads|ulysses/i) },
+    });
+  });
+  it('names spec.topology.gpuProduct when the GPU is unknown', () => {
+    const out = planFor(buildInference().spec, { ...topo, gpuProduct: 'Imaginary-GPU' });
+    expect(out).toEqual({
+      rejected: { reason: 'InvalidSpec', message: expect.stringContaining('spec.topology.gpuProduct') },
+    });
+  });
+});
+
+describe('computeStatus', () => {
+  const inf = buildInference('flux', { replicas: 2 });
+  const planned = planFor(inf.spec, topo);
+  if (!('plan' in planned)) throw new Error('no plan');
+  const base = {
+    inference: inf,
+    topology: { resolved: topo },
+    planState: { plan: planned.plan, reused: false },
+    outdatedGroups: 0,
+    gaveUp: undefined,
+    applyError: undefined,
+    now,
+  };
+
+  it('is Ready with the plan, counts and the leader selector when every group is ready', () => {
+    const s = computeStatus({ ...base, groups: [group(0, 'Ready'), group(1, 'Ready')] });
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'AllGroupsReady',
+      observedGeneration: 1,
+    });
+    expect(cond(s, 'Reconciling')).toBeUndefined();
+    expect(cond(s, 'Stalled')).toBeUndefined();
+    expect(s).toMatchObject({
+      observedGeneration: 1,
+      replicas: 2,
+      readyReplicas: 2,
+      groupsReady: '2/2',
+      selector: 'tessera.dev/name=flux,tessera.dev/role=leader',
+      plan: { gpusPerGroup: planned.plan.gpusPerGroup },
+    });
+  });
+  it('is Reconciling while groups start and while a group is recreated', () => {
+    const starting = computeStatus({ ...base, groups: [group(0, 'Ready'), group(1, 'Starting')] });
+    expect(cond(starting, 'Ready')?.status).toBe('False');
+    expect(cond(starting, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Progressing' });
+    const recreating = computeStatus({ ...base, groups: [group(0, 'Ready'), group(1, 'Recreating')] });
+    expect(cond(recreating, 'Reconciling')).toMatchObject({ reason: 'RecreatingGroup' });
+  });
+  it('is Stalled with the planner reason for a rejected spec', () => {
+    const s = computeStatus({
+      ...base,
+      planState: { rejected: { reason: 'NoFeasiblePlan', message: 'ulysses 5 does not divide 24 heads' } },
+      groups: [],
+    });
+    expect(cond(s, 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'NoFeasiblePlan',
+      message: 'ulysses 5 does not divide 24 heads',
+    });
+    expect(cond(s, 'Planned')?.status).toBe('False');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'NoFeasiblePlan' });
+  });
+  it('is Stalled when a group used up its restarts', () => {
+    const s = computeStatus({
+      ...base,
+      groups: [group(0, 'Failed'), group(1, 'Ready')],
+      gaveUp: 'group flux-g0: too many',
+    });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'RestartLimitExceeded' });
+  });
+  it('keeps lastTransitionTime while a condition keeps its status', () => {
+    const first = computeStatus({ ...base, groups: [group(0, 'Ready'), group(1, 'Ready')] });
+    const later = computeStatus({
+      ...base,
+      inference: { ...inf, status: first },
+      groups: [group(0, 'Ready'), group(1, 'Ready')],
+      now: new Date('2026-01-02T00:00:00Z'),
+    });
+    expect(cond(later, 'Ready')?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
+    expect(later).toEqual(first);
+  });
+});
