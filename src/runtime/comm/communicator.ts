@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../shared/log.js';
+import { log as rootLog } from '../../shared/log.js';
+import {
+  type CommBuffer,
+  type CommDType,
+  commBinding,
+  type NativeCommunicator,
+  type NativeTransfer,
+  type ReduceOp,
+} from './binding.js';
+import { dtypeOf, movementDtypeOf } from './dtype.js';
+import { describeFailure } from './errors.js';
+import type { TcpStore } from './store.js';
+
+export type Backend = 'gloo' | 'nccl';
+
+export interface CommunicatorOptions {
+  /** 'gloo' (CPU memory, TCP) or 'nccl' (CUDA memory; needs libnccl.so.2 and a GPU). */
+  backend: Backend;
+  /** The group's store; the communicator opens its own connection to the same address. */
+  store: TcpStore;
+  rank: number;
+  size: number;
+  /** Names this communicator's keys in the store; every member must pass the same one. Default 'world'. */
+  prefix?: string;
+  /** Bump after a failure before building new communicators, so old rendezvous keys never mix in. */
+  generation?: number;
+  /** Bound on the rendezvous and on every operation; a dead peer fails sooner (connection reset). */
+  timeoutMs?: number;
+  /** gloo: this rank's address as the other ranks reach it (pod IP in a cluster). Default '127.0.0.1'. */
+  listenHost?: string;
+  /** nccl: the CUDA device of this rank. Default 0. */
+  cudaDevice?: number;
+  logger?: Logger;
+}
+
+/** One side of a point-to-point transfer in `exchange`. */
+export interface Transfer {
+  buf: CommBuffer;
+  peer: number;
+  tag?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const PREFIX_PATTERN = /^[A-Za-z0-9_.:/-]{1,512}$/;
+
+function checkRankAndSize(rank: number, size: number): void {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`communicator size must be an integer >= 1, got ${size}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= size) {
+    throw new RangeError(`communicator rank must be an integer in [0, ${size}), got ${rank}`);
+  }
+}
+
+/**
+ * A group of ranks that communicate (see native/src/comm/communicator.h for the semantics shared by both
+ * backends). Every method returns a Promise and runs off the event loop; several may be in flight.
+ * Collectives must be called in the same order on every member and run one at a time in that order;
+ * send/recv/exchange run beside them. The first timeout, dead peer or `abort()` rejects every pending
+ * and later operation with a CommError and tears the communicator down: build new ones with a new
+ * `generation`. Buffers must stay untouched until their operation settles.
+ */
+export class Communicator {
+  private constructor(
+    private readonly native: NativeCommunicator,
+    private readonly options: CommunicatorOptions & { prefix: string; generation: number; timeoutMs: number },
+    /** Ranks of the root communicator that make up this one, in this communicator's rank order. */
+    readonly members: readonly number[],
+    private readonly logger: Logger,
+  ) {}
+
+  static async create(options: CommunicatorOptions): Promise<Communicator> {
+    checkRankAndSize(options.rank, options.size);
+    const prefix = options.prefix ?? 'world';
+    if (!PREFIX_PATTERN.test(prefix))
+      throw new TypeError(`communicator prefix '${prefix}' has unsafe characters`);
+    const generation = options.generation ?? 0;
+    if (!Number.isInteger(generation) || generation < 0)
+      throw new RangeError(`generation must be an integer >= 0`);
+    const full = { ...options, prefix, generation, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+    const members = Array.from({ length: options.size }, (_, i) => i);
+    return Communicator.connect(full, members);
+  }
+
+  private static async connect(
+    options: CommunicatorOptions & { prefix: string; generation: number; timeoutMs: number },
+    members: readonly number[],
+  ): Promise<Communicator> {
+    const logger = (options.logger ?? rootLog).child({
+      component: 'communicator',
+      backend: options.backend,
+      prefix: options.prefix,
+      rank: options.rank,
+      size: options.size,
+    });
+    const started = performance.now();
+    const native = await describeFailure('rendezvous', `${options.backend} '${options.prefix}'`, () =>
+      commBinding().createCommunicator({
+        backend: options.backend,
+        host: options.store.host,
+        port: options.store.port,
+        prefix: `tessera/${options.prefix}/g${options.generation}`,
+        rank: options.rank,
+        size: options.size,
+        timeoutMs: options.timeoutMs,
+        ...(options.listenHost !== undefined ? { listenHost: options.listenHost } : {}),
+        ...(options.cudaDevice !== undefined ? { cudaDevice: options.cudaDevice } : {}),
+      }),
+    );
+    logger.info({ ms: Math.round(performance.now() - started) }, 'communicator connected');
+    return new Communicator(native, options, members, logger);
+  }
+
+  get rank(): number {
+    return this.native.rank;
+  }
+  get size(): number {
+    return this.native.size;
+  }
+  get backend(): Backend {
+    return this.options.backend;
+  }
+  get prefix(): string {
+    return this.options.prefix;
+  }
+  /** Why the communicator was torn down, or undefined while it is healthy. */
+  get failure(): string | undefined {
+    return this.native.failure || undefined;
+  }
+
+  /** In place over `buf`. 16-bit TypedArrays need `dtype` ('f16' or 'bf16'). */
+  allReduce(buf: CommBuffer, op: ReduceOp = 'sum', dtype?: CommDType): Promise<void> {
+    return this.run('allReduce', () => this.native.allReduce(buf, dtypeOf(buf, dtype), op));
+  }
+
+  /** output = every rank's input concatenated in rank order (output holds size × input). */
+  allGather(input: CommBuffer, output: CommBuffer): Promise<void> {
+    return this.run('allGather', () => this.native.allGather(input, output, movementDtypeOf(input)));
+  }
+
+  /** input holds `size` equal chunks; chunk j goes to rank j, output chunk i comes from rank i. */
+  allToAll(input: CommBuffer, output: CommBuffer): Promise<void> {
+    return this.run('allToAll', () => this.native.allToAll(input, output, movementDtypeOf(input)));
+  }
+
+  /** Variable chunks in elements: inCounts[j] go to rank j (in order), outCounts[i] come from rank i. */
+  allToAllV(
+    input: CommBuffer,
+    inCounts: readonly number[],
+    output: CommBuffer,
+    outCounts: readonly number[],
+  ): Promise<void> {
+    return this.run('allToAllV', () =>
+      this.native.allToAllV(input, inCounts, output, outCounts, movementDtypeOf(input)),
+    );
+  }
+
+  /** In place: root's `buf` is copied into every other rank's `buf`. */
+  broadcast(buf: CommBuffer, root: number): Promise<void> {
+    return this.run('broadcast', () => this.native.broadcast(buf, root, movementDtypeOf(buf)));
+  }
+
+  /** Resolves when the matching recv (same peer pair and tag) has taken the data. */
+  send(buf: CommBuffer, peer: number, tag = 0): Promise<void> {
+    return this.run('send', () => this.native.send(buf, peer, tag));
+  }
+
+  recv(buf: CommBuffer, peer: number, tag = 0): Promise<void> {
+    return this.run('recv', () => this.native.recv(buf, peer, tag));
+  }
+
+  /**
+   * Posts all sends and recvs together and resolves when all are done: the deadlock-free form of cyclic
+   * patterns such as ring attention (send to next, recv from previous); one NCCL group on GPU.
+   */
+  exchange(transfers: { sends?: readonly Transfer[]; recvs?: readonly Transfer[] }): Promise<void> {
+    const native = (list: readonly Transfer[] | undefined): NativeTransfer[] =>
+      (list ?? []).map((t) => ({ buf: t.buf, peer: t.peer, tag: t.tag ?? 0 }));
+    return this.run('exchange', () => this.native.exchange(native(transfers.sends), native(transfers.recvs)));
+  }
+
+  barrier(): Promise<void> {
+    return this.run('barrier', () => this.native.barrier());
+  }
+
+  /**
+   * A communicator over a subset of this one's ranks (e.g. one mesh axis), built by rendezvous among
+   * those ranks only: call it on every member, with the same `ranks` (in this communicator's numbering,
+   * in the new communicator's rank order) and `name`. Non-members must not call it.
+   */
+  async subgroup(ranks: readonly number[], name = 'group'): Promise<Communicator> {
+    const index = ranks.indexOf(this.rank);
+    if (index < 0)
+      throw new RangeError(`rank ${this.rank} is not a member of subgroup [${ranks.join(', ')}]`);
+    if (
+      new Set(ranks).size !== ranks.length ||
+      ranks.some((r) => !Number.isInteger(r) || r < 0 || r >= this.size)
+    ) {
+      throw new RangeError(
+        `subgroup ranks [${ranks.join(', ')}] must be distinct ranks of a group of ${this.size}`,
+      );
+    }
+    const list = ranks.join('-');
+    // Keys stay short however many ranks there are; the digest still tells groups apart.
+    const id = list.length <= 128 ? list : createHash('sha256').update(list).digest('hex').slice(0, 32);
+    return Communicator.connect(
+      { ...this.options, prefix: `${this.options.prefix}/${name}/${id}`, rank: index, size: ranks.length },
+      ranks.map((r) => this.members[r] as number),
+    );
+  }
+
+  /** Fails every pending and later operation with `reason`; never blocks. */
+  abort(reason = 'aborted by the caller'): void {
+    this.logger.warn({ reason }, 'communicator aborted');
+    this.native.abort(reason);
+  }
+
+  /** Aborts what is pending and joins the native threads. */
+  async close(): Promise<void> {
+    await this.native.close();
+    this.logger.debug('communicator closed');
+  }
+
+  private async run(operation: string, call: () => Promise<void>): Promise<void> {
+    try {
+      await describeFailure(
+        operation,
+        `${this.backend} '${this.prefix}' rank ${this.rank}/${this.size}`,
+        call,
+      );
+    } catch (err) {
+      this.logger.error({ err, operation }, 'communicator operation failed');
+      throw err;
+    }
+  }
+}
+
+/** Joins a communicator: `createCommunicator({ backend: 'gloo', store, rank, size })`. */
+export function createCommunicator(options: CommunicatorOptions): Promise<Communicator> {
+  return Communicator.create(options);
+}

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { killAll, runRanks } from './harness.js';
+
+afterEach(killAll);
+
+const TIMEOUT_MS = 3_000;
+
+describe('failures tear the communicator down instead of hanging', () => {
+  it('killing one of 4 processes rejects the others’ pending and later operations within the timeout', async () => {
+    const outcomes = await runRanks({
+      scenario: 'peerDeath',
+      size: 4,
+      deadlineMs: 45_000,
+      env: { COMM_TEST_TIMEOUT_MS: String(TIMEOUT_MS) },
+    });
+    expect(outcomes[3]?.signal).toBe('SIGKILL');
+    for (const o of outcomes.slice(0, 3)) {
+      expect(o.code, `rank ${o.rank} stderr: ${o.stderr}`).toBe(0);
+      const r = o.result as Record<string, unknown>;
+      expect(r.collective as string).toMatch(/allReduce .* failed: gloo/);
+      expect(r.rejectedAfterMs as number).toBeLessThan(TIMEOUT_MS);
+      // Torn down: a later operation fails at once with the recorded failure.
+      expect(r.later as string).toMatch(/barrier .* failed/);
+      expect(r.laterMs as number).toBeLessThan(500);
+      expect(r.failure as string).toMatch(/gloo/);
+    }
+    // Rank 0 also had a recv from the dead rank pending: rejected, not left hanging.
+    expect(outcomes[0]?.result?.recvOutcome as string).toMatch(/recv .* failed/);
+  });
+
+  it('a live peer that never joins makes the collective reject at the timeout', async () => {
+    const outcomes = await runRanks({
+      scenario: 'stalledPeer',
+      size: 2,
+      deadlineMs: 45_000,
+      env: { COMM_TEST_TIMEOUT_MS: String(TIMEOUT_MS) },
+    });
+    const r = outcomes[0]?.result as Record<string, unknown>;
+    expect(outcomes[0]?.code, outcomes[0]?.stderr).toBe(0);
+    expect(r.collective as string).toMatch(/timed out/i);
+    expect(r.rejectedAfterMs as number).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
+    expect(r.rejectedAfterMs as number).toBeLessThan(TIMEOUT_MS + 2_000);
+  });
+});
