@@ -44,6 +44,7 @@ rm -rf "$VENV"
 step "checking that torch and diffusers import and run on the CPU"
 "$VENV/bin/python" - >&2 <<'EOF' || die "the reference venv does not work; delete $VENV and rerun, or fix requirements.txt"
 import torch, diffusers, safetensors, numpy
+from diffusers import FluxPipeline, StableDiffusion3Pipeline  # these modules import transformers
 x = torch.ones(2, 2)
 assert float((x @ x).sum()) == 8.0
 print(f"torch {torch.__version__}, diffusers {diffusers.__version__}, safetensors {safetensors.__version__}, numpy {numpy.__version__}")
