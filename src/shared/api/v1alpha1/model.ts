@@ -1,4 +1,4 @@
-import type { Int32 } from './primitives.js';
+import type { Int32, ObjectName } from './primitives.js';
 
 /**
  * Architectures (family and variant) the presets know. The planner keys its model facts on these
@@ -32,11 +32,8 @@ export interface PvcModelSource {
   /**
    * Name of the PersistentVolumeClaim. It must allow ReadOnlyMany (or ReadWriteMany) when a group
    * spans several nodes.
-   * @minLength 1
-   * @maxLength 253
-   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
    */
-  claimName: string;
+  claimName: ObjectName;
   /**
    * Directory inside the volume holding the Diffusers layout (`model_index.json`, `transformer/`, ...).
    * Empty means the volume root.

@@ -1,5 +1,5 @@
 import type { V1Affinity } from '@kubernetes/client-node';
-import type { Int64 } from './primitives.js';
+import type { Int64, ObjectName } from './primitives.js';
 
 export const GANG_PROVIDERS = ['None', 'Kueue', 'Volcano'] as const;
 export type GangProvider = (typeof GANG_PROVIDERS)[number];
@@ -85,10 +85,8 @@ export interface PlacementSpec {
   exclusiveTopologyKey?: string;
   /**
    * PriorityClass of the pods.
-   * @minLength 1
-   * @maxLength 253
    */
-  priorityClassName?: string;
+  priorityClassName?: ObjectName;
   /**
    * Scheduler that places the pods; omitted: the cluster default (or `volcano` with gang provider
    * Volcano).

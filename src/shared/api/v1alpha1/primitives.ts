@@ -25,7 +25,8 @@ export type Int64 = number;
 export type Quantity = string | number;
 
 /**
- * A DNS-1123 label (names of Secrets, PersistentVolumeClaims, priority classes).
+ * A DNS-1123 subdomain: the name of a Secret, PersistentVolumeClaim or PriorityClass.
+ * @minLength 1
  * @maxLength 253
  * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
  */

@@ -1,14 +1,11 @@
-import type { Int32 } from './primitives.js';
+import type { Int32, ObjectName } from './primitives.js';
 
 /** A key of a Secret in the same namespace. */
 export interface SecretKeyRef {
   /**
    * Name of the Secret.
-   * @minLength 1
-   * @maxLength 253
-   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
    */
-  name: string;
+  name: ObjectName;
   /**
    * Key inside the Secret.
    * @default "token"
