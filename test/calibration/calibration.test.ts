@@ -48,9 +48,10 @@ describe('calibration against published xDiT results', () => {
       it('predicts each published time within 20 % (25 % for approximate figures)', () => {
         for (const row of result.rows) {
           const error = Math.abs(row.predicted - row.published) / row.published;
-          expect(error, `${row.config}: predicted ${row.predicted.toFixed(2)} s vs ${row.published} s`).toBeLessThan(
-            row.approximate ? 0.25 : 0.2,
-          );
+          expect(
+            error,
+            `${row.config}: predicted ${row.predicted.toFixed(2)} s vs ${row.published} s`,
+          ).toBeLessThan(row.approximate ? 0.25 : 0.2);
         }
       });
     });

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { Degrees } from '../../../src/shared/plan/index.js';
+import { axisLinks, linkBetween, podLayout, rankPlacements } from '../../../src/shared/planner/index.js';
+import { rankSpace } from '../../../src/shared/planner/placement.js';
+import { h100Nodes, l40Node } from './fixtures.js';
+
+const deg = (over: Partial<Degrees>): Degrees => ({
+  dataParallel: 1,
+  cfg: 1,
+  pipefusion: 1,
+  ring: 1,
+  ulysses: 1,
+  ...over,
+});
+
+describe('placement', () => {
+  it('spans ceil(gpus / gpusPerNode) pods with equal GPU counts', () => {
+    expect(podLayout(4, 8)).toEqual({ podsPerGroup: 1, gpusPerPod: 4 });
+    expect(podLayout(16, 8)).toEqual({ podsPerGroup: 2, gpusPerPod: 8 });
+    expect(podLayout(12, 8)).toEqual({ podsPerGroup: 2, gpusPerPod: 6 });
+    expect(podLayout(9, 8)).toBeNull();
+  });
+
+  it('keeps the ranks of one pod contiguous', () => {
+    const ranks = rankPlacements(12, 6);
+    expect(ranks[5]).toEqual({ rank: 5, pod: 0, localRank: 5 });
+    expect(ranks[6]).toEqual({ rank: 6, pod: 1, localRank: 0 });
+    expect(ranks.every((r) => r.rank === r.pod * 6 + r.localRank)).toBe(true);
+  });
+
+  it('classifies the link between two ranks', () => {
+    const pcie = rankSpace(l40Node(), 8);
+    expect(linkBetween(0, 3, pcie)).toBe('domain');
+    expect(linkBetween(3, 4, pcie)).toBe('node');
+    const two = rankSpace(h100Nodes(2), 8);
+    expect(linkBetween(0, 7, two)).toBe('domain');
+    expect(linkBetween(7, 8, two)).toBe('network');
+  });
+
+  it('puts the inner axes inside a node and the outer ones across nodes', () => {
+    const links = axisLinks(deg({ ulysses: 8, cfg: 2 }), rankSpace(h100Nodes(2), 8));
+    expect(links).toEqual({
+      ulysses: 'domain',
+      ring: 'none',
+      pipefusion: 'none',
+      cfg: 'network',
+      dataParallel: 'none',
+    });
+    // On an 8×L40 box the second socket is a separate domain: Ulysses 8 crosses it, Ulysses 4 does not.
+    expect(axisLinks(deg({ ulysses: 8 }), rankSpace(l40Node(), 8)).ulysses).toBe('node');
+    expect(axisLinks(deg({ ulysses: 4, ring: 2 }), rankSpace(l40Node(), 8))).toMatchObject({
+      ulysses: 'domain',
+      ring: 'node',
+    });
+  });
+});
