@@ -132,12 +132,14 @@ UniqueFd ConnectTcpWithRetry(const std::string& host, uint16_t port, Clock::time
     } catch (const SocketError& e) {
       lastError = e.what();  // name resolution may also come up late in a new pod
     }
-    if (Clock::now() + pause >= deadline) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
       throw SocketError("cannot connect to the store at " + host + ":" + std::to_string(port) + " before the deadline (last error: " +
                             lastError + ")",
                         true);
     }
-    std::this_thread::sleep_for(pause);
+    // The last pause is cut short so one final attempt happens right at the deadline.
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(500));
   }
 }

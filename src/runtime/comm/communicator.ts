@@ -62,6 +62,8 @@ function checkRankAndSize(rank: number, size: number): void {
  * `generation`. Buffers must stay untouched until their operation settles.
  */
 export class Communicator {
+  private failureLogged = false;
+
   private constructor(
     private readonly native: NativeCommunicator,
     private readonly options: CommunicatorOptions & { prefix: string; generation: number; timeoutMs: number },
@@ -230,7 +232,18 @@ export class Communicator {
         call,
       );
     } catch (err) {
-      this.logger.error({ err, operation }, 'communicator operation failed');
+      // A bad argument leaves the communicator healthy: only the caller needs to know.
+      if (!this.native.failure) throw err;
+      // The first failure is the news; the rejections of everything pending after it are its echo.
+      if (!this.failureLogged) {
+        this.failureLogged = true;
+        this.logger.error({ err, operation }, 'communicator operation failed; communicator torn down');
+      } else {
+        this.logger.debug(
+          { operation, reason: (err as Error).message },
+          'operation rejected after the failure',
+        );
+      }
       throw err;
     }
   }
