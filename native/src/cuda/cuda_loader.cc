@@ -61,6 +61,12 @@ struct Loaded {
   std::string whyNot;
 };
 
+// TESSERA_CUDA_LIB when set to a non-empty path; empty otherwise (an empty value means "not set").
+std::string OverridePath() {
+  const char* path = std::getenv("TESSERA_CUDA_LIB");
+  return path ? std::string(path) : std::string();
+}
+
 bool FileExists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -122,7 +128,7 @@ bool ResolveSymbols(const SharedLibrary& library, CudaApi* api, std::string* mis
 void Load(Loaded* out) {
   const std::string path = LibraryPath();
   if (!FileExists(path)) {
-    out->whyNot = std::getenv("TESSERA_CUDA_LIB")
+    out->whyNot = !OverridePath().empty()
                       ? "TESSERA_CUDA_LIB points to " + path + ", which does not exist"
                       : "libtessera_cuda.so was not built (no nvcc): expected at " + path +
                             "; build it with TESSERA_CUDA_COMPILE=1 ./scripts/setup";
@@ -169,7 +175,7 @@ void Load(Loaded* out) {
 }  // namespace
 
 std::string LibraryPath() {
-  if (const char* path = std::getenv("TESSERA_CUDA_LIB"); path && *path) return path;
+  if (std::string path = OverridePath(); !path.empty()) return path;
   // The addon is native/build/Release/tessera_native.node; 45-cuda writes native/cuda/build/.
   return AddonDirectory() + "/../../cuda/build/libtessera_cuda.so";
 }
