@@ -1,0 +1,452 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { KubeClient } from '../../src/operator/kube/client.js';
+import { RESOURCES } from '../../src/operator/kube/resources.js';
+import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
+import { RUNTIME_ENV } from '../../src/shared/runtime-contract.js';
+import { createNamespace, eventually, useControlPlane } from '../support/controlplane.js';
+import {
+  condition,
+  describeStatus,
+  getInference,
+  installCrd,
+  kubectlOk,
+  listByName,
+  readExample,
+  testClient,
+} from './support/cluster.js';
+import { ensureBuilt, OperatorProcess } from './support/operator-process.js';
+
+/**
+ * The operator against the real control plane (apiserver, controller-manager, scheduler, etcd) with
+ * kwok fake GPU nodes: the examples come up Ready, scaling, group recreation, a rejected spec and
+ * deletion through the garbage collector.
+ */
+const H100 = 'NVIDIA-H100-80GB-HBM3';
+const cluster = useControlPlane({
+  nodes: [
+    { namePrefix: 'h100', count: 6, gpus: 8, product: H100, memoryMiB: 81559 },
+    { namePrefix: 'l40s', count: 2, gpus: 8, product: 'NVIDIA-L40S', memoryMiB: 46068 },
+  ],
+});
+
+let client: KubeClient;
+let operator: OperatorProcess;
+const logDir = mkdtempSync(join(tmpdir(), 'tessera-operator-test-'));
+
+beforeAll(async () => {
+  ensureBuilt();
+  await installCrd(cluster());
+  // What the examples refer to: a priority class, and volumes their claims bind to.
+  await kubectlOk(cluster(), ['create', 'priorityclass', 'inference-high', '--value=1000']);
+  client = await testClient(cluster());
+  operator = await OperatorProcess.start({
+    kubeconfigPath: cluster().kubeconfigPath,
+    logFile: join(logDir, 'operator.log'),
+    args: ['--leader-elect=false', '--resync-period', '30s'],
+  });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  client?.close();
+});
+
+/** A PersistentVolume + bound claim, so pods with a PVC model source can be scheduled. */
+async function provideClaim(ns: string, claim: string): Promise<void> {
+  const pv = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `${ns}-${claim}` },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadOnlyMany'],
+      hostPath: { path: '/tmp' },
+      claimRef: { namespace: ns, name: claim },
+      storageClassName: '',
+    },
+  };
+  const pvc = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claim, namespace: ns },
+    spec: {
+      accessModes: ['ReadOnlyMany'],
+      resources: { requests: { storage: '1Gi' } },
+      storageClassName: '',
+      volumeName: `${ns}-${claim}`,
+    },
+  };
+  await kubectlOk(cluster(), ['apply', '-f', '-'], `${stringify(pv)}---\n${stringify(pvc)}`);
+}
+
+async function create(ns: string, inf: DiTInference): Promise<void> {
+  await kubectlOk(cluster(), ['apply', '--server-side', '-n', ns, '-f', '-'], stringify(inf));
+}
+
+async function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise<DiTInference> {
+  return eventually(
+    `${ns}/${name} reports Ready=True`,
+    async () => {
+      const inf = await getInference(client, ns, name);
+      return condition(inf, 'Ready')?.status === 'True' &&
+        inf?.status?.observedGeneration === inf?.metadata.generation
+        ? inf
+        : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      describe: async () => describeStatus(await getInference(client, ns, name)),
+    },
+  );
+}
+
+async function groupPods(ns: string, name: string, index: number): Promise<V1Pod[]> {
+  const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, name);
+  return pods.filter((p) => p.metadata?.labels?.['tessera.dev/group-index'] === String(index));
+}
+
+function smallInference(name: string, extra: Partial<DiTInference['spec']> = {}): DiTInference {
+  return {
+    apiVersion: 'tessera.dev/v1alpha1',
+    kind: 'DiTInference',
+    metadata: { name },
+    spec: {
+      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
+      parallelism: { mode: 'Auto', gpusPerGroup: 16 },
+      replicas: 1,
+      ...extra,
+    } as DiTInference['spec'],
+  };
+}
+
+describe('examples', () => {
+  const examples: Array<{ file: string; prepare?: (ns: string) => Promise<void> }> = [
+    { file: 'flux-dev-h100-nvlink.yaml', prepare: (ns) => provideClaim(ns, 'models') },
+    { file: 'sd3-medium-manual.yaml' },
+    { file: 'custom-checkpoint.yaml', prepare: (ns) => provideClaim(ns, 'finetunes') },
+    { file: 'pixart-sigma-l40s-pcie.yaml' },
+  ];
+
+  it.each(examples)(
+    '$file comes up Ready with its children, and the garbage collector removes them',
+    async ({ file, prepare }) => {
+      const ns = await createNamespace(cluster(), 'ex');
+      await prepare?.(ns);
+      const inf = readExample(file);
+      const name = inf.metadata.name ?? '';
+      await create(ns, inf);
+      const ready = await waitReady(ns, name);
+
+      // Status: plan, groups, counts, selector.
+      const plan = ready.status?.plan;
+      expect(plan?.gpusPerGroup).toBe(
+        (plan?.degrees.dataParallel ?? 0) *
+          (plan?.degrees.cfg ?? 0) *
+          (plan?.degrees.pipefusion ?? 0) *
+          (plan?.degrees.ring ?? 0) *
+          (plan?.degrees.ulysses ?? 0),
+      );
+      expect(ready.status?.readyReplicas).toBe(inf.spec.replicas ?? 1);
+      expect(ready.status?.replicas).toBe(inf.spec.replicas ?? 1);
+      expect(ready.status?.selector).toBe(`tessera.dev/name=${name},tessera.dev/role=leader`);
+      expect(condition(ready, 'Planned')?.status).toBe('True');
+      if (inf.spec.parallelism?.mode === 'Manual')
+        expect(plan?.degrees).toMatchObject(inf.spec.parallelism.degrees ?? {});
+
+      // Children: ConfigMap with the plan, both Services, one StatefulSet per group, all owned.
+      const cm = await client.get<V1ConfigMap>(RESOURCES.configMap, ns, `${name}-plan`);
+      expect(JSON.parse(cm.data?.['plan.json'] ?? '{}').gpusPerGroup).toBe(plan?.gpusPerGroup);
+      const peers = await client.get<V1Service>(RESOURCES.service, ns, `${name}-peers`);
+      expect(peers.spec?.clusterIP).toBe('None');
+      expect(peers.spec?.publishNotReadyAddresses).toBe(true);
+      const serving = await client.get<V1Service>(RESOURCES.service, ns, name);
+      expect(serving.spec?.selector).toEqual({
+        'tessera.dev/name': name,
+        'apps.kubernetes.io/pod-index': '0',
+      });
+      const sets = await listByName<V1StatefulSet>(client, RESOURCES.statefulSet, ns, name);
+      expect(sets.map((s) => s.metadata?.name).sort()).toEqual(
+        Array.from({ length: inf.spec.replicas ?? 1 }, (_, i) => `${name}-g${i}`).sort(),
+      );
+      for (const o of [cm, peers, serving, ...sets]) {
+        expect(o.metadata?.ownerReferences).toEqual([
+          expect.objectContaining({ kind: 'DiTInference', name, uid: ready.metadata.uid, controller: true }),
+        ]);
+      }
+      const sts = sets[0] as V1StatefulSet;
+      expect(sts.spec?.podManagementPolicy).toBe('Parallel');
+      expect(sts.spec?.replicas).toBe(plan?.podsPerGroup);
+      const container = sts.spec?.template.spec?.containers[0];
+      expect(container?.resources?.limits?.['nvidia.com/gpu']).toBe(String(plan?.gpusPerPod));
+      expect(
+        container?.env?.find((e) => e.name === RUNTIME_ENV.podIndex)?.valueFrom?.fieldRef?.fieldPath,
+      ).toBe("metadata.labels['apps.kubernetes.io/pod-index']");
+      expect(sts.spec?.template.spec?.volumes?.find((v) => v.name === 'shm')?.emptyDir?.medium).toBe(
+        'Memory',
+      );
+
+      // Pods: as many as the plan says, one per node within a group, leaders labelled.
+      const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, name);
+      expect(pods.length).toBe((inf.spec.replicas ?? 1) * (plan?.podsPerGroup ?? 0));
+      const leaders = await eventually('leaders are labelled', async () => {
+        const l = await client.list<V1Pod>(RESOURCES.pod, {
+          namespace: ns,
+          labelSelector: ready.status?.selector,
+        });
+        return l.items.length === (inf.spec.replicas ?? 1) ? l.items : undefined;
+      });
+      expect(leaders.every((p) => p.metadata?.labels?.['apps.kubernetes.io/pod-index'] === '0')).toBe(true);
+
+      // Deleting the object: the real garbage collector removes every child.
+      await kubectlOk(cluster(), ['delete', 'ditinference', name, '-n', ns, '--wait=false']);
+      await eventually(
+        `every child of ${name} is gone`,
+        async () => {
+          const left = [
+            ...(await listByName(client, RESOURCES.statefulSet, ns, name)),
+            ...(await listByName(client, RESOURCES.pod, ns, name)),
+            ...(await listByName(client, RESOURCES.service, ns, name)),
+            ...(await listByName(client, RESOURCES.configMap, ns, name)),
+          ];
+          return left.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+    },
+  );
+
+  it('plans from spec.topology before any node exists, and runs once nodes arrive (scale from zero)', async () => {
+    const ns = await createNamespace(cluster(), 'zero');
+    await provideClaim(ns, 'models');
+    const inf = readExample('flux-schnell-scale-from-zero.yaml');
+    await create(ns, inf);
+    const planned = await eventually(
+      'the plan is recorded while no node matches',
+      async () => {
+        const got = await getInference(client, ns, 'flux-schnell');
+        return condition(got, 'Planned')?.status === 'True' ? got : undefined;
+      },
+      { describe: async () => describeStatus(await getInference(client, ns, 'flux-schnell')) },
+    );
+    expect(condition(planned, 'TopologyResolved')?.reason).toBe('FromSpec');
+    expect(planned.status?.plan?.gpusPerGroup).toBe(16);
+    // The "autoscaler" brings two nodes of the requested pool.
+    await cluster().addGpuNodes({
+      namePrefix: 'spot',
+      count: 2,
+      gpus: 8,
+      product: H100,
+      labels: { 'karpenter.sh/nodepool': 'h100-spot' },
+    });
+    const ready = await waitReady(ns, 'flux-schnell');
+    expect(ready.status?.plan?.podsPerGroup).toBe(2);
+    await kubectlOk(cluster(), ['delete', 'ditinference', 'flux-schnell', '-n', ns, '--wait=false']);
+  });
+});
+
+describe('scaling', () => {
+  it('adds and removes whole groups through kubectl scale, and status follows', async () => {
+    const ns = await createNamespace(cluster(), 'scale');
+    await create(ns, smallInference('scaled', { parallelism: { mode: 'Auto', gpusPerGroup: 8 } as never }));
+    await waitReady(ns, 'scaled');
+
+    await kubectlOk(cluster(), ['scale', 'ditinference/scaled', '-n', ns, '--replicas=3']);
+    const three = await waitReady(ns, 'scaled');
+    expect(three.status).toMatchObject({ replicas: 3, readyReplicas: 3, groupsReady: '3/3' });
+    expect(three.status?.groups?.map((g) => g.name)).toEqual(['scaled-g0', 'scaled-g1', 'scaled-g2']);
+    const sets3 = await listByName<V1StatefulSet>(client, RESOURCES.statefulSet, ns, 'scaled');
+    expect(sets3.length).toBe(3);
+    const g0uid = sets3.find((s) => s.metadata?.name === 'scaled-g0')?.metadata?.uid;
+
+    await kubectlOk(cluster(), ['scale', 'ditinference/scaled', '-n', ns, '--replicas=1']);
+    const one = await eventually(
+      'scaled down to one group',
+      async () => {
+        const inf = await waitReady(ns, 'scaled');
+        const sets = await listByName<V1StatefulSet>(client, RESOURCES.statefulSet, ns, 'scaled');
+        return inf.status?.replicas === 1 && sets.length === 1 ? { inf, sets } : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(one.inf.status).toMatchObject({ replicas: 1, readyReplicas: 1, groupsReady: '1/1' });
+    // The remaining group is the original group 0, untouched.
+    expect(one.sets[0]?.metadata?.uid).toBe(g0uid);
+    const scale = JSON.parse(
+      await kubectlOk(cluster(), [
+        'get',
+        '--raw',
+        `/apis/tessera.dev/v1alpha1/namespaces/${ns}/ditinferences/scaled/scale`,
+      ]),
+    );
+    expect(scale.status).toMatchObject({
+      replicas: 1,
+      selector: 'tessera.dev/name=scaled,tessera.dev/role=leader',
+    });
+  });
+});
+
+describe('group failure policy RecreateGroup', () => {
+  it('recreates every pod of a group when one is deleted, counts it, and stalls past the limit', async () => {
+    const ns = await createNamespace(cluster(), 'fail');
+    await create(
+      ns,
+      smallInference('fragile', {
+        failurePolicy: { type: 'RecreateGroup', restartLimit: 2, backoffSeconds: 0, maxBackoffSeconds: 0 },
+      }),
+    );
+    await waitReady(ns, 'fragile');
+
+    for (let round = 1; round <= 2; round++) {
+      const before = await groupPods(ns, 'fragile', 0);
+      expect(before.length).toBe(2);
+      const victim = before.find((p) => p.metadata?.labels?.['apps.kubernetes.io/pod-index'] === '1');
+      await kubectlOk(cluster(), ['delete', 'pod', victim?.metadata?.name ?? '', '-n', ns, '--wait=false']);
+      const oldUids = new Set(before.map((p) => p.metadata?.uid));
+      const after = await eventually(
+        `round ${round}: group 0 recreated with all-new pods and Ready`,
+        async () => {
+          const inf = await getInference(client, ns, 'fragile');
+          const pods = await groupPods(ns, 'fragile', 0);
+          const allNew = pods.length === 2 && pods.every((p) => !oldUids.has(p.metadata?.uid));
+          const g0 = inf?.status?.groups?.[0];
+          return allNew && g0?.phase === 'Ready' && g0.restarts === round ? { inf, pods } : undefined;
+        },
+        {
+          timeoutMs: 90_000,
+          describe: async () => describeStatus(await getInference(client, ns, 'fragile')),
+        },
+      );
+      // Both pods were replaced, not only the deleted one.
+      expect(after.pods.map((p) => p.metadata?.uid).filter((u) => oldUids.has(u))).toEqual([]);
+    }
+    const events = JSON.parse(
+      await kubectlOk(cluster(), [
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'reason=GroupRecreated',
+        '-o',
+        'json',
+      ]),
+    ) as { items: unknown[] };
+    expect(events.items.length).toBe(2);
+
+    // A third failure is past restartLimit 2.
+    const pods = await groupPods(ns, 'fragile', 0);
+    await kubectlOk(cluster(), ['delete', 'pod', pods[0]?.metadata?.name ?? '', '-n', ns, '--wait=false']);
+    const stalled = await eventually(
+      'Stalled=True with RestartLimitExceeded',
+      async () => {
+        const inf = await getInference(client, ns, 'fragile');
+        return condition(inf, 'Stalled')?.status === 'True' ? inf : undefined;
+      },
+      { timeoutMs: 60_000, describe: async () => describeStatus(await getInference(client, ns, 'fragile')) },
+    );
+    expect(condition(stalled, 'Stalled')).toMatchObject({
+      reason: 'RestartLimitExceeded',
+      message: expect.stringContaining('restartLimit'),
+    });
+    expect(stalled.status?.groups?.[0]).toMatchObject({ phase: 'Failed', restarts: 2 });
+  });
+});
+
+describe('a spec the planner rejects', () => {
+  const badDegrees = { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 };
+
+  it('stalls with the planner reason and creates no child', async () => {
+    const ns = await createNamespace(cluster(), 'bad');
+    await create(
+      ns,
+      smallInference('bad', { parallelism: { mode: 'Manual', degrees: badDegrees } as never }),
+    );
+    const inf = await eventually(
+      'Stalled=True',
+      async () => {
+        const got = await getInference(client, ns, 'bad');
+        return condition(got, 'Stalled')?.status === 'True' ? got : undefined;
+      },
+      { describe: async () => describeStatus(await getInference(client, ns, 'bad')) },
+    );
+    expect(condition(inf, 'Stalled')).toMatchObject({
+      reason: 'NoFeasiblePlan',
+      message: expect.stringMatching(/head/i),
+    });
+    expect(condition(inf, 'Ready')?.status).toBe('False');
+    const events = JSON.parse(
+      await kubectlOk(cluster(), [
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'reason=SpecRejected',
+        '-o',
+        'json',
+      ]),
+    ) as { items: unknown[] };
+    expect(events.items.length).toBe(1);
+    for (const r of [RESOURCES.statefulSet, RESOURCES.service, RESOURCES.configMap, RESOURCES.pod]) {
+      expect(await listByName(client, r, ns, 'bad')).toEqual([]);
+    }
+  });
+
+  it('leaves a running object children exactly as they were', async () => {
+    const ns = await createNamespace(cluster(), 'badedit');
+    await create(ns, smallInference('edited'));
+    await waitReady(ns, 'edited');
+    const versions = async () =>
+      (
+        await Promise.all(
+          [RESOURCES.statefulSet, RESOURCES.service, RESOURCES.configMap].map((r) =>
+            listByName(client, r, ns, 'edited'),
+          ),
+        )
+      )
+        .flat()
+        .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+        .sort();
+    const before = await versions();
+    await kubectlOk(cluster(), [
+      'patch',
+      'ditinference',
+      'edited',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { parallelism: { mode: 'Manual', gpusPerGroup: null, degrees: badDegrees } } }),
+    ]);
+    const inf = await eventually('Stalled=True after the edit', async () => {
+      const got = await getInference(client, ns, 'edited');
+      return condition(got, 'Stalled')?.status === 'True' &&
+        got?.status?.observedGeneration === got?.metadata.generation
+        ? got
+        : undefined;
+    });
+    expect(condition(inf, 'Stalled')?.reason).toBe('NoFeasiblePlan');
+    expect(await versions()).toEqual(before);
+    // The running group keeps serving.
+    expect(inf.status?.readyReplicas).toBe(1);
+  });
+});
+
+describe('operator endpoints', () => {
+  it('serves /healthz, /readyz and /metrics with reconcile and group series', async () => {
+    expect((await operator.get('/healthz')).status).toBe(200);
+    expect((await operator.get('/readyz')).status).toBe(200);
+    const { body } = await operator.get('/metrics');
+    expect(body).toMatch(/tessera_reconcile_total\{result="success"\} [1-9]/);
+    expect(body).toMatch(/tessera_reconcile_duration_seconds_count [1-9]/);
+    expect(body).toContain('tessera_workqueue_depth');
+    expect(body).toMatch(/tessera_groups_ready\{/);
+    expect(body).toMatch(/tessera_group_recreations_total [1-9]/);
+  });
+});

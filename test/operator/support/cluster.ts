@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { ControlPlane } from '../../../src/devcluster/index.js';
+import { KubeClient } from '../../../src/operator/kube/client.js';
+import type { KubeObject } from '../../../src/operator/kube/objects.js';
+import { RESOURCES } from '../../../src/operator/kube/resources.js';
+import type { DiTInference } from '../../../src/shared/api/v1alpha1/index.js';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+
+/** Installs the generated CRD and waits until the API serves it. */
+export async function installCrd(cluster: ControlPlane): Promise<void> {
+  const crd = join(ROOT, 'crds/tessera.dev_ditinferences.yaml');
+  const applied = await cluster.kubectl(['apply', '--server-side', '-f', crd]);
+  if (applied.code !== 0) throw new Error(`installing the CRD failed: ${applied.stderr}`);
+  const waited = await cluster.kubectl([
+    'wait',
+    '--for=condition=Established',
+    'crd/ditinferences.tessera.dev',
+    '--timeout=60s',
+  ]);
+  if (waited.code !== 0) throw new Error(`the CRD did not become established: ${waited.stderr}`);
+}
+
+export async function kubectlOk(cluster: ControlPlane, args: string[], input?: string): Promise<string> {
+  const res = await cluster.kubectl(args, input === undefined ? {} : { input });
+  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
+  return res.stdout;
+}
+
+export function readExample(file: string): DiTInference {
+  return parse(readFileSync(join(ROOT, 'examples', file), 'utf8')) as DiTInference;
+}
+
+/** A test client: the same small JSON client the operator uses, talking to the real API server. */
+export async function testClient(cluster: ControlPlane): Promise<KubeClient> {
+  return KubeClient.create(cluster.kubeConfig());
+}
+
+export async function getInference(
+  client: KubeClient,
+  ns: string,
+  name: string,
+): Promise<DiTInference | undefined> {
+  try {
+    return await client.get<DiTInference>(RESOURCES.ditInference, ns, name);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function listByName<T extends KubeObject>(
+  client: KubeClient,
+  resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+  ns: string,
+  name: string,
+): Promise<T[]> {
+  const list = await client.list<T>(resource, { namespace: ns, labelSelector: `tessera.dev/name=${name}` });
+  return list.items;
+}
+
+export function condition(inf: DiTInference | undefined, type: string) {
+  return inf?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Short description of an object's status, for timeout messages. */
+export function describeStatus(inf: DiTInference | undefined): string {
+  if (!inf) return 'object not found';
+  const conds = (inf.status?.conditions ?? []).map(
+    (c) => `${c.type}=${c.status}(${c.reason}: ${c.message.slice(0, 160)})`,
+  );
+  return `groups ${inf.status?.groupsReady ?? '-'}; ${conds.join('; ')}; groups=${JSON.stringify(inf.status?.groups ?? [])}`;
+}
