@@ -34,6 +34,8 @@ export interface TableResult {
   firstChoiceError: number;
   firstChoiceOk: boolean;
   orderingsOk: boolean;
+  /** For each stated ordering, how much slower the slower side is predicted (negative: broken). */
+  orderingMargins: number[];
   orderingDetails: string[];
 }
 
@@ -135,11 +137,13 @@ export function evaluateTable(table: PublishedTable, profile: EfficiencyProfile)
     : (bestOn(table.best.gpus, explore(input).candidates)?.time.totalSeconds ?? Number.NaN);
   const orderingDetails: string[] = [];
   let orderingsOk = true;
+  const orderingMargins: number[] = [];
   for (const o of table.orderings) {
     const fast = bestOn(o.fasterGpus, all);
     const slow = bestOn(o.slowerGpus, all);
     const ok = fast !== undefined && slow !== undefined && fast.time.totalSeconds < slow.time.totalSeconds;
     orderingsOk &&= ok;
+    orderingMargins.push(fast && slow ? slow.time.totalSeconds / fast.time.totalSeconds - 1 : -1);
     orderingDetails.push(
       `best on ${o.fasterGpus} GPUs ${fast?.time.totalSeconds.toFixed(2)} s < best on ${o.slowerGpus} GPUs ` +
         `${slow?.time.totalSeconds.toFixed(2)} s: ${ok ? 'holds' : 'FAILS'}`,
@@ -160,6 +164,7 @@ export function evaluateTable(table: PublishedTable, profile: EfficiencyProfile)
     firstChoiceError,
     firstChoiceOk: firstChoiceIsPublishedBest || firstChoiceError <= 0.05,
     orderingsOk,
+    orderingMargins,
     orderingDetails,
   };
 }
