@@ -24,6 +24,8 @@ export function explainChoice(ranked: RankedCandidate[], objective: Objective): 
       ? `${best.time.totalSeconds.toFixed(2)} s per request`
       : `${best.imagesPerSecond.toFixed(2)} images/s on ${best.gpusPerGroup} GPUs`;
   const axes = MESH_AXES.filter((a) => best.degrees[a] > 1).map((a) => {
+    // Data-parallel replicas never talk to each other, so where they sit does not matter.
+    if (a === 'dataParallel') return `${AXIS_WORDS[a]} ${best.degrees[a]}`;
     const link = best.links[a];
     return `${AXIS_WORDS[a]} ${best.degrees[a]} ${link === 'none' ? '' : LINK_WORDS[link]}`.trim();
   });

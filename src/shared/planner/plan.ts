@@ -164,11 +164,18 @@ export function explore(input: PlannerInput): { candidates: Candidate[]; rejecte
   const candidates: Candidate[] = [];
   const rejected: Rejection[] = [];
   const manual = input.policy.degrees;
+  if (manual) {
+    // Malformed degrees (zero, fractional) have no group size to check pods against: say what is wrong.
+    const product = manual.dataParallel * manual.cfg * manual.pipefusion * manual.ring * manual.ulysses;
+    const shape = checkShape(manual, product);
+    if (shape.length > 0)
+      return { candidates, rejected: [{ degrees: manual, gpusPerGroup: product, violations: shape }] };
+  }
   const sizes = manual
     ? [manual.dataParallel * manual.cfg * manual.pipefusion * manual.ring * manual.ulysses]
     : groupSizes(input.policy.gpusPerGroup);
   for (const gpus of sizes) {
-    const groupLevel = Number.isFinite(gpus) && gpus > 0 ? groupViolations(gpus, input) : [];
+    const groupLevel = groupViolations(gpus, input);
     if (groupLevel.length > 0) {
       rejected.push(
         manual

@@ -147,6 +147,15 @@ describe('manual mode and failures', () => {
     expect(r.chosen.predicted.totalSeconds).toBeGreaterThan(0);
   });
 
+  it('names malformed manual degrees instead of checking pods for them', () => {
+    expect(() => planWithDegrees(input('flux-dev'), deg({ ring: 0 }))).toThrow(
+      /ring=0 must be a positive integer/,
+    );
+    expect(() => planWithDegrees(input('flux-dev'), deg({ ulysses: 1.5 }))).toThrow(
+      /ulysses=1.5 must be a positive integer/,
+    );
+  });
+
   it('throws NoFeasiblePlanError listing every reason', () => {
     const attempt = () => planWithDegrees(input('flux-dev'), deg({ ulysses: 5 }));
     expect(attempt).toThrow(NoFeasiblePlanError);
