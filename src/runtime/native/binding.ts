@@ -1,0 +1,108 @@
+/**
+ * The one contract between the C++ core (native/src/tensor, kernels, safetensors) and TypeScript: the
+ * shape of what the addon exports. Everything else in src/runtime/native builds on these declarations.
+ */
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+
+export type DType = 'f32' | 'bf16' | 'f16';
+export type Device = 'cpu' | 'cuda';
+
+/** A tensor object owned by the addon (native/src/tensor/tensor_wrap.cc). */
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly strides: number[];
+  readonly dtype: DType;
+  readonly device: Device;
+  readonly offset: number;
+  readonly isContiguous: boolean;
+  readonly released: boolean;
+  release(): void;
+  data(): Float32Array | Uint16Array;
+  narrow(axis: number, start: number, length: number): NativeTensor;
+  permute(order: readonly number[]): NativeTensor;
+  view(shape: readonly number[]): NativeTensor;
+  contiguous(): NativeTensor;
+  to(dtype: DType): NativeTensor;
+  clone(): NativeTensor;
+  copyFrom(source: NativeTensor): NativeTensor;
+  sharesStorage(other: NativeTensor): boolean;
+}
+
+export interface NativeTensorEntry {
+  name: string;
+  /** As written in the file: 'F32', 'BF16', 'F16', 'I64', ... */
+  dtype: string;
+  shape: number[];
+  dataOffsets: [number, number];
+}
+
+export interface NativeSafetensorsFile {
+  readonly path: string;
+  tensors(): NativeTensorEntry[];
+  metadata(): Record<string, string>;
+  read(name: string, dtype?: DType): NativeTensor;
+  close(): void;
+}
+
+type T = NativeTensor;
+type Opt = NativeTensor | undefined;
+
+export interface NativeCore {
+  empty(shape: readonly number[], dtype?: DType, device?: Device): T;
+  zeros(shape: readonly number[], dtype?: DType, device?: Device): T;
+  fromArray(array: Float32Array | Uint16Array, shape: readonly number[], dtype?: DType): T;
+  numThreads(): number;
+  setNumThreads(threads: number): void;
+  linear(x: T, w: T, b: Opt, out: Opt): T;
+  matmul(a: T, b: T, transposeB: boolean, out: Opt): T;
+  layerNorm(x: T, w: Opt, b: Opt, eps: number, out: Opt): T;
+  rmsNorm(x: T, w: Opt, eps: number, out: Opt): T;
+  groupNorm(x: T, groups: number, w: Opt, b: Opt, eps: number, out: Opt): T;
+  gelu(x: T, out: Opt): T;
+  silu(x: T, out: Opt): T;
+  softmax(x: T, out: Opt): T;
+  attention(q: T, k: T, v: T, scale: number, out: Opt, lse: Opt): T;
+  rope(x: T, cos: T, sin: T, out: Opt): T;
+  modulate(x: T, shift: T, scale: T, out: Opt): T;
+  gatedResidual(x: T, gate: T, y: T, out: Opt): T;
+  add(a: T, b: T, out: Opt): T;
+  sub(a: T, b: T, out: Opt): T;
+  mul(a: T, b: T, out: Opt): T;
+  div(a: T, b: T, out: Opt): T;
+  affine(x: T, mul: number, add: number, out: Opt): T;
+  concat(parts: readonly T[], axis: number): T;
+  conv2d(x: T, w: T, b: Opt, strideH: number, strideW: number, padH: number, padW: number, out: Opt): T;
+  upsampleNearest(x: T, factorH: number, factorW: number, out: Opt): T;
+  SafetensorsFile: new (path: string) => NativeSafetensorsFile;
+}
+
+/** Where the addon is: TESSERA_NATIVE_ADDON, else native/build/Release (same depth from src/ and dist/). */
+export function nativeAddonPath(): string {
+  return (
+    process.env.TESSERA_NATIVE_ADDON ??
+    resolve(import.meta.dirname, '../../../native/build/Release/tessera_native.node')
+  );
+}
+
+let cached: NativeCore | undefined;
+
+/** Loads the addon once; a missing or foreign build fails with what to run. */
+export function nativeCore(): NativeCore {
+  if (cached) return cached;
+  const path = nativeAddonPath();
+  const require = createRequire(import.meta.url);
+  let loaded: Partial<NativeCore>;
+  try {
+    loaded = require(path) as Partial<NativeCore>;
+  } catch (err) {
+    throw new Error(`cannot load the native addon at ${path}: run ./scripts/setup to build it`, {
+      cause: err,
+    });
+  }
+  if (typeof loaded.linear !== 'function' || typeof loaded.SafetensorsFile !== 'function') {
+    throw new Error(`the native addon at ${path} has no tensor core (built without native/core.gypi?)`);
+  }
+  cached = loaded as NativeCore;
+  return cached;
+}

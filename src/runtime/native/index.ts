@@ -1,0 +1,6 @@
+/** The native CPU core as TypeScript: tensors, kernels, safetensors checkpoints. */
+export type { Device, DType } from './binding.js';
+export { nativeAddonPath } from './binding.js';
+export * as ops from './ops.js';
+export { Checkpoint, type ReadOptions, SafetensorsFile, type TensorInfo } from './safetensors.js';
+export { Tensor } from './tensor.js';

@@ -1,0 +1,82 @@
+// Blocked online-softmax attention against a direct float64 computation, including the log-sum-exp.
+import { describe, expect, it } from 'vitest';
+import { ops, Tensor } from '../../src/runtime/native/index.js';
+import { attentionRef, product, randomValues, worstError } from './reference.js';
+
+const random = (shape: number[], seed: number, scale = 1): Tensor =>
+  Tensor.fromArray(randomValues(product(shape), seed, scale), shape);
+
+describe('attention [B, S, H, D]', () => {
+  // Sizes straddle the kernel's query block (256) and key block (512) so partial blocks are exercised.
+  it.each([
+    [1, 1, 1, 1, 4],
+    [2, 5, 9, 3, 8],
+    [1, 300, 700, 2, 16],
+    [1, 257, 513, 1, 64],
+  ])('B=%i Sq=%i Sk=%i H=%i D=%i: output and lse match the direct computation', (b, sq, sk, h, d) => {
+    const q = random([b, sq, h, d], 1, 2);
+    const k = random([b, sk, h, d], 2, 2);
+    const v = random([b, sk, h, d], 3);
+    const scale = 1 / Math.sqrt(d);
+    const ref = attentionRef(
+      q.toFloat32Array(),
+      k.toFloat32Array(),
+      v.toFloat32Array(),
+      b,
+      sq,
+      sk,
+      h,
+      d,
+      scale,
+    );
+    const { out, lse } = ops.attentionWithLse(q, k, v, { scale });
+    expect(out.shape).toEqual([b, sq, h, d]);
+    expect(lse.shape).toEqual([b, h, sq]);
+    expect(worstError(out.toFloat32Array(), ref.out, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    expect(worstError(lse.toFloat32Array(), ref.lse, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+    expect(
+      worstError(ops.attention(q, k, v, { scale }).toFloat32Array(), ref.out, 1e-4, 1e-5),
+    ).toBeLessThanOrEqual(1);
+  });
+
+  it('two halves of the keys merged through their lse equal attention over all keys (Ring attention)', () => {
+    const [b, sq, sk, h, d] = [1, 40, 64, 2, 8];
+    const q = random([b, sq, h, d], 4, 2);
+    const k = random([b, sk, h, d], 5, 2);
+    const v = random([b, sk, h, d], 6);
+    const first = ops.attentionWithLse(q, k.narrow(1, 0, 32), v.narrow(1, 0, 32));
+    const second = ops.attentionWithLse(q, k.narrow(1, 32, 32), v.narrow(1, 32, 32));
+    const o1 = first.out.toFloat32Array();
+    const o2 = second.out.toFloat32Array();
+    const l1 = first.lse.toFloat32Array();
+    const l2 = second.lse.toFloat32Array();
+    const merged = new Float64Array(o1.length);
+    for (let i = 0; i < sq; i++)
+      for (let hi = 0; hi < h; hi++) {
+        const a = l1[hi * sq + i] as number;
+        const c = l2[hi * sq + i] as number;
+        const l = Math.max(a, c) + Math.log(Math.exp(a - Math.max(a, c)) + Math.exp(c - Math.max(a, c)));
+        for (let e = 0; e < d; e++) {
+          const at = (i * h + hi) * d + e;
+          merged[at] = Math.exp(a - l) * (o1[at] as number) + Math.exp(c - l) * (o2[at] as number);
+        }
+      }
+    const full = ops.attention(q, k, v).toFloat32Array();
+    expect(worstError(full, merged, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  it('reads bf16 and strided inputs, writes into out, and checks shapes', () => {
+    const q = random([1, 6, 4, 8], 7);
+    const kv = random([1, 10, 8, 8], 8);
+    const k = kv.narrow(2, 0, 4); // strided view: heads 0..3 of 8
+    const v = kv.narrow(2, 4, 4).to('bf16');
+    const ref = attentionRef(q.toFloat32Array(), k.toFloat32Array(), v.toFloat32Array(), 1, 6, 10, 4, 8, 0.3);
+    const out = Tensor.empty([1, 6, 4, 8]);
+    expect(ops.attention(q, k, v, { scale: 0.3, out })).toBe(out);
+    expect(worstError(out.toFloat32Array(), ref.out, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    expect(() => ops.attention(q, random([1, 10, 3, 8], 9), random([1, 10, 3, 8], 9))).toThrow(
+      /disagree on batch, heads/,
+    );
+    expect(() => ops.attention(q, k, v, { out: q })).toThrow(/must not share memory with q/);
+  });
+});
