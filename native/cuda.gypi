@@ -4,6 +4,7 @@
 {
   'sources': [
     'src/cuda/cuda_init.cc',
+    'src/cuda/device_memory.cc',
     'src/cuda/cuda_loader.cc',
     'src/cuda/cuda_status.cc',
     'src/cuda/kernel_on_host.cc',

@@ -15,6 +15,7 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_exports.h"
+#include "cuda/device_memory.h"
 #include "util/errors.h"
 
 namespace tessera::cuda {
@@ -301,9 +302,7 @@ Napi::Value KernelOnHost(const Napi::CallbackInfo& info) {
     params.push_back(v.As<Napi::Number>().DoubleValue());
   }
 
-  std::string whyNot;
-  const CudaApi* api = Api(&whyNot);
-  if (!api) Fail("device 'cuda' is not available: " + whyNot);
+  const CudaApi* api = &RequireApi();
   Check(*api, api->set_device(0), "cudaSetDevice(0)");
 
   Launch launch(op, std::move(host), std::move(params));
