@@ -3,7 +3,7 @@
  * committed goldens and inspect checkpoint headers without the native addon. The runtime uses the
  * bounds-checked native reader in src/runtime/native/.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface LiteTensorEntry {
   dtype: string;
@@ -52,6 +52,12 @@ export class SafetensorsLite {
     return this.entry(name).dtype;
   }
 
+  /** The stored bytes of one tensor, any dtype. */
+  bytesOf(name: string): Buffer {
+    const [begin, end] = this.entry(name).dataOffsets;
+    return Buffer.from(this.bytes.subarray(this.dataStart + begin, this.dataStart + end));
+  }
+
   /** F32 tensors only (all golden case files are F32). */
   f32(name: string): Float32Array {
     const e = this.entry(name);
@@ -60,4 +66,26 @@ export class SafetensorsLite {
     const copy = this.bytes.subarray(this.dataStart + begin, this.dataStart + end);
     return new Float32Array(copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.byteLength));
   }
+}
+
+export interface LiteTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: Buffer;
+}
+
+/** Writes a valid safetensors file (contiguous data, header padded to 8 bytes) — for malformed-checkpoint tests. */
+export function writeSafetensors(path: string, tensors: LiteTensor[]): void {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    offset += t.bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(path, Buffer.concat([length, Buffer.from(json), ...tensors.map((t) => t.bytes)]));
 }

@@ -183,3 +183,35 @@ def sigma_cases() -> list[SigmaCase]:
         SigmaCase("train-timesteps500-shift2-n7", {"num_train_timesteps": 500, "shift": 2.0}, 7),
     ]
     return cases
+
+
+# Released full-size transformer configs (runtime.md §1.1, §2), only for their tensor names and shapes.
+FULL_SIZE_CONFIGS = {
+    "flux1-dev": ("flux", {"guidance_embeds": True}),
+    "flux1-schnell": ("flux", {"guidance_embeds": False}),
+    "sd3-medium": (
+        "sd3",
+        {"num_layers": 24, "num_attention_heads": 24, "caption_projection_dim": 1536, "pos_embed_max_size": 192},
+    ),
+    "sd3.5-large": (
+        "sd3",
+        {
+            "num_layers": 38,
+            "num_attention_heads": 38,
+            "caption_projection_dim": 2432,
+            "pos_embed_max_size": 192,
+            "qk_norm": "rms_norm",
+        },
+    ),
+    "sd3.5-medium": (
+        "sd3",
+        {
+            "num_layers": 24,
+            "num_attention_heads": 24,
+            "caption_projection_dim": 1536,
+            "pos_embed_max_size": 384,
+            "qk_norm": "rms_norm",
+            "dual_attention_layers": list(range(13)),
+        },
+    ),
+}

@@ -5,6 +5,7 @@ Layout:
   manifest.json                      versions, every checkpoint and case with shapes and tolerances
   sigmas.json                        FlowMatchEulerDiscreteScheduler tables
   defaults.json                      constructor defaults of the transformer and scheduler classes
+  full-size-manifests.json           tensor count + hash of names/shapes of the released Flux/SD3 transformers
   <checkpoint>/checkpoint/...        a Diffusers model folder (model_index.json, scheduler/, transformer/)
   <checkpoint>/forward-<case>.safetensors, <checkpoint>/denoise-<case>.safetensors
 """
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import CHECKPOINTS, Checkpoint, sigma_cases  # noqa: E402
 from checkpoints import build_transformer, pipeline_for, save_checkpoint  # noqa: E402
+from full_size import full_size_manifests  # noqa: E402
 from runs import denoise_fixture, forward_fixture  # noqa: E402
 from sigmas import sigma_table  # noqa: E402
 
@@ -122,6 +124,7 @@ def main() -> None:
     tables = [sigma_table(case) for case in sigma_cases()]
     (args.out / "sigmas.json").write_text(json.dumps({"tables": tables}, indent=1) + "\n")
 
+    (args.out / "full-size-manifests.json").write_text(json.dumps(full_size_manifests(), indent=1) + "\n")
     (args.out / "defaults.json").write_text(json.dumps(constructor_defaults(), indent=1) + "\n")
 
     manifest = {
@@ -137,6 +140,7 @@ def main() -> None:
         "tolerance_rule": "atol = max(1e-5, 20 x the measured max |F32 - F64| of the same torch run); rtol 1e-4",
         "sigmas": "sigmas.json",
         "defaults": "defaults.json",
+        "full_size_manifests": "full-size-manifests.json",
         "checkpoints": checkpoints,
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

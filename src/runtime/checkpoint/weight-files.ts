@@ -1,0 +1,76 @@
+/**
+ * Where a Diffusers component's weights live: one `diffusion_pytorch_model.safetensors`, or shards named by
+ * `diffusion_pytorch_model.safetensors.index.json` (its weight_map: tensor name → shard file).
+ */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CheckpointConfigError, readJsonObject } from './config-fields.js';
+
+export const SINGLE_WEIGHTS = 'diffusion_pytorch_model.safetensors';
+export const SHARD_INDEX = 'diffusion_pytorch_model.safetensors.index.json';
+
+export interface WeightFiles {
+  kind: 'single' | 'sharded';
+  /** Absolute paths, in a stable order (index order of first appearance for shards). */
+  files: string[];
+  /** Sharded only: tensor name → absolute shard path. */
+  weightMap: ReadonlyMap<string, string> | null;
+  /** The file a reader should open for one tensor (the single file, or the shard the index names). */
+  fileOf(tensor: string): string | undefined;
+  /** What to name in messages: the single file or the index. */
+  label: string;
+}
+
+export function resolveWeightFiles(componentDir: string): WeightFiles {
+  const single = join(componentDir, SINGLE_WEIGHTS);
+  const index = join(componentDir, SHARD_INDEX);
+  const hasSingle = existsSync(single);
+  const hasIndex = existsSync(index);
+  if (hasSingle && hasIndex) {
+    throw new CheckpointConfigError(
+      `${componentDir} has both ${SINGLE_WEIGHTS} and ${SHARD_INDEX}; keep one so it is clear which weights to load`,
+    );
+  }
+  if (hasSingle) {
+    return { kind: 'single', files: [single], weightMap: null, fileOf: () => single, label: single };
+  }
+  if (!hasIndex) {
+    throw new CheckpointConfigError(
+      `${componentDir}: neither ${SINGLE_WEIGHTS} nor ${SHARD_INDEX} found (only safetensors weights are supported; ` +
+        'convert .bin checkpoints with diffusers save_pretrained(safe_serialization=True))',
+    );
+  }
+  return readShardIndex(componentDir, index);
+}
+
+function readShardIndex(componentDir: string, indexPath: string): WeightFiles {
+  const raw = readJsonObject(indexPath);
+  const map = raw.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new CheckpointConfigError(
+      `${indexPath}: "weight_map" must be an object of tensor name → shard file`,
+    );
+  }
+  const weightMap = new Map<string, string>();
+  const files: string[] = [];
+  for (const [tensor, shard] of Object.entries(map)) {
+    // A shard is a file next to the index; anything else (paths, "..") would read outside the model folder.
+    if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard || shard.startsWith('.')) {
+      throw new CheckpointConfigError(
+        `${indexPath}: weight_map["${tensor}"] must be a shard file name in the same folder, got ${JSON.stringify(shard)}`,
+      );
+    }
+    const path = join(componentDir, shard);
+    if (!files.includes(path)) {
+      if (!existsSync(path)) {
+        throw new CheckpointConfigError(
+          `${indexPath} maps "${tensor}" to ${shard}, which does not exist in ${componentDir}`,
+        );
+      }
+      files.push(path);
+    }
+    weightMap.set(tensor, path);
+  }
+  if (weightMap.size === 0) throw new CheckpointConfigError(`${indexPath}: weight_map is empty`);
+  return { kind: 'sharded', files, weightMap, fileOf: (t) => weightMap.get(t), label: indexPath };
+}
