@@ -245,6 +245,71 @@ describe('generator errors name the declaration and the fix', () => {
   });
 });
 
+describe('structural checks', () => {
+  const str = { description: 'S.', type: 'string' as const, maxLength: 10 };
+  it.each<[string, Schema, string]>([
+    [
+      'a list without maxItems',
+      { type: 'object', properties: { l: { description: 'L.', type: 'array', items: str } } },
+      'l: list without maxItems',
+    ],
+    [
+      'a map without maxProperties',
+      { type: 'object', properties: { m: { description: 'M.', type: 'object', additionalProperties: str } } },
+      'm: map without maxProperties',
+    ],
+    [
+      'properties next to additionalProperties',
+      {
+        type: 'object',
+        properties: {
+          o: {
+            description: 'O.',
+            type: 'object',
+            properties: { s: str },
+            additionalProperties: str,
+            maxProperties: 1,
+          },
+        },
+      },
+      'o: has both properties and additionalProperties',
+    ],
+    [
+      'a list-map key its items do not require',
+      {
+        type: 'object',
+        properties: {
+          l: {
+            description: 'L.',
+            type: 'array',
+            maxItems: 3,
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['name'],
+            items: { type: 'object', properties: { name: str } },
+          },
+        },
+      },
+      'l: list-map key name must be required or defaulted in its items',
+    ],
+    [
+      'a CEL fieldPath to nowhere',
+      {
+        type: 'object',
+        properties: { s: str },
+        'x-kubernetes-validations': [{ rule: 'true', message: 'm', fieldPath: '.nope' }],
+      },
+      'fieldPath .nope, which is not a field',
+    ],
+    [
+      'a field without a description',
+      { type: 'object', properties: { s: { type: 'string' } } },
+      's: no description',
+    ],
+  ])('finds %s', (_name, input, problem) => {
+    expect(structuralProblems(input).join('\n')).toContain(problem);
+  });
+});
+
 describe('API constants', () => {
   it('selects group leaders by name and role', () => {
     expect(leaderSelector('flux')).toBe('tessera.dev/name=flux,tessera.dev/role=leader');
