@@ -1,5 +1,5 @@
 import type { KubeClient } from '../kube/client.js';
-import { isNotFound } from '../kube/errors.js';
+import { isConflict, isNotFound } from '../kube/errors.js';
 import type { KubeObject } from '../kube/objects.js';
 import type { ResourceType } from '../kube/resources.js';
 
@@ -49,8 +49,7 @@ export class Applier {
     } catch (err) {
       if (isNotFound(err)) return;
       // A UID precondition that no longer holds means the object was already replaced: also fine.
-      if (opts.uid && err instanceof Error && /Precondition failed|UID in precondition/i.test(err.message))
-        return;
+      if (opts.uid && isConflict(err) && /precondition/i.test((err as Error).message)) return;
       throw err;
     }
   }

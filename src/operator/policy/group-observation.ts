@@ -101,8 +101,16 @@ export function groupFailure(pods: readonly V1Pod[], book: GroupBookkeeping): st
   return gone ? `pod ${gone.name} was deleted or replaced` : undefined;
 }
 
-/** All pods of a complete group exist, none is terminating, all run the StatefulSet's revision. */
+/**
+ * All pods of the group exist on the StatefulSet's revision, none is terminating and none is still
+ * Pending: the group has started, so from now on losing any of its pods means losing a rank.
+ */
 export function isComplete(pods: readonly V1Pod[], desiredPods: number, revision: string): boolean {
   const live = pods.filter((p) => !isTerminating(p));
-  return live.length === desiredPods && live.every((p) => podRevision(p) === revision);
+  return (
+    live.length === desiredPods &&
+    live.every(
+      (p) => podRevision(p) === revision && p.status?.phase === 'Running' && Boolean(p.spec?.nodeName),
+    )
+  );
 }

@@ -206,15 +206,22 @@ export function groupAffinity(inf: DiTInference, index: number): V1Affinity {
       topologyKey: key,
     });
   }
+  const podAffinityTerms = [
+    ...(user.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...affinityTerms,
+  ];
   return {
     ...(user.nodeAffinity ? { nodeAffinity: user.nodeAffinity } : {}),
-    podAffinity: {
-      ...user.podAffinity,
-      requiredDuringSchedulingIgnoredDuringExecution: [
-        ...(user.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-        ...affinityTerms,
-      ],
-    },
+    ...(user.podAffinity || podAffinityTerms.length > 0
+      ? {
+          podAffinity: {
+            ...user.podAffinity,
+            ...(podAffinityTerms.length > 0
+              ? { requiredDuringSchedulingIgnoredDuringExecution: podAffinityTerms }
+              : {}),
+          },
+        }
+      : {}),
     podAntiAffinity: {
       ...user.podAntiAffinity,
       requiredDuringSchedulingIgnoredDuringExecution: [

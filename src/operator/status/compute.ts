@@ -41,7 +41,8 @@ export function planStatus(plan: Plan): PlanStatus {
     podsPerGroup: plan.podsPerGroup,
     gpusPerPod: plan.gpusPerPod,
     pipeline: { ...plan.pipeline },
-    predicted: { ...plan.predicted },
+    // int64 in the schema; the planner's estimate is fractional bytes.
+    predicted: { ...plan.predicted, memoryBytesPerGpu: Math.round(plan.predicted.memoryBytesPerGpu) },
     reason: plan.reason,
   };
 }
