@@ -35,3 +35,18 @@ describe.each([2, 4])('gloo collectives across %i processes on 127.0.0.1', (size
     });
   });
 });
+
+describe('native tensors as communicator buffers (2 processes)', () => {
+  it('reduces and gathers f32 and bf16 tensors in place and refuses strided views', async () => {
+    const results = expectAllOk(await runRanks({ scenario: 'tensors', size: 2, deadlineMs: 45_000 }));
+    for (const [rank, result] of results.entries()) {
+      expect(result, `rank ${rank}`).toEqual({
+        f32: [3, 6, 1],
+        bf16: [2, -1],
+        bf16Dtype: 'bf16',
+        gathered: [0, 0.25, 1, 1.25],
+        strided: expect.stringMatching(/strided view/),
+      });
+    }
+  });
+});

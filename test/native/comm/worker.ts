@@ -9,6 +9,7 @@ import {
   createCommunicator,
   TcpStore,
 } from '../../../src/runtime/comm/index.js';
+import { Tensor } from '../../../src/runtime/native/index.js';
 
 const [scenario = '', rankArg = '', sizeArg = '', portArg = ''] = process.argv.slice(2);
 const rank = Number(rankArg);
@@ -228,12 +229,36 @@ async function stalledPeer(world: Communicator): Promise<Record<string, unknown>
   return { collective, rejectedAfterMs: performance.now() - started };
 }
 
+// Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.
+async function tensors(world: Communicator): Promise<Record<string, unknown>> {
+  const f32 = Tensor.of([rank + 1, 2 * (rank + 1), 0.5], [3]);
+  await world.allReduce(f32, 'sum');
+  const bf16 = Tensor.of([rank + 1, -(rank + 1)], [2]).to('bf16');
+  await world.allReduce(bf16, 'max');
+  const gathered = Tensor.zeros([size, 2]);
+  await world.allGather(Tensor.of([rank, rank + 0.25], [1, 2]), gathered);
+  let strided = 'accepted';
+  try {
+    await world.allReduce(Tensor.zeros([2, 3]).transpose(0, 1), 'sum');
+  } catch (e) {
+    strided = (e as Error).message;
+  }
+  return {
+    f32: Array.from(f32.toFloat32Array()),
+    bf16: Array.from(bf16.toFloat32Array()),
+    bf16Dtype: bf16.dtype,
+    gathered: Array.from(gathered.toFloat32Array()),
+    strided,
+  };
+}
+
 const scenarios: Record<string, (world: Communicator) => Promise<Record<string, unknown>>> = {
   collectives,
   subgroups,
   overlap,
   peerDeath,
   stalledPeer,
+  tensors,
 };
 
 async function main(): Promise<void> {
