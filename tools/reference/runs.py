@@ -156,7 +156,7 @@ def _manual_loop(model, scheduler, ckpt: Checkpoint, case: DenoiseCase, inputs: 
     """The loop written out (what the fixture metadata documents); also records every step."""
     latents = inputs["latents"].to(dtype)
     steps = {"timesteps": scheduler.timesteps.clone(), "sigmas": scheduler.sigmas.clone()}
-    preds, trajectory = [], []
+    preds, trajectory, halves = [], [], []
     cast = {k: v.to(dtype) for k, v in inputs.items()}
     scheduler.set_begin_index(0)
     with torch.no_grad():
@@ -187,11 +187,12 @@ def _manual_loop(model, scheduler, ckpt: Checkpoint, case: DenoiseCase, inputs: 
                     return_dict=False,
                 )[0]
                 v_uncond, v_cond = v_both.chunk(2)
+                halves.append((v_uncond, v_cond))
                 v = v_uncond + case.guidance_scale * (v_cond - v_uncond)
             latents = scheduler.step(v, t, latents, return_dict=False)[0]
             preds.append(v)
             trajectory.append(latents)
-    return latents, preds, trajectory, steps
+    return latents, preds, trajectory, steps, halves
 
 
 def _set_timesteps(scheduler, ckpt: Checkpoint, case: DenoiseCase, inputs: dict[str, torch.Tensor]) -> float | None:
@@ -220,7 +221,7 @@ def denoise_fixture(ckpt: Checkpoint, model: torch.nn.Module, case: DenoiseCase,
 
     scheduler = make_pipeline(model).scheduler
     mu = _set_timesteps(scheduler, ckpt, case, model_inputs)
-    final, preds, trajectory, steps = _manual_loop(model, scheduler, ckpt, case, model_inputs, torch.float32)
+    final, preds, trajectory, steps, halves = _manual_loop(model, scheduler, ckpt, case, model_inputs, torch.float32)
     loop_vs_pipeline = _max_abs(final, pipe_out)
     if loop_vs_pipeline != 0.0:
         raise AssertionError(f"{ckpt.name}/{case.name}: the written-out loop differs from the pipeline by {loop_vs_pipeline}")
@@ -228,7 +229,7 @@ def denoise_fixture(ckpt: Checkpoint, model: torch.nn.Module, case: DenoiseCase,
     scheduler64 = make_pipeline(model).scheduler
     _set_timesteps(scheduler64, ckpt, case, model_inputs)
     model64 = copy.deepcopy(model).double()
-    final64, _, _, _ = _manual_loop(model64, scheduler64, ckpt, case, model_inputs, torch.float64)
+    final64, *_ = _manual_loop(model64, scheduler64, ckpt, case, model_inputs, torch.float64)
     floor = _max_abs(final, final64)
 
     tensors = {**inputs, "output_latents": pipe_out.contiguous()}
@@ -237,6 +238,9 @@ def denoise_fixture(ckpt: Checkpoint, model: torch.nn.Module, case: DenoiseCase,
     for i, (v, lat) in enumerate(zip(preds, trajectory)):
         tensors[f"step{i}.noise_pred"] = v.contiguous()
         tensors[f"step{i}.latents"] = lat.contiguous()
+    for i, (v_uncond, v_cond) in enumerate(halves):
+        tensors[f"step{i}.noise_pred_uncond"] = v_uncond.contiguous()
+        tensors[f"step{i}.noise_pred_cond"] = v_cond.contiguous()
     meta = {
         "kind": "denoise",
         "case": case.name,
@@ -248,7 +252,8 @@ def denoise_fixture(ckpt: Checkpoint, model: torch.nn.Module, case: DenoiseCase,
         "loop": FLUX_DENOISE_LOOP if ckpt.family == "flux" else SD3_DENOISE_LOOP,
         "inputs": {k: list(v.shape) for k, v in inputs.items()},
         "outputs": {"output_latents": list(pipe_out.shape)},
-        "per_step": "stepI.noise_pred = guided velocity of step I; stepI.latents = latents after step I",
+        "per_step": "stepI.noise_pred = guided velocity of step I; stepI.latents = latents after step I"
+        + ("; stepI.noise_pred_uncond / _cond = the two halves of the CFG batch" if ckpt.family == "sd3" else ""),
         "timesteps": [float(t) for t in steps["timesteps"]],
         "sigmas": [float(s) for s in steps["sigmas"]],
         "f32_vs_f64_max_abs": floor,
