@@ -68,7 +68,8 @@ export class Controller {
         this.metrics.reconcileErrors.inc();
         log.warn({ key, err, retries }, 'Reconcile failed; retrying with back-off');
       },
-      onProcessed: (_key, ms, ok) => {
+      onProcessed: (key, ms, ok) => {
+        log.debug({ key, ms: Math.round(ms * 100) / 100, ok }, 'Reconciled');
         this.metrics.reconcileTotal.inc({ result: ok ? 'success' : 'error' });
         this.metrics.reconcileDuration.observe(ms / 1000);
       },
