@@ -147,17 +147,16 @@ class GlooCommunicator final : public Communicator {
 
   void Abort(const std::string& reason) override {
     if (!failure_.Fail(reason)) return;
-    {
-      // Wake every waiter; the transfers themselves can never complete once the pairs close.
-      std::lock_guard<std::mutex> lock(pendingMutex_);
-      for (gloo::transport::UnboundBuffer* ub : pendingP2p_) {
-        ub->abortWaitSend();
-        ub->abortWaitRecv();
-      }
-    }
-    // Closing our side makes every peer's pending operation fail at once instead of at its timeout.
+    // Close first: once the pairs are closed nothing writes into a caller's buffer any more, so the
+    // waiters woken below may report (and JS may free the memory) safely. Closing our side also makes
+    // every peer's pending operation fail at once instead of at its timeout.
     CloseConnections(coll_);
     CloseConnections(p2p_);
+    std::lock_guard<std::mutex> lock(pendingMutex_);
+    for (gloo::transport::UnboundBuffer* ub : pendingP2p_) {
+      ub->abortWaitSend();
+      ub->abortWaitRecv();
+    }
   }
 
   void Close() override {
@@ -245,7 +244,7 @@ class GlooCommunicator final : public Communicator {
       for (const Transfer& t : recvs) post(t, false);
     }
     if (!postError.empty()) Abort(postError);
-    auto wait = [this, posted, done = std::move(done)] {
+    auto wait = [this, posted, done = std::move(done)]() mutable {
       for (const Posted& p : posted) {
         try {
           const bool completed = p.isSend ? p.ub->waitSend(timeout_) : p.ub->waitRecv(timeout_);
@@ -258,6 +257,8 @@ class GlooCommunicator final : public Communicator {
         std::lock_guard<std::mutex> lock(pendingMutex_);
         for (const Posted& p : posted) pendingP2p_.erase(p.ub.get());
       }
+      // Release the gloo buffers before reporting: after `done` the caller may free the memory.
+      posted.clear();
       done(failure_.Failed() ? failure_.Reason() : "");
     };
     if (!waiters_.Submit(wait)) {

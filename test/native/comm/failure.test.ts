@@ -41,4 +41,22 @@ describe('failures tear the communicator down instead of hanging', () => {
     expect(r.rejectedAfterMs as number).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
     expect(r.rejectedAfterMs as number).toBeLessThan(TIMEOUT_MS + 2_000);
   });
+
+  it('abort() rejects a pending recv at once and the peer’s next operation fails fast', async () => {
+    const outcomes = await runRanks({
+      scenario: 'abortPending',
+      size: 2,
+      deadlineMs: 45_000,
+      env: { COMM_TEST_TIMEOUT_MS: String(TIMEOUT_MS) },
+    });
+    const [aborter, peer] = outcomes.map((o) => {
+      expect(o.code, `rank ${o.rank} stderr: ${o.stderr}`).toBe(0);
+      return o.result as Record<string, unknown>;
+    });
+    expect(aborter?.recv as string).toMatch(/recv .* failed: .*rank 0 is shutting down/);
+    expect(aborter?.rejectedAfterMs as number).toBeLessThan(500);
+    expect(aborter?.failure).toBe('rank 0 is shutting down');
+    expect(peer?.barrier as string).toMatch(/barrier .* failed/);
+    expect(peer?.rejectedAfterMs as number).toBeLessThan(TIMEOUT_MS);
+  });
 });

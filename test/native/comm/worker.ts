@@ -229,6 +229,30 @@ async function stalledPeer(world: Communicator): Promise<Record<string, unknown>
   return { collective, rejectedAfterMs: performance.now() - started };
 }
 
+// Rank 0 aborts while its recv from rank 1 is pending; rank 1 learns through the closed connection.
+async function abortPending(world: Communicator): Promise<Record<string, unknown>> {
+  if (rank === 0) {
+    const pending = world.recv(new Float32Array(8), 1, 3).then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
+    await sleep(200);
+    const started = performance.now();
+    world.abort('rank 0 is shutting down');
+    const recv = await pending;
+    return { recv, rejectedAfterMs: performance.now() - started, failure: world.failure };
+  }
+  await sleep(600);
+  const started = performance.now();
+  let barrier = 'resolved';
+  try {
+    await world.barrier();
+  } catch (e) {
+    barrier = (e as Error).message;
+  }
+  return { barrier, rejectedAfterMs: performance.now() - started };
+}
+
 // Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.
 async function tensors(world: Communicator): Promise<Record<string, unknown>> {
   const f32 = Tensor.of([rank + 1, 2 * (rank + 1), 0.5], [3]);
@@ -259,6 +283,7 @@ const scenarios: Record<string, (world: Communicator) => Promise<Record<string, 
   peerDeath,
   stalledPeer,
   tensors,
+  abortPending,
 };
 
 async function main(): Promise<void> {
