@@ -202,6 +202,29 @@ describe('a malformed or mismatched checkpoint fails at load, naming the tensor 
     expect(() => openTransformer(moved, liteOpen)).toThrow(new RegExp(`"${victim.replaceAll('.', '\\.')}"`));
   });
 
+  it('weights layout: index escaping the folder, both layouts at once, or no weights', () => {
+    const escaping = copyOf('flux-schnell');
+    editJson(join(escaping, 'transformer', 'diffusion_pytorch_model.safetensors.index.json'), (idx) => {
+      (idx.weight_map as Record<string, string>)['proj_out.bias'] = '../model_index.json';
+    });
+    expect(() => openTransformer(escaping, liteOpen)).toThrow(
+      /weight_map\["proj_out\.bias"\] must be a shard file name in the same folder/,
+    );
+
+    const both = copyOf('flux-schnell');
+    cpSync(
+      join(checkpointDir('flux-dev'), 'transformer', 'diffusion_pytorch_model.safetensors'),
+      join(both, 'transformer', 'diffusion_pytorch_model.safetensors'),
+    );
+    expect(() => openTransformer(both, liteOpen)).toThrow(
+      /has both diffusion_pytorch_model\.safetensors and/,
+    );
+
+    const none = copyOf('flux-dev');
+    rmSync(join(none, 'transformer', 'diffusion_pytorch_model.safetensors'));
+    expect(() => openTransformer(none, liteOpen)).toThrow(/neither diffusion_pytorch_model\.safetensors nor/);
+  });
+
   it('bad config values and missing files', () => {
     const rope = copyOf('flux-dev');
     editConfig(rope, (c) => {
