@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const addonPath = join(repoRoot, 'native', 'build', 'Release', 'tessera_native.node');
+/** Same rule as src/runtime/native/binding.ts: TESSERA_NATIVE_ADDON, else the node-gyp build. */
+export const addonPath =
+  process.env.TESSERA_NATIVE_ADDON ?? join(repoRoot, 'native', 'build', 'Release', 'tessera_native.node');
 export const cudaLibraryPath = join(repoRoot, 'native', 'cuda', 'build', 'libtessera_cuda.so');
 export const cudaHeaderPath = join(repoRoot, 'native', 'cuda', 'include', 'tessera_cuda.h');
 

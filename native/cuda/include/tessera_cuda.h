@@ -42,6 +42,8 @@ typedef enum tessera_cuda_dtype {
 typedef enum tessera_cuda_binary_op {
   TESSERA_CUDA_ADD = 0,
   TESSERA_CUDA_MUL = 1,
+  TESSERA_CUDA_SUB = 2,
+  TESSERA_CUDA_DIV = 3,
 } tessera_cuda_binary_op;
 
 typedef enum tessera_cuda_unary_op {
@@ -107,14 +109,18 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_stream_synchronize(tessera_cud
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_convert(const void* src, tessera_cuda_dtype src_dtype, void* dst,
                                                           tessera_cuda_dtype dst_dtype, size_t n,
                                                           tessera_cuda_stream_t stream);
-// out[i] = a[i] op b[i % b_n]; b_n must divide n (b_n == n: same shape; b_n == cols: a row bias).
+// out[i] = a[i] op b[i % b_n] (op: + − · ÷); b_n must divide n (b_n == n: same shape; b_n == cols: a row bias).
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_binary(tessera_cuda_binary_op op, const void* a, size_t n,
                                                          const void* b, size_t b_n, void* out,
                                                          tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
 // out[i] = f(x[i]); GELU with the tanh approximation, SiLU = x·sigmoid(x).
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_unary(tessera_cuda_unary_op op, const void* x, void* out, size_t n,
                                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// x·mul + add.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_affine(const void* x, void* out, size_t n, float mul, float add,
+                                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
 // x, out: [batch, tokens, dim]; scale, shift: [batch, dim]. out = x·(1 + scale) + shift.
+// Vectors shared by every sample ([1, dim]): pass batch = 1 and tokens = batch·tokens.
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_modulate(const void* x, const void* scale, const void* shift,
                                                            void* out, size_t batch, size_t tokens, size_t dim,
                                                            tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
@@ -176,6 +182,30 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_copy_2d(const void* src, size_
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_concat(const void* a, size_t a_inner, const void* b, size_t b_inner,
                                                          void* out, size_t outer, tessera_cuda_dtype dtype,
                                                          tessera_cuda_stream_t stream);
+
+// ---------------------------------------------------------------------------------------------------
+// Image kernels (layout [N, C, H, W], as the VAE uses them)
+// ---------------------------------------------------------------------------------------------------
+
+// GroupNorm: channels split into `groups` equal groups; statistics over each (sample, group), i.e. over
+// channels/groups · spatial values. x, out: [n, channels, spatial…] with `spatial` = H·W (or any product);
+// weight, bias: [channels] or NULL.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_group_norm(const void* x, const void* weight, const void* bias,
+                                                             void* out, size_t n, size_t channels, size_t spatial,
+                                                             size_t groups, float eps, tessera_cuda_dtype dtype,
+                                                             tessera_cuda_stream_t stream);
+// Direct 2-D convolution (cross-correlation, as PyTorch): x [n, c_in, h, w], weight [c_out, c_in, kh, kw],
+// bias [c_out] or NULL, out [n, c_out, (h + 2·pad_h − kh)/stride_h + 1, (w + 2·pad_w − kw)/stride_w + 1].
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_conv2d(const void* x, const void* weight, const void* bias, void* out,
+                                                         size_t n, size_t c_in, size_t h, size_t w, size_t c_out,
+                                                         size_t kh, size_t kw, size_t stride_h, size_t stride_w,
+                                                         size_t pad_h, size_t pad_w, tessera_cuda_dtype dtype,
+                                                         tessera_cuda_stream_t stream);
+// Nearest-neighbour upsampling by integer factors: x [n, c, h, w] → out [n, c, h·factor_h, w·factor_w].
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_upsample_nearest(const void* x, void* out, size_t n, size_t c,
+                                                                   size_t h, size_t w, size_t factor_h,
+                                                                   size_t factor_w, tessera_cuda_dtype dtype,
+                                                                   tessera_cuda_stream_t stream);
 
 // ---------------------------------------------------------------------------------------------------
 // GEMM (cuBLAS, loaded with dlopen on first use: TESSERA_CUBLAS_LIB, else libcublas.so.13, .so.12)

@@ -1,4 +1,4 @@
-// Elementwise kernels: dtype conversion, add/mul with a repeating second operand, GELU-tanh, SiLU,
+// Elementwise kernels: dtype conversion, + − · ÷ with a repeating second operand, affine, GELU-tanh, SiLU,
 // AdaLN modulation and gated residuals. Grid-stride loops, float32 arithmetic, storage in T.
 #include <string>
 
@@ -19,8 +19,21 @@ template <typename T>
 __global__ void BinaryKernel(int op, const T* a, const T* b, size_t b_n, T* out, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const float x = Load(a, i), y = Load(b, i % b_n);
-    Store(out, i, op == TESSERA_CUDA_ADD ? x + y : x * y);
+    float r;
+    switch (op) {
+      case TESSERA_CUDA_ADD: r = x + y; break;
+      case TESSERA_CUDA_SUB: r = x - y; break;
+      case TESSERA_CUDA_MUL: r = x * y; break;
+      default: r = x / y; break;
+    }
+    Store(out, i, r);
   }
+}
+
+template <typename T>
+__global__ void AffineKernel(const T* x, T* out, size_t n, float mul, float add) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    Store(out, i, Load(x, i) * mul + add);
 }
 
 __device__ __forceinline__ float GeluTanh(float x) {
@@ -86,7 +99,8 @@ tessera_cuda_status tessera_cuda_binary(tessera_cuda_binary_op op, const void* a
   const char* what = "tessera_cuda_binary";
   if (n == 0) return kOk;
   TESSERA_REQUIRE(a && b && out, what, "null pointer");
-  TESSERA_REQUIRE(op == TESSERA_CUDA_ADD || op == TESSERA_CUDA_MUL, what, "unknown op " + std::to_string(int(op)));
+  TESSERA_REQUIRE(op == TESSERA_CUDA_ADD || op == TESSERA_CUDA_SUB || op == TESSERA_CUDA_MUL || op == TESSERA_CUDA_DIV,
+                  what, "unknown op " + std::to_string(int(op)));
   TESSERA_REQUIRE(b_n > 0 && n % b_n == 0, what,
                   "second operand has " + std::to_string(b_n) + " elements, which does not divide " + std::to_string(n));
   return DispatchDtype(dtype, what, [&](auto* tag) {
@@ -108,6 +122,19 @@ tessera_cuda_status tessera_cuda_unary(tessera_cuda_unary_op op, const void* x, 
     using T = std::remove_pointer_t<decltype(tag)>;
     UnaryKernel<T><<<GridFor(n, kBlock), kBlock, 0, Native(stream)>>>(int(op), static_cast<const T*>(x),
                                                                       static_cast<T*>(out), n);
+    return CheckLaunch(what);
+  });
+}
+
+tessera_cuda_status tessera_cuda_affine(const void* x, void* out, size_t n, float mul, float add,
+                                        tessera_cuda_dtype dtype, tessera_cuda_stream_t stream) {
+  const char* what = "tessera_cuda_affine";
+  if (n == 0) return kOk;
+  TESSERA_REQUIRE(x && out, what, "null pointer");
+  return DispatchDtype(dtype, what, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    AffineKernel<T><<<GridFor(n, kBlock), kBlock, 0, Native(stream)>>>(static_cast<const T*>(x), static_cast<T*>(out),
+                                                                       n, mul, add);
     return CheckLaunch(what);
   });
 }

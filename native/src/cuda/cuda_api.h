@@ -42,6 +42,8 @@ struct CudaApi {
                                 void* out, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*unary)(tessera_cuda_unary_op op, const void* x, void* out, size_t n, tessera_cuda_dtype dtype,
                                tessera_cuda_stream_t stream);
+  tessera_cuda_status (*affine)(const void* x, void* out, size_t n, float mul, float add, tessera_cuda_dtype dtype,
+                                tessera_cuda_stream_t stream);
   tessera_cuda_status (*modulate)(const void* x, const void* scale, const void* shift, void* out, size_t batch,
                                   size_t tokens, size_t dim, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*gated_residual)(const void* residual, const void* gate, const void* y, void* out, size_t batch,
@@ -64,6 +66,16 @@ struct CudaApi {
                                  size_t cols, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*concat)(const void* a, size_t a_inner, const void* b, size_t b_inner, void* out, size_t outer,
                                 tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*group_norm)(const void* x, const void* weight, const void* bias, void* out, size_t n,
+                                    size_t channels, size_t spatial, size_t groups, float eps, tessera_cuda_dtype dtype,
+                                    tessera_cuda_stream_t stream);
+  tessera_cuda_status (*conv2d)(const void* x, const void* weight, const void* bias, void* out, size_t n, size_t c_in,
+                                size_t h, size_t w, size_t c_out, size_t kh, size_t kw, size_t stride_h,
+                                size_t stride_w, size_t pad_h, size_t pad_w, tessera_cuda_dtype dtype,
+                                tessera_cuda_stream_t stream);
+  tessera_cuda_status (*upsample_nearest)(const void* x, void* out, size_t n, size_t c, size_t h, size_t w,
+                                          size_t factor_h, size_t factor_w, tessera_cuda_dtype dtype,
+                                          tessera_cuda_stream_t stream);
   tessera_cuda_status (*gemm)(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const void* a,
                               const void* b, float beta, void* c, tessera_cuda_dtype dtype,
                               tessera_cuda_stream_t stream);

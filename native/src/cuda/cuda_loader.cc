@@ -110,6 +110,7 @@ bool ResolveSymbols(const SharedLibrary& library, CudaApi* api, std::string* mis
   TESSERA_CUDA_RESOLVE(convert)
   TESSERA_CUDA_RESOLVE(binary)
   TESSERA_CUDA_RESOLVE(unary)
+  TESSERA_CUDA_RESOLVE(affine)
   TESSERA_CUDA_RESOLVE(modulate)
   TESSERA_CUDA_RESOLVE(gated_residual)
   TESSERA_CUDA_RESOLVE(layer_norm)
@@ -120,6 +121,9 @@ bool ResolveSymbols(const SharedLibrary& library, CudaApi* api, std::string* mis
   TESSERA_CUDA_RESOLVE(permute)
   TESSERA_CUDA_RESOLVE(copy_2d)
   TESSERA_CUDA_RESOLVE(concat)
+  TESSERA_CUDA_RESOLVE(group_norm)
+  TESSERA_CUDA_RESOLVE(conv2d)
+  TESSERA_CUDA_RESOLVE(upsample_nearest)
   TESSERA_CUDA_RESOLVE(gemm)
 #undef TESSERA_CUDA_RESOLVE
   return true;

@@ -122,7 +122,17 @@ size_t Rows(const Launch& l, size_t cols) {
 const std::map<std::string, Op>& Ops() {
   static const std::map<std::string, Op> ops = {
       {"add", [](const CudaApi& api, const Launch& l) { RunBinary(api, l, TESSERA_CUDA_ADD); }},
+      {"sub", [](const CudaApi& api, const Launch& l) { RunBinary(api, l, TESSERA_CUDA_SUB); }},
       {"mul", [](const CudaApi& api, const Launch& l) { RunBinary(api, l, TESSERA_CUDA_MUL); }},
+      {"div", [](const CudaApi& api, const Launch& l) { RunBinary(api, l, TESSERA_CUDA_DIV); }},
+      {"affine",
+       [](const CudaApi& api, const Launch& l) {
+         l.ExpectBuffers(2);
+         l.ExpectParams(2);
+         l.Need(1, l.Elements(0), l.Dtype(0));
+         Check(api, api.affine(l.Device(0), l.Device(1), l.Elements(0), l.Real(0), l.Real(1), l.Dtype(0), nullptr),
+               "affine");
+       }},
       {"gelu_tanh", [](const CudaApi& api, const Launch& l) { RunUnary(api, l, TESSERA_CUDA_GELU_TANH); }},
       {"silu", [](const CudaApi& api, const Launch& l) { RunUnary(api, l, TESSERA_CUDA_SILU); }},
       {"convert",
@@ -247,6 +257,51 @@ const std::map<std::string, Op>& Ops() {
          l.Need(1, outer * bi, dt);
          l.Need(2, outer * (ai + bi), dt);
          Check(api, api.concat(l.Device(0), ai, l.Device(1), bi, l.Device(2), outer, dt, nullptr), "concat");
+       }},
+      {"group_norm",
+       [](const CudaApi& api, const Launch& l) {
+         l.ExpectBuffers(4);
+         l.ExpectParams(5);
+         const auto dt = l.Dtype(0);
+         const size_t n = l.Size(0), c = l.Size(1), spatial = l.Size(2), groups = l.Size(3);
+         l.Need(0, n * c * spatial, dt);
+         l.Need(1, c, dt, true);
+         l.Need(2, c, dt, true);
+         l.Need(3, n * c * spatial, dt);
+         Check(api,
+               api.group_norm(l.Device(0), l.Device(1), l.Device(2), l.Device(3), n, c, spatial, groups, l.Real(4), dt,
+                              nullptr),
+               "group_norm");
+       }},
+      {"conv2d",
+       [](const CudaApi& api, const Launch& l) {
+         // params: n, c_in, h, w, c_out, kh, kw, stride_h, stride_w, pad_h, pad_w
+         l.ExpectBuffers(4);
+         l.ExpectParams(11);
+         const auto dt = l.Dtype(0);
+         size_t p[11];
+         for (size_t i = 0; i < 11; ++i) p[i] = l.Size(i);
+         if (p[7] == 0 || p[8] == 0 || p[2] + 2 * p[9] < p[5] || p[3] + 2 * p[10] < p[6])
+           Fail("conv2d: stride must be positive and the kernel no larger than the padded input");
+         const size_t out_h = (p[2] + 2 * p[9] - p[5]) / p[7] + 1, out_w = (p[3] + 2 * p[10] - p[6]) / p[8] + 1;
+         l.Need(0, p[0] * p[1] * p[2] * p[3], dt);
+         l.Need(1, p[4] * p[1] * p[5] * p[6], dt);
+         l.Need(2, p[4], dt, true);
+         l.Need(3, p[0] * p[4] * out_h * out_w, dt);
+         Check(api,
+               api.conv2d(l.Device(0), l.Device(1), l.Device(2), l.Device(3), p[0], p[1], p[2], p[3], p[4], p[5], p[6],
+                          p[7], p[8], p[9], p[10], dt, nullptr),
+               "conv2d");
+       }},
+      {"upsample_nearest",
+       [](const CudaApi& api, const Launch& l) {
+         l.ExpectBuffers(2);
+         l.ExpectParams(6);
+         const auto dt = l.Dtype(0);
+         const size_t n = l.Size(0), c = l.Size(1), h = l.Size(2), w = l.Size(3), fh = l.Size(4), fw = l.Size(5);
+         l.Need(0, n * c * h * w, dt);
+         l.Need(1, n * c * h * fh * w * fw, dt);
+         Check(api, api.upsample_nearest(l.Device(0), l.Device(1), n, c, h, w, fh, fw, dt, nullptr), "upsample_nearest");
        }},
       {"gemm",
        [](const CudaApi& api, const Launch& l) {
