@@ -24,7 +24,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * process of the group's rank 0, on its own native thread; every rank (rank 0 too) talks to it through
  * a client connection. Values are bytes; `add` keeps decimal counters, as for barriers and generations.
  * Communicators open their own connections from `host`/`port`, so a blocking `get` here never holds
- * up a rendezvous.
+ * up a rendezvous. Calls on one TcpStore run one at a time over its single connection, each on a libuv
+ * pool thread while it waits: keep long blocking gets few, or open another TcpStore for them.
  */
 export class TcpStore {
   private constructor(

@@ -59,4 +59,19 @@ describe('failures tear the communicator down instead of hanging', () => {
     expect(peer?.barrier as string).toMatch(/barrier .* failed/);
     expect(peer?.rejectedAfterMs as number).toBeLessThan(TIMEOUT_MS);
   });
+
+  it('survivors of a dead rank rebuild a smaller communicator under the next generation', async () => {
+    const outcomes = await runRanks({
+      scenario: 'rebuild',
+      size: 3,
+      deadlineMs: 45_000,
+      env: { COMM_TEST_TIMEOUT_MS: String(TIMEOUT_MS) },
+    });
+    expect(outcomes[2]?.signal).toBe('SIGKILL');
+    for (const o of outcomes.slice(0, 2)) {
+      expect(o.code, `rank ${o.rank} stderr: ${o.stderr}`).toBe(0);
+      expect(o.result?.lost as string).toMatch(/allReduce .* failed/);
+      expect(o.result?.rebuiltSum).toBe(3);
+    }
+  });
 });

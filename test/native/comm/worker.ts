@@ -253,6 +253,33 @@ async function abortPending(world: Communicator): Promise<Record<string, unknown
   return { barrier, rejectedAfterMs: performance.now() - started };
 }
 
+// After rank 2 of 3 dies, the survivors rebuild a 2-rank communicator under the next generation.
+async function rebuild(world: Communicator, store: TcpStore): Promise<Record<string, unknown>> {
+  await world.barrier();
+  if (rank === 2) {
+    await sleep(100);
+    process.kill(process.pid, 'SIGKILL');
+    await sleep(10_000);
+  }
+  const lost = await world.allReduce(new Float32Array(1)).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  await world.close();
+  const next = await createCommunicator({
+    backend: 'gloo',
+    store,
+    rank,
+    size: 2,
+    prefix: 'rebuild',
+    generation: 1,
+  });
+  const sum = Float32Array.of(rank + 1);
+  await next.allReduce(sum, 'sum');
+  await next.close();
+  return { lost, rebuiltSum: sum[0] };
+}
+
 // Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.
 async function tensors(world: Communicator): Promise<Record<string, unknown>> {
   const f32 = Tensor.of([rank + 1, 2 * (rank + 1), 0.5], [3]);
@@ -276,15 +303,17 @@ async function tensors(world: Communicator): Promise<Record<string, unknown>> {
   };
 }
 
-const scenarios: Record<string, (world: Communicator) => Promise<Record<string, unknown>>> = {
-  collectives,
-  subgroups,
-  overlap,
-  peerDeath,
-  stalledPeer,
-  tensors,
-  abortPending,
-};
+const scenarios: Record<string, (world: Communicator, store: TcpStore) => Promise<Record<string, unknown>>> =
+  {
+    collectives,
+    subgroups,
+    overlap,
+    peerDeath,
+    stalledPeer,
+    tensors,
+    abortPending,
+    rebuild,
+  };
 
 async function main(): Promise<void> {
   const run = scenarios[scenario];
@@ -303,13 +332,13 @@ async function main(): Promise<void> {
     prefix: scenario,
     timeoutMs: TIMEOUT_MS,
   });
-  const result = await run(world);
+  const result = await run(world, store);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   await world.close();
   // Rank 0 hosts the store: it leaves last, once every survivor has said it is done.
   await store.set(`done/${rank}`, '1');
   if (rank === 0) {
-    const survivors = scenario === 'peerDeath' ? size - 1 : size;
+    const survivors = scenario === 'peerDeath' || scenario === 'rebuild' ? size - 1 : size;
     await store.wait(Array.from({ length: survivors }, (_, r) => `done/${r}`));
   }
   store.close();
