@@ -85,11 +85,13 @@ export function removeWorkDirNow(workDir: string): void {
 
 // Exits on its own once the folder is gone (the normal stop removed it) or once the owner is gone
 // (after killing what the owner left behind). Polls once a second: a leak lasts a second at most.
+// `kill -s KILL -- -PGID` is the form dash (Debian's sh) accepts for a process group; `kill -KILL -- -PGID`
+// is refused there ("Illegal number").
 const WATCHDOG_SCRIPT = `
 owner="$1"; dir="$2"
 while kill -0 "$owner" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
 [ -d "$dir" ] || exit 0
-for pgid in $(cat "$dir/pgids" 2>/dev/null); do kill -KILL -- "-$pgid" 2>/dev/null; done
+for pgid in $(cat "$dir/pgids" 2>/dev/null); do kill -s KILL -- "-$pgid" 2>/dev/null; done
 rm -rf "$dir"
 `;
 

@@ -85,6 +85,8 @@ export class SupervisedProcess {
    */
   async stop(graceMs = 5_000): Promise<void> {
     if (this.exitInfo) return;
+    // While we wait for it, the child must keep the event loop alive (it is unref'd while running).
+    this.child.ref();
     signalGroup(this.pid, 'SIGTERM');
     const timer = new Promise<'timeout'>((resolveTimer) =>
       setTimeout(resolveTimer, graceMs, 'timeout').unref(),

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,11 +21,10 @@ import {
   startControlPlane,
 } from '../../src/devcluster/index.js';
 import { isPortFree } from '../../src/devcluster/ports.js';
-import { processExists } from '../../src/devcluster/process.js';
+import { processExists, signalGroup } from '../../src/devcluster/process.js';
 import { eventually } from '../support/controlplane.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const OWNER = join(ROOT, 'test/support/devcluster-owner.ts');
 
 type ProcessInfo = ControlPlane['processes'][number];
@@ -32,6 +39,24 @@ async function leftovers(workDir: string, processes: readonly ProcessInfo[]): Pr
   }
   if (existsSync(workDir)) left.push(`${workDir} still exists`);
   return left;
+}
+
+/** Processes this test process started that are still alive (control-plane binaries or the watchdog). */
+function ourLiveChildren(): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        // The command name may hold spaces and parentheses; the fields after its closing ')' do not.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(ppid) !== process.pid || state === 'Z') return [];
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        return /controlplane|watchdog/.test(cmdline) ? [`${pid}: ${cmdline.slice(0, 120)}`] : [];
+      } catch {
+        return []; // exited while we looked
+      }
+    });
 }
 
 function listen(port = 0): Promise<Server> {
@@ -66,9 +91,11 @@ describe('local control plane lifecycle', () => {
     // While running, every process, every port and the folder are in use (so the check below can fail).
     const portCount = processes.reduce((n, p) => n + p.ports.length, 0);
     expect(await leftovers(cp.workDir, processes)).toHaveLength(processes.length + portCount + 1);
+    expect(ourLiveChildren()).toHaveLength(processes.length + 1); // and the watchdog
     await cp.stop();
     await cp.stop();
     expect(await leftovers(cp.workDir, processes)).toEqual([]);
+    expect(ourLiveChildren()).toEqual([]);
   });
 
   it('a taken apiserver port fails the start naming kube-apiserver, with its log, and cleans up', async () => {
@@ -87,6 +114,7 @@ describe('local control plane lifecycle', () => {
       expect(err.message).toContain('kube-apiserver failed while waiting for /readyz');
       expect(err.logTail).toMatch(/address already in use/);
       expect(Date.now() - started).toBeLessThan(60_000);
+      expect(ourLiveChildren()).toEqual([]); // etcd, started before the apiserver, was stopped again
     } finally {
       blocker.close();
     }
@@ -105,6 +133,7 @@ describe('local control plane lifecycle', () => {
       expect(err.component).toBe('kube-scheduler');
       expect(err.step).toBe('locating its binary');
       expect(err.message).toContain('run ./scripts/setup');
+      expect(ourLiveChildren()).toEqual([]);
     } finally {
       rmSync(binDir, { recursive: true, force: true });
     }
@@ -116,14 +145,14 @@ describe('local control plane lifecycle', () => {
       workDir: string;
       processes: ProcessInfo[];
     }> {
-      const child = spawn(
-        process.execPath,
-        [TSX, OWNER, JSON.stringify({ controllerManager: false, kwok: false })],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-          env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
-        },
-      );
+      // tsx as a loader inside this one process (its CLI would put a wrapper process in between, and
+      // killing the wrapper would not kill the owner).
+      const args = ['--import', 'tsx', OWNER, JSON.stringify({ controllerManager: false, kwok: false })];
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
+      });
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
       const first = await new Promise<string>((resolveLine, reject) => {
         lines.once('line', resolveLine);
@@ -139,13 +168,20 @@ describe('local control plane lifecycle', () => {
       ['SIGKILL', 'the watchdog notices and kills everything'],
     ] as const)('on %s %s', async (signal, _how) => {
       const { child, workDir, processes } = await ownerStarted();
-      expect(await leftovers(workDir, processes)).not.toEqual([]);
-      child.kill(signal);
-      await eventually(
-        `nothing of the control plane is left after ${signal}`,
-        async () => ((await leftovers(workDir, processes)).length === 0 ? true : undefined),
-        { timeoutMs: 15_000, describe: async () => (await leftovers(workDir, processes)).join('; ') },
-      );
+      try {
+        expect(await leftovers(workDir, processes)).not.toEqual([]);
+        child.kill(signal);
+        await eventually(
+          `nothing of the control plane is left after ${signal}`,
+          async () => ((await leftovers(workDir, processes)).length === 0 ? true : undefined),
+          { timeoutMs: 15_000, describe: async () => (await leftovers(workDir, processes)).join('; ') },
+        );
+      } finally {
+        // If the check failed, do not leave the failure's processes running on a shared machine.
+        child.kill('SIGKILL');
+        for (const p of processes) signalGroup(p.pid, 'SIGKILL');
+        rmSync(workDir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -13,7 +13,7 @@ import (
 
 func main() {
 	// -v must take effect before the command is built (plugin and .kuberc handling log while building).
-	_ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
+	_, _ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
 	if err := cli.RunNoErrOutput(cmd.NewDefaultKubectlCommand()); err != nil {
 		util.CheckErr(err) // prints the error the way kubectl users expect and exits non-zero
 	}
