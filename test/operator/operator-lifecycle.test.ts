@@ -450,3 +450,114 @@ describe('operator endpoints', () => {
     expect(body).toMatch(/tessera_group_recreations_total [1-9]/);
   });
 });
+
+describe('updates', () => {
+  it('keeps running groups untouched on a topology change, and rolls a template change one group at a time', async () => {
+    const ns = await createNamespace(cluster(), 'roll');
+    await create(
+      ns,
+      smallInference('rolled', { parallelism: { mode: 'Auto', gpusPerGroup: 8 } as never, replicas: 3 }),
+    );
+    await waitReady(ns, 'rolled');
+    const snapshot = async () => {
+      const sets = await listByName<V1StatefulSet>(client, RESOURCES.statefulSet, ns, 'rolled');
+      const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, 'rolled');
+      return {
+        sets: sets.map((s) => `${s.metadata?.name}@${s.metadata?.resourceVersion}`).sort(),
+        revisions: sets.map((s) => s.metadata?.labels?.['tessera.dev/revision']),
+        pods: pods.map((p) => p.metadata?.uid ?? '').sort(),
+      };
+    };
+    const before = await snapshot();
+
+    // Topology change alone: the nodes now claim another GPU. A re-plan would pick other numbers; the
+    // operator keeps the recorded plan, so nothing running is touched.
+    const h100 = JSON.parse(
+      await kubectlOk(cluster(), ['get', 'nodes', '-l', `nvidia.com/gpu.product=${H100}`, '-o', 'json']),
+    ).items.map((n: { metadata: { name: string } }) => n.metadata.name) as string[];
+    const reconcileTotal = async () =>
+      (await operator.get('/metrics')).body
+        .split('\n')
+        .filter((l) => l.startsWith('tessera_reconcile_total{'))
+        .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+    const reconciles = await reconcileTotal();
+    const relabel = (product: string) =>
+      kubectlOk(cluster(), ['label', 'nodes', ...h100, `nvidia.com/gpu.product=${product}`, '--overwrite']);
+    await relabel('NVIDIA-A100-SXM4-80GB');
+    try {
+      await eventually('the operator reconciled after the node change', async () =>
+        (await reconcileTotal()) > reconciles ? true : undefined,
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await relabel(H100);
+    }
+
+    // Template change: a new runtime image. Groups roll one at a time, never two down together.
+    await kubectlOk(cluster(), [
+      'patch',
+      'ditinference',
+      'rolled',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { runtime: { image: 'registry.example.com/tessera:rolled' } } }),
+    ]);
+    let maxDown = 0;
+    const oldPods = new Set(before.pods);
+    await eventually(
+      'every group runs the new image and is Ready',
+      async () => {
+        const sets = await listByName<V1StatefulSet>(client, RESOURCES.statefulSet, ns, 'rolled');
+        const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, 'rolled');
+        let down = 0;
+        for (const s of sets) {
+          const mine = pods.filter(
+            (p) =>
+              p.metadata?.labels?.['tessera.dev/group-index'] ===
+              s.metadata?.labels?.['tessera.dev/group-index'],
+          );
+          const ready = mine.filter(
+            (p) =>
+              !p.metadata?.deletionTimestamp &&
+              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+          if (ready.length < (s.spec?.replicas ?? 0)) down++;
+        }
+        maxDown = Math.max(maxDown, down);
+        const inf = await getInference(client, ns, 'rolled');
+        const done =
+          condition(inf, 'Ready')?.status === 'True' &&
+          inf?.status?.observedGeneration === inf?.metadata.generation &&
+          pods.length === 3 &&
+          pods.every(
+            (p) =>
+              !oldPods.has(p.metadata?.uid ?? '') &&
+              p.spec?.containers[0]?.image === 'registry.example.com/tessera:rolled',
+          );
+        return done ? true : undefined;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+        describe: async () => describeStatus(await getInference(client, ns, 'rolled')),
+      },
+    );
+    expect(maxDown).toBe(1);
+    const events = JSON.parse(
+      await kubectlOk(cluster(), [
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'reason=GroupRolled',
+        '-o',
+        'json',
+      ]),
+    ) as { items: unknown[] };
+    expect(events.items.length).toBe(3);
+  });
+});

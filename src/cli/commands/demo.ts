@@ -1,4 +1,5 @@
 import { type ControlPlane, GPU_LABELS, GPU_RESOURCE, startControlPlane } from '../../devcluster/index.js';
+import { runOperatorDemo } from '../../operator/demo/run-example.js';
 import { type Command, UsageError } from '../command.js';
 
 /** The embedded default cluster: two 8×H100 nodes in one NVLink-less zone. */
@@ -96,6 +97,8 @@ async function run(argv: readonly string[]): Promise<number> {
     say(`Control plane ready in ${seconds(Date.now() - started)} at ${cluster.server}`);
     say();
     await showNodes(cluster);
+    say();
+    await runOperatorDemo(cluster, say);
     say();
     if (options.keepRunning) {
       say(`The cluster stays up until Ctrl-C. Try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes`);

@@ -159,10 +159,11 @@ export class Reconciler {
     try {
       await this.applyConfigMapAndServices(inf, children, { plan, hash: currentPlanHash }, stillRunning);
       await this.removeExtraGroups(inf, children, replicas, events, log);
+      const created: Promise<unknown>[] = [];
       for (const [index, group] of desired) {
         const observed = children.groups.get(index);
         if (!observed) {
-          await this.applier.apply(RESOURCES.statefulSet, group.statefulSet);
+          created.push(this.applier.apply(RESOURCES.statefulSet, group.statefulSet));
           events.push({
             type: 'Normal',
             reason: EVENT_REASONS.groupCreated,
@@ -172,6 +173,7 @@ export class Reconciler {
           await this.rollGroup(observed, group, events, log);
         }
       }
+      await Promise.all(created);
     } catch (err) {
       applyError = err instanceof Error ? err.message : String(err);
       log.warn({ err }, 'Applying children failed; retrying with back-off');
@@ -252,11 +254,14 @@ export class Reconciler {
       observedCm !== undefined &&
       canonicalJson(observedCm.data ?? {}) === canonicalJson(cm.data) &&
       containsAll(observedCm.metadata, cm.metadata);
-    if (!cmCurrent) await this.applier.apply(RESOURCES.configMap, cm);
+    const writes: Promise<unknown>[] = [];
+    if (!cmCurrent) writes.push(this.applier.apply(RESOURCES.configMap, cm));
     for (const svc of [renderPeersService(inf), renderServingService(inf)]) {
       const observed = children.services.get(svc.metadata?.name ?? '');
-      if (!observed || !containsAll(observed, svc)) await this.applier.apply(RESOURCES.service, svc);
+      if (!observed || !containsAll(observed, svc)) writes.push(this.applier.apply(RESOURCES.service, svc));
     }
+    // Independent objects: written side by side (pods wait for their ConfigMap volume anyway).
+    await Promise.all(writes);
   }
 
   /** Scale down: whole groups, highest index first. */
@@ -483,7 +488,7 @@ export class Reconciler {
       log.debug({ ready: status.groupsReady }, 'Status written');
     }
     const involved = { ...inf, apiVersion: API_GROUP_VERSION, kind: KIND };
-    for (const e of events) await this.deps.recorder.emit(involved, e);
+    await Promise.all(events.map((e) => this.deps.recorder.emit(involved, e)));
   }
 }
 
