@@ -1,0 +1,199 @@
+/**
+ * `tessera denoise --model DIR --inputs in.safetensors --steps N [--guidance-scale G] -o out.safetensors`:
+ * the one-process denoising loop (the reference the parallel runs must match). Inputs: `latents`,
+ * `prompt_embeds`, `pooled_prompt_embeds`, and for SD3 CFG `negative_prompt_embeds`,
+ * `negative_pooled_prompt_embeds`. Flux latents are packed [B, N_img, 4C] with `img_ids` (and optionally
+ * `txt_ids`), or unpacked [B, C, h, w], which is packed here and unpacked again on output.
+ * Parallel flags (--ulysses, --ring, --pipefusion, --cfg-parallel, --data-parallel) belong in
+ * `DENOISE_OPTIONS` and `DenoiseCommandOptions`, dispatching to the parallel denoiser.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type DenoiseInputs, denoise } from '../../runtime/denoise/index.js';
+import { type LoadedTransformer, loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
+import { imageIds, packLatents, textIds, unpackLatents } from '../../runtime/models/flux/packing.js';
+import type { Tensor } from '../../runtime/native/index.js';
+import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
+import {
+  type FlowMatchEulerConfig,
+  parseFlowMatchEulerConfig,
+} from '../../runtime/scheduler/flow-match-config.js';
+import { log } from '../../shared/log.js';
+import { type Command, UsageError } from '../command.js';
+import { reportFailure } from './run-transformer.js';
+
+const logger = log.child({ component: 'denoise' });
+
+export const DENOISE_USAGE = `usage: tessera denoise --model DIR --inputs IN.safetensors --steps N [--guidance-scale G] -o OUT.safetensors
+
+Runs N flow-match Euler steps of the checkpoint's transformer in one process (f32) and writes "latents".
+Inputs: latents, prompt_embeds, pooled_prompt_embeds
+  Flux: latents packed [B,N_img,4C] with img_ids [N_img,3] (txt_ids optional, zeros by default),
+        or unpacked [B,C,h,w] (ids derived, output unpacked too)
+  SD3:  latents [B,C,H,W]; with --guidance-scale > 1 also negative_prompt_embeds, negative_pooled_prompt_embeds
+Options:
+  --guidance-scale G   Flux-dev: embedded guidance (default 3.5); SD3: CFG scale (default 7.0); schnell: ignored
+  --steps N            denoising steps (required)
+`;
+
+/** Flag table, kept separate so issue #8 can add the parallel degrees beside the one-process ones. */
+const DENOISE_OPTIONS = {
+  model: { type: 'string' },
+  inputs: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  steps: { type: 'string' },
+  'guidance-scale': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface DenoiseCommandOptions {
+  model: string;
+  inputs: string;
+  output: string;
+  steps: number;
+  /** null: the pipeline's default for the family. */
+  guidanceScale: number | null;
+}
+
+/** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0). */
+const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
+
+export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions | 'help' {
+  let values: {
+    [K in keyof typeof DENOISE_OPTIONS]?: (typeof DENOISE_OPTIONS)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: DENOISE_OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${DENOISE_USAGE}`, { cause: err });
+  }
+  if (values.help) return 'help';
+  for (const flag of ['model', 'inputs', 'output', 'steps'] as const) {
+    if (!values[flag]) throw new UsageError(`--${flag} is required\n\n${DENOISE_USAGE}`);
+  }
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new UsageError(`--steps must be a positive integer, got ${values.steps}`);
+  let guidanceScale: number | null = null;
+  if (values['guidance-scale'] !== undefined) {
+    guidanceScale = Number(values['guidance-scale']);
+    if (!Number.isFinite(guidanceScale) || guidanceScale < 0) {
+      throw new UsageError(`--guidance-scale must be a number ≥ 0, got ${values['guidance-scale']}`);
+    }
+  }
+  return {
+    model: values.model as string,
+    inputs: values.inputs as string,
+    output: values.output as string,
+    steps,
+    guidanceScale,
+  };
+}
+
+export function readSchedulerConfig(folder: string): FlowMatchEulerConfig {
+  const path = join(folder, 'scheduler', 'scheduler_config.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new Error(`cannot read the scheduler config ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseFlowMatchEulerConfig(raw, path);
+}
+
+const FLUX_NAMES = ['latents', 'prompt_embeds', 'pooled_prompt_embeds', 'img_ids', 'txt_ids'];
+const SD3_NAMES = [
+  'latents',
+  'prompt_embeds',
+  'pooled_prompt_embeds',
+  'negative_prompt_embeds',
+  'negative_pooled_prompt_embeds',
+];
+
+/** Denoiser inputs from the named tensors; `unpackTo` is set when Flux latents came unpacked. */
+export function denoiseInputs(
+  loaded: LoadedTransformer,
+  named: NamedTensors,
+): { inputs: DenoiseInputs; unpackTo: { height: number; width: number } | null } {
+  const unknown = named.unknown(loaded.family === 'flux' ? FLUX_NAMES : SD3_NAMES);
+  if (unknown.length > 0)
+    logger.warn({ ignored: unknown }, 'inputs file has tensors the denoiser does not read');
+  const latents = named.required('latents', 'the initial noise');
+  const promptEmbeds = named.required('prompt_embeds', 'the text embeddings');
+  const pooledPromptEmbeds = named.required('pooled_prompt_embeds', 'the pooled text embedding');
+  if (loaded.family === 'sd3') {
+    return {
+      inputs: {
+        family: 'sd3',
+        latents,
+        promptEmbeds,
+        pooledPromptEmbeds,
+        negativePromptEmbeds: named.optional('negative_prompt_embeds'),
+        negativePooledPromptEmbeds: named.optional('negative_pooled_prompt_embeds'),
+      },
+      unpackTo: null,
+    };
+  }
+  const txtIds = named.optional('txt_ids') ?? textIds(promptEmbeds.size(1));
+  if (latents.rank === 4) {
+    const [, , height, width] = latents.shape as [number, number, number, number];
+    return {
+      inputs: {
+        family: 'flux',
+        latents: packLatents(latents),
+        imgIds: imageIds(height, width),
+        txtIds,
+        promptEmbeds,
+        pooledPromptEmbeds,
+      },
+      unpackTo: { height, width },
+    };
+  }
+  const imgIds = named.required(
+    'img_ids',
+    'packed latents need their position ids; or give unpacked latents [B,C,h,w]',
+  );
+  return {
+    inputs: { family: 'flux', latents, imgIds, txtIds, promptEmbeds, pooledPromptEmbeds },
+    unpackTo: null,
+  };
+}
+
+export const denoiseCommand: Command = {
+  name: 'denoise',
+  summary: 'run the denoising loop in one process',
+  async run(argv) {
+    const options = parseDenoiseArgs(argv);
+    if (options === 'help') {
+      process.stdout.write(DENOISE_USAGE);
+      return 0;
+    }
+    try {
+      const loaded = loadTransformer(options.model);
+      const scheduler = readSchedulerConfig(options.model);
+      const { inputs, unpackTo } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
+      const guidanceScale = options.guidanceScale ?? DEFAULT_GUIDANCE[loaded.family];
+      const result = denoise(loaded, inputs, {
+        steps: options.steps,
+        guidanceScale,
+        scheduler,
+        onStep: (s) => logger.info({ step: s.index, timestep: s.timestep, ms: Math.round(s.ms) }, 'step'),
+      });
+      const latents: Tensor = unpackTo
+        ? unpackLatents(result.latents, unpackTo.height, unpackTo.width)
+        : result.latents;
+      writeSafetensors(options.output, new Map([['latents', latents]]));
+      return 0;
+    } catch (err) {
+      return reportFailure('denoise', err);
+    }
+  },
+};

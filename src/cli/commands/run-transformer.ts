@@ -1,0 +1,137 @@
+/**
+ * `tessera run-transformer --model DIR --inputs in.safetensors -o out.safetensors`: one transformer
+ * forward on a Diffusers checkpoint, for reference checks. Inputs are named as the Diffusers `forward`
+ * arguments; the output is `sample`. Exit 0 on success, 1 when the checkpoint or inputs are wrong, 2 for
+ * bad flags.
+ */
+import { parseArgs } from 'node:util';
+import { type LoadedTransformer, loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
+import type { Tensor } from '../../runtime/native/index.js';
+import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
+import { log } from '../../shared/log.js';
+import { type Command, UsageError } from '../command.js';
+
+const logger = log.child({ component: 'run-transformer' });
+
+export const RUN_TRANSFORMER_USAGE = `usage: tessera run-transformer --model DIR --inputs IN.safetensors -o OUT.safetensors
+
+Runs one forward of the checkpoint's transformer (FluxTransformer2DModel or SD3Transformer2DModel) in f32.
+Inputs, named as the Diffusers forward arguments:
+  Flux: hidden_states [B,N_img,C], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P],
+        timestep [B] (sigma), guidance [B] (guidance_embeds only), img_ids [N_img,3], txt_ids [N_txt,3]
+  SD3:  hidden_states [B,C,H,W], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P], timestep [B]
+Output: sample.
+`;
+
+const FLUX_INPUTS = [
+  'hidden_states',
+  'encoder_hidden_states',
+  'pooled_projections',
+  'timestep',
+  'guidance',
+  'img_ids',
+  'txt_ids',
+];
+const SD3_INPUTS = ['hidden_states', 'encoder_hidden_states', 'pooled_projections', 'timestep'];
+
+interface Options {
+  model: string;
+  inputs: string;
+  output: string;
+}
+
+function parse(argv: readonly string[]): Options | 'help' {
+  let values: { model?: string; inputs?: string; output?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        model: { type: 'string' },
+        inputs: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${RUN_TRANSFORMER_USAGE}`, { cause: err });
+  }
+  if (values.help) return 'help';
+  for (const flag of ['model', 'inputs', 'output'] as const) {
+    if (!values[flag]) throw new UsageError(`--${flag} is required\n\n${RUN_TRANSFORMER_USAGE}`);
+  }
+  return { model: values.model as string, inputs: values.inputs as string, output: values.output as string };
+}
+
+/** One forward over the named inputs → `sample`. */
+export function runForward(loaded: LoadedTransformer, inputs: NamedTensors): Tensor {
+  const x = inputs.required('hidden_states', 'the latents');
+  const batch = x.size(0);
+  const common = {
+    hiddenStates: x,
+    encoderHiddenStates: inputs.required('encoder_hidden_states', 'the text embeddings'),
+    pooledProjections: inputs.required('pooled_projections', 'the pooled text embedding'),
+    timestep: inputs.scalars('timestep', batch, 'one timestep per sample'),
+  };
+  const known = loaded.family === 'flux' ? FLUX_INPUTS : SD3_INPUTS;
+  const unknown = inputs.unknown(known);
+  if (unknown.length > 0) {
+    throw new Error(
+      `${inputs.source}: unexpected tensor(s) ${unknown.map((n) => `"${n}"`).join(', ')}; ${loaded.config.className} takes ${known.join(', ')}`,
+    );
+  }
+  if (loaded.family === 'sd3') return loaded.model.forward(common);
+  const guidance = loaded.config.guidanceEmbeds
+    ? inputs.scalars('guidance', batch, 'this checkpoint has guidance_embeds = true')
+    : undefined;
+  return loaded.model.forward({
+    ...common,
+    guidance,
+    imgIds: inputs.required('img_ids', 'image position ids [N_img, 3]'),
+    txtIds: inputs.required('txt_ids', 'text position ids [N_txt, 3]'),
+  });
+}
+
+export const runTransformerCommand: Command = {
+  name: 'run-transformer',
+  summary: 'run one transformer forward on a Diffusers checkpoint',
+  async run(argv) {
+    const options = parse(argv);
+    if (options === 'help') {
+      process.stdout.write(RUN_TRANSFORMER_USAGE);
+      return 0;
+    }
+    try {
+      const loaded = loadTransformer(options.model);
+      const inputs = NamedTensors.read(options.inputs);
+      const started = performance.now();
+      const sample = runForward(loaded, inputs);
+      logger.info({ ms: Math.round(performance.now() - started), shape: sample.shape }, 'forward done');
+      writeSafetensors(options.output, new Map([['sample', sample]]));
+      return 0;
+    } catch (err) {
+      return reportFailure('run-transformer', err);
+    }
+  },
+};
+
+/**
+ * How the runtime commands end on a failure that is the user's input (checkpoint, inputs file): the
+ * message and its causes on stderr, exit 1. Programming errors (TypeError, ReferenceError) keep their stack.
+ */
+export function reportFailure(command: string, err: unknown): number {
+  if (!(err instanceof Error)) throw err;
+  if (err instanceof TypeError || err instanceof ReferenceError) throw err;
+  const causes: string[] = [];
+  let cause: unknown = err.cause;
+  while (cause instanceof Error) {
+    causes.push(cause.message);
+    cause = cause.cause;
+  }
+  logger.child({ command }).debug({ err }, 'command failed');
+  process.stderr.write(
+    `tessera ${command}: ${err.message}\n${causes.map((c) => `  caused by: ${c}\n`).join('')}`,
+  );
+  return 1;
+}

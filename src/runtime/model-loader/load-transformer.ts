@@ -1,0 +1,87 @@
+/**
+ * Diffusers model folder → a ready transformer. The checkpoint module reads model_index.json and
+ * transformer/config.json (Diffusers' defaults for missing keys) and checks every expected tensor's
+ * presence, shape and dtype before anything is read; then this rank's tensors are read and converted to
+ * f32 once (bf16/f16/f32 on disk), and the model is built over them. A pipeline stage passes `blocks`
+ * to open only the shards that hold its blocks (plus embedders on the first stage, head on the last).
+ */
+
+import { log } from '../../shared/log.js';
+import {
+  type FluxTransformerConfig,
+  openTransformer,
+  type Sd3TransformerConfig,
+  type TransformerConfig,
+} from '../checkpoint/index.js';
+import type { BlockRange } from '../models/common/blocks.js';
+import { WeightMap } from '../models/common/weights.js';
+import { FluxTransformer } from '../models/flux/transformer.js';
+import { Sd3Transformer } from '../models/sd3/transformer.js';
+import type { Tensor } from '../native/index.js';
+import { OpenedFiles } from './tensor-files.js';
+
+const logger = log.child({ component: 'model-loader' });
+
+export type LoadedTransformer =
+  | { family: 'flux'; config: FluxTransformerConfig; model: FluxTransformer; weights: WeightMap }
+  | { family: 'sd3'; config: Sd3TransformerConfig; model: Sd3Transformer; weights: WeightMap };
+
+export interface LoadOptions {
+  /** Only these blocks (execution order); default: the whole model. */
+  blocks?: BlockRange;
+}
+
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+}
+
+export function blockCount(config: TransformerConfig): number {
+  return config.className === 'FluxTransformer2DModel'
+    ? config.numLayers + config.numSingleLayers
+    : config.numLayers;
+}
+
+export function loadTransformer(folder: string, options: LoadOptions = {}): LoadedTransformer {
+  const started = performance.now();
+  const files = new OpenedFiles();
+  try {
+    const opened = openTransformer(folder, files.open, options.blocks ? { stage: options.blocks } : {});
+    const tensors = new Map<string, Tensor>();
+    for (const expected of opened.tensors) {
+      const path = opened.weights.fileOf(expected.name);
+      if (path === undefined) {
+        throw new ModelLoadError(`${opened.weights.label}: no file holds tensor "${expected.name}"`);
+      }
+      tensors.set(expected.name, files.file(path).read(expected.name, { dtype: 'f32' }));
+    }
+    const weights = new WeightMap(tensors, `${folder}/transformer`);
+    const { config } = opened;
+    const loaded =
+      config.className === 'FluxTransformer2DModel'
+        ? ({
+            family: 'flux',
+            config,
+            model: new FluxTransformer(config, weights, options.blocks),
+            weights,
+          } as const)
+        : ({
+            family: 'sd3',
+            config,
+            model: new Sd3Transformer(config, weights, options.blocks),
+            weights,
+          } as const);
+    logger.info(
+      {
+        folder,
+        className: config.className,
+        tensors: tensors.size,
+        blocks: options.blocks ?? null,
+        ms: Math.round(performance.now() - started),
+      },
+      'transformer loaded',
+    );
+    return loaded;
+  } finally {
+    files.close();
+  }
+}
