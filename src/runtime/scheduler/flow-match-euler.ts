@@ -173,3 +173,31 @@ function requirePositiveInteger(value: number, name: string): void {
     throw new Error(`flow-match scheduler: ${name} must be a positive integer, got ${value}`);
   }
 }
+
+/**
+ * The schedule FluxPipeline builds: sigmas linspace(1, 1/N, N) and mu from the packed image token count
+ * (mu is ignored by static-shift configs such as schnell's).
+ */
+export function fluxPipelineSchedule(
+  scheduler: FlowMatchEulerScheduler,
+  steps: number,
+  imageSeqLen: number,
+): Schedule {
+  return scheduler.setTimesteps({
+    sigmas: fluxPipelineSigmas(steps),
+    mu: calculateShift(imageSeqLen, scheduler.config),
+  });
+}
+
+/**
+ * The schedule StableDiffusion3Pipeline builds: the scheduler's own linspace; mu (from the patch token count)
+ * only when the config asks for dynamic shifting.
+ */
+export function sd3PipelineSchedule(
+  scheduler: FlowMatchEulerScheduler,
+  steps: number,
+  imageSeqLen: number,
+): Schedule {
+  const mu = scheduler.config.useDynamicShifting ? calculateShift(imageSeqLen, scheduler.config) : undefined;
+  return scheduler.setTimesteps({ steps, mu });
+}

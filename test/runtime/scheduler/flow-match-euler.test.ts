@@ -7,7 +7,9 @@ import {
   calculateShift,
   eulerStep,
   FlowMatchEulerScheduler,
+  fluxPipelineSchedule,
   fluxPipelineSigmas,
+  sd3PipelineSchedule,
 } from '../../../src/runtime/scheduler/flow-match-euler.js';
 import {
   diffusersDefaults,
@@ -100,14 +102,13 @@ describe('eulerStep reproduces the diffusers denoise trajectories', () => {
         const config = parseFlowMatchEulerConfig(ckpt.scheduler, `${ckpt.name} scheduler`);
         const scheduler = new FlowMatchEulerScheduler(config);
         const latentsShape = file.shape('latents');
-        const imageSeqLen = latentsShape[1] ?? 0;
+        // Flux latents are packed [B, tokens, C·4]; SD3 latents are [B, C, H, W] with 2×2 patches.
+        const [, d1 = 0, d2 = 0, d3 = 0] = latentsShape;
         const schedule =
           ckpt.family === 'flux'
-            ? scheduler.setTimesteps({
-                sigmas: fluxPipelineSigmas(c.steps ?? 0),
-                mu: calculateShift(imageSeqLen, config),
-              })
-            : scheduler.setTimesteps({ steps: c.steps ?? 0 });
+            ? fluxPipelineSchedule(scheduler, c.steps ?? 0, d1)
+            : sd3PipelineSchedule(scheduler, c.steps ?? 0, (d2 / 2) * (d3 / 2));
+        if (ckpt.family === 'flux') expect(calculateShift(d1, config)).toBeCloseTo(c.mu ?? Number.NaN, 12);
         expect(maxAbsDiff(schedule.sigmas, file.f32('sigmas'))).toBeLessThanOrEqual(1e-6);
         expect(maxAbsDiff(schedule.timesteps, file.f32('timesteps'))).toBeLessThanOrEqual(1e-3);
 
