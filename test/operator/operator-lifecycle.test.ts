@@ -156,6 +156,19 @@ describe('examples', () => {
       expect(ready.status?.replicas).toBe(inf.spec.replicas ?? 1);
       expect(ready.status?.selector).toBe(`tessera.dev/name=${name},tessera.dev/role=leader`);
       expect(condition(ready, 'Planned')?.status).toBe('True');
+      const planEvents = JSON.parse(
+        await kubectlOk(cluster(), [
+          'get',
+          'events',
+          '-n',
+          ns,
+          '--field-selector',
+          'reason=PlanChosen',
+          '-o',
+          'json',
+        ]),
+      ) as { items: Array<{ message: string }> };
+      expect(planEvents.items.map((e) => e.message)).toEqual([expect.stringContaining(plan?.summary ?? '?')]);
       if (inf.spec.parallelism?.mode === 'Manual')
         expect(plan?.degrees).toMatchObject(inf.spec.parallelism.degrees ?? {});
 
