@@ -27,6 +27,11 @@ base_python() {
 PYTHON="$(base_python)"
 KEY="$(hash_files "$REQUIREMENTS")-$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
 
+# Several engineers (and their benchmarks) call this at once: one builds, the others wait for it.
+mkdir -p "$(dirname "$VENV")"
+exec 9>"$VENV.lock"
+flock 9 || die "cannot lock $VENV.lock"
+
 if stamp_ok "$STAMP" "$KEY" && [ -x "$VENV/bin/python" ]; then
   echo "$VENV/bin/python"
   exit 0
