@@ -181,7 +181,7 @@ export const denoiseCommand: Command = {
       const scheduler = readSchedulerConfig(options.model);
       const { inputs, unpackTo } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
       const guidanceScale = options.guidanceScale ?? DEFAULT_GUIDANCE[loaded.family];
-      const result = denoise(loaded, inputs, {
+      const result = await denoise(loaded, inputs, {
         steps: options.steps,
         guidanceScale,
         scheduler,

@@ -65,7 +65,7 @@ function parse(argv: readonly string[]): Options | 'help' {
 }
 
 /** One forward over the named inputs → `sample`. */
-export function runForward(loaded: LoadedTransformer, inputs: NamedTensors): Tensor {
+export function runForward(loaded: LoadedTransformer, inputs: NamedTensors): Promise<Tensor> {
   const x = inputs.required('hidden_states', 'the latents');
   const batch = x.size(0);
   const common = {
@@ -106,7 +106,7 @@ export const runTransformerCommand: Command = {
       const loaded = loadTransformer(options.model);
       const inputs = NamedTensors.read(options.inputs);
       const started = performance.now();
-      const sample = runForward(loaded, inputs);
+      const sample = await runForward(loaded, inputs);
       logger.info({ ms: Math.round(performance.now() - started), shape: sample.shape }, 'forward done');
       writeSafetensors(options.output, new Map([['sample', sample]]));
       return 0;

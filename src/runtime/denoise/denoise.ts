@@ -40,11 +40,11 @@ export interface DenoiseResult {
   schedule: DenoiseSchedule;
 }
 
-export function denoise(
+export async function denoise(
   loaded: LoadedTransformer,
   inputs: DenoiseInputs,
   options: DenoiseOptions,
-): DenoiseResult {
+): Promise<DenoiseResult> {
   if (inputs.family !== loaded.family) {
     throw new Error(`the inputs are for ${inputs.family} but the model is ${loaded.config.className}`);
   }
@@ -64,9 +64,9 @@ export function denoise(
     const t = schedule.timesteps[i] as number;
     const velocity =
       loaded.family === 'flux' && inputs.family === 'flux'
-        ? fluxVelocity(loaded, inputs, latents, t, options.guidanceScale, attention)
+        ? await fluxVelocity(loaded, inputs, latents, t, options.guidanceScale, attention)
         : loaded.family === 'sd3' && inputs.family === 'sd3'
-          ? sd3Velocity(loaded, inputs, latents, t, options.guidanceScale, attention)
+          ? await sd3Velocity(loaded, inputs, latents, t, options.guidanceScale, attention)
           : unreachable();
     eulerStep(schedule, i, values, velocity.toFloat32Array(), values);
     const ms = performance.now() - started;

@@ -19,7 +19,7 @@ export function fluxVelocity(
   t: number,
   guidanceScale: number,
   attention: AttentionFn,
-): Tensor {
+): Promise<Tensor> {
   const batch = latents.size(0);
   const sigma = Math.fround(t / 1000);
   return loaded.model.forward(
@@ -44,14 +44,14 @@ export function sd3UsesCfg(guidanceScale: number): boolean {
 }
 
 /** SD3: timestep = t as is; with CFG one batched pass over [uncond; cond], then the guidance combine. */
-export function sd3Velocity(
+export async function sd3Velocity(
   loaded: Extract<LoadedTransformer, { family: 'sd3' }>,
   inputs: Sd3DenoiseInputs,
   latents: Tensor,
   t: number,
   guidanceScale: number,
   attention: AttentionFn,
-): Tensor {
+): Promise<Tensor> {
   if (!sd3UsesCfg(guidanceScale)) {
     return loaded.model.forward(
       {
@@ -73,7 +73,7 @@ export function sd3Velocity(
   const context = ops.concat([negative, inputs.promptEmbeds], 0);
   const pooled = ops.concat([negativePooled, inputs.pooledPromptEmbeds], 0);
   try {
-    const both = loaded.model.forward(
+    const both = await loaded.model.forward(
       {
         hiddenStates: doubled,
         encoderHiddenStates: context,

@@ -18,7 +18,7 @@ const SIGMA_TOLERANCE = 1e-6;
 describe('one-process denoise matches the Diffusers pipeline', () => {
   for (const checkpoint of referenceCheckpoints()) {
     const cases = checkpoint.cases.filter((c) => c.kind === 'denoise');
-    it.each(cases.map((c) => [c.case, c] as const))(`${checkpoint.name} %s`, (_, reference) => {
+    it.each(cases.map((c) => [c.case, c] as const))(`${checkpoint.name} %s`, async (_, reference) => {
       const folder = checkpointDir(checkpoint);
       const loaded = loadTransformer(folder);
       const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
@@ -41,7 +41,7 @@ describe('one-process denoise matches the Diffusers pipeline', () => {
       }
       const { inputs } = denoiseInputs(loaded, named);
       const stepErrors: string[] = [];
-      const result = denoise(loaded, inputs, {
+      const result = await denoise(loaded, inputs, {
         steps: reference.steps ?? Number.NaN,
         guidanceScale: reference.guidance_scale ?? Number.NaN,
         scheduler: readSchedulerConfig(folder),

@@ -15,12 +15,12 @@ const FORWARD_TOLERANCE = 1e-4;
 describe('transformer forward matches Diffusers', () => {
   for (const checkpoint of referenceCheckpoints()) {
     const cases = checkpoint.cases.filter((c) => c.kind === 'forward');
-    it.each(cases.map((c) => [c.case, c] as const))(`${checkpoint.name} %s`, (_, reference) => {
+    it.each(cases.map((c) => [c.case, c] as const))(`${checkpoint.name} %s`, async (_, reference) => {
       const loaded = loadTransformer(checkpointDir(checkpoint));
       const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
       const golden = file.required('sample', 'the golden output');
       // The file holds the golden `sample` beside the inputs; the forward must not see it.
-      const sample = runForward(loaded, file.without(['sample']));
+      const sample = await runForward(loaded, file.without(['sample']));
       const error = maxRelativeError(sample, golden);
       process.stdout.write(
         `forward ${checkpoint.name}/${reference.case}: max relative error ${error.toExponential(2)}\n`,

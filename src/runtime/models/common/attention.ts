@@ -22,9 +22,11 @@ export interface AttentionSite {
 
 /**
  * Non-causal softmax attention over q [B, Sq, H, Dh], k/v [B, Sk, H, Dh] → [B, Sq, H, Dh], scale 1/√Dh.
- * The inputs belong to the caller (do not release them); the result belongs to the model.
+ * The inputs belong to the caller (do not release them); the result belongs to the model. It may return a
+ * promise: the collectives of sequence-parallel attention are asynchronous, and awaiting them here keeps
+ * the Node event loop free (models await every attention call).
  */
-export type AttentionFn = (q: Tensor, k: Tensor, v: Tensor, site: AttentionSite) => Tensor;
+export type AttentionFn = (q: Tensor, k: Tensor, v: Tensor, site: AttentionSite) => Tensor | Promise<Tensor>;
 
 /** Full attention in this process. */
 export const localAttention: AttentionFn = (q, k, v) => ops.attention(q, k, v);

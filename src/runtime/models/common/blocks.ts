@@ -14,7 +14,7 @@ export interface TransformerBlock<State> {
   readonly index: number;
   /** Diffusers' name of the block, e.g. "transformer_blocks.3" or "single_transformer_blocks.0". */
   readonly id: string;
-  forward(state: State, attention: AttentionFn): void;
+  forward(state: State, attention: AttentionFn): Promise<void>;
 }
 
 export class BlockRangeError extends Error {
@@ -39,13 +39,13 @@ export function checkRange(range: BlockRange, blockCount: number, what: string):
 }
 
 /** Runs blocks [fromBlock, toBlock) of `blocks` (indexed by execution order; null = not loaded here). */
-export function runBlocks<State>(
+export async function runBlocks<State>(
   blocks: ReadonlyArray<TransformerBlock<State> | null>,
   state: State,
   range: BlockRange,
   attention: AttentionFn,
   model: string,
-): void {
+): Promise<void> {
   checkRange(range, blocks.length, model);
   for (let i = range.fromBlock; i < range.toBlock; i++) {
     const block = blocks[i];
@@ -54,6 +54,6 @@ export function runBlocks<State>(
         `${model}: block ${i} is not loaded on this rank (it holds a different stage)`,
       );
     }
-    block.forward(state, attention);
+    await block.forward(state, attention);
   }
 }

@@ -37,6 +37,11 @@ export class WeightMap implements WeightLookup {
     return this.tensors.has(name);
   }
 
+  /** The names held (this rank's share of the checkpoint). */
+  names(): string[] {
+    return [...this.tensors.keys()];
+  }
+
   /** Frees every tensor's native memory now instead of waiting for the garbage collector. */
   release(): void {
     for (const t of this.tensors.values()) t.release();

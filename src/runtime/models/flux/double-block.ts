@@ -49,7 +49,7 @@ export class FluxDoubleBlock implements TransformerBlock<FluxState> {
     this.text = new StreamWeights(w, heads, 'text');
   }
 
-  forward(state: FluxState, attention: AttentionFn): void {
+  async forward(state: FluxState, attention: AttentionFn): Promise<void> {
     const { streams } = state;
     if (streams.kind !== 'separate') {
       throw new Error(`${this.id}: double-stream block reached after the streams were joined`);
@@ -75,7 +75,7 @@ export class FluxDoubleBlock implements TransformerBlock<FluxState> {
     ops.rope(q, state.rope.cos, state.rope.sin, q);
     ops.rope(k, state.rope.cos, state.rope.sin, k);
     const textTokens = text.size(1);
-    const attended = attention(q, k, v, {
+    const attended = await attention(q, k, v, {
       block: this.index,
       kind: 'joint',
       textTokens,

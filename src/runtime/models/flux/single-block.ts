@@ -38,7 +38,7 @@ export class FluxSingleBlock implements TransformerBlock<FluxState> {
     this.out = Linear.load(w, 'proj_out');
   }
 
-  forward(state: FluxState, attention: AttentionFn): void {
+  async forward(state: FluxState, attention: AttentionFn): Promise<void> {
     const { joint, textTokens } = jointStreams(state);
     const [shift, scale, gate] = this.norm.apply(state.activatedTemb) as [Tensor, Tensor, Tensor];
     const normed = normModulate(joint, shift, scale);
@@ -50,7 +50,7 @@ export class FluxSingleBlock implements TransformerBlock<FluxState> {
     normed.release();
     ops.rope(q, state.rope.cos, state.rope.sin, q);
     ops.rope(k, state.rope.cos, state.rope.sin, k);
-    const attended = attention(q, k, v, {
+    const attended = await attention(q, k, v, {
       block: this.index,
       kind: 'joint',
       textTokens,

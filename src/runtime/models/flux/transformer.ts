@@ -110,10 +110,14 @@ export class FluxTransformer {
   }
 
   /** One full forward → `sample` [B, N_img, out_channels]. Needs every block on this rank. */
-  forward(inputs: FluxInputs, options: ForwardOptions = {}): Tensor {
+  async forward(inputs: FluxInputs, options: ForwardOptions = {}): Promise<Tensor> {
     const state = this.embed(inputs);
     try {
-      this.runBlocks(state, { fromBlock: 0, toBlock: this.blockCount }, options.attention ?? localAttention);
+      await this.runBlocks(
+        state,
+        { fromBlock: 0, toBlock: this.blockCount },
+        options.attention ?? localAttention,
+      );
       return this.head(state);
     } finally {
       releaseState(state);
@@ -141,8 +145,8 @@ export class FluxTransformer {
     };
   }
 
-  runBlocks(state: FluxState, range: BlockRange, attention: AttentionFn = localAttention): void {
-    runBlocks(this.blocks, state, range, attention, 'FluxTransformer2DModel');
+  runBlocks(state: FluxState, range: BlockRange, attention: AttentionFn = localAttention): Promise<void> {
+    return runBlocks(this.blocks, state, range, attention, 'FluxTransformer2DModel');
   }
 
   /** AdaLayerNormContinuous (scale, shift) and proj_out on the image tokens → [B, N_img, out_channels]. */

@@ -110,7 +110,7 @@ export class Sd3JointBlock implements TransformerBlock<Sd3State> {
     this.second = dual ? new ImageAttention(w, qkNorm, heads) : null;
   }
 
-  forward(state: Sd3State, attention: AttentionFn): void {
+  async forward(state: Sd3State, attention: AttentionFn): Promise<void> {
     const { image, text } = state;
     if (!text)
       throw new Error(`${this.id}: the text stream was already dropped by an earlier context_pre_only block`);
@@ -149,7 +149,7 @@ export class Sd3JointBlock implements TransformerBlock<Sd3State> {
     releaseAll([imageIn, textIn]);
     const imageTokens = image.size(1);
     const textTokens = text.size(1);
-    const attended = attention(q, k, v, {
+    const attended = await attention(q, k, v, {
       block: this.index,
       kind: 'joint',
       textTokens,
@@ -171,7 +171,7 @@ export class Sd3JointBlock implements TransformerBlock<Sd3State> {
       const k2 = proj.k.apply(imageIn2);
       const v2 = proj.v.apply(imageIn2);
       imageIn2.release();
-      const a2 = attention(q2, k2, v2, {
+      const a2 = await attention(q2, k2, v2, {
         block: this.index,
         kind: 'image',
         textTokens: 0,

@@ -69,10 +69,14 @@ export class Sd3Transformer {
   }
 
   /** One full forward → `sample` [B, out_channels, H, W]. Needs every block on this rank. */
-  forward(inputs: Sd3Inputs, options: ForwardOptions = {}): Tensor {
+  async forward(inputs: Sd3Inputs, options: ForwardOptions = {}): Promise<Tensor> {
     const state = this.embed(inputs);
     try {
-      this.runBlocks(state, { fromBlock: 0, toBlock: this.blockCount }, options.attention ?? localAttention);
+      await this.runBlocks(
+        state,
+        { fromBlock: 0, toBlock: this.blockCount },
+        options.attention ?? localAttention,
+      );
       return this.head(state);
     } finally {
       releaseState(state);
@@ -100,8 +104,8 @@ export class Sd3Transformer {
     };
   }
 
-  runBlocks(state: Sd3State, range: BlockRange, attention: AttentionFn = localAttention): void {
-    runBlocks(this.blocks, state, range, attention, 'SD3Transformer2DModel');
+  runBlocks(state: Sd3State, range: BlockRange, attention: AttentionFn = localAttention): Promise<void> {
+    return runBlocks(this.blocks, state, range, attention, 'SD3Transformer2DModel');
   }
 
   /** AdaLayerNormContinuous (scale, shift), proj_out, unpatchify → [B, out_channels, H, W]. */

@@ -1,0 +1,145 @@
+/**
+ * The seams the parallel denoiser builds on: attention is injected per call (here a head-split variant,
+ * the arithmetic of Ulysses without the all-to-all, must give the same forward), and a rank can load only
+ * a block range (pipeline stage) and chain embed → blocks → head across ranks.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runForward } from '../../../src/cli/commands/run-transformer.js';
+import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
+import type { AttentionFn, AttentionSite } from '../../../src/runtime/models/common/attention.js';
+import { ops } from '../../../src/runtime/native/index.js';
+import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
+
+const fixture = (name: string) => {
+  const checkpoint = referenceCheckpoints().find((c) => c.name === name);
+  if (!checkpoint) throw new Error(`no fixture checkpoint ${name}`);
+  const reference = checkpoint.cases.find((c) => c.kind === 'forward');
+  if (!reference) throw new Error(`fixture ${name} has no forward case`);
+  const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
+  return {
+    folder: checkpointDir(checkpoint),
+    inputs: file.without(['sample']),
+    golden: file.required('sample', ''),
+  };
+};
+
+/** Attention computed one head group at a time, as each Ulysses rank would after its all-to-all. */
+function headGroups(groups: number, seen: AttentionSite[]): AttentionFn {
+  return async (q, k, v, site) => {
+    seen.push(site);
+    const heads = q.size(2);
+    const parts = [q, k, v].map((t) => t.split(groups, 2).map((view) => view.contiguous()));
+    const outs = Array.from({ length: groups }, (_, g) =>
+      ops.attention(parts[0]?.[g] ?? q, parts[1]?.[g] ?? k, parts[2]?.[g] ?? v),
+    );
+    expect(outs[0]?.size(2)).toBe(heads / groups);
+    return ops.concat(outs, 2);
+  };
+}
+
+describe('injected attention', () => {
+  it('Flux: every block calls it with [text; image] sites, and a head-split attention gives the same sample', async () => {
+    const { folder, inputs, golden } = fixture('flux-dev');
+    const loaded = loadTransformer(folder);
+    if (loaded.family !== 'flux') throw new Error('flux-dev is not Flux');
+    const seen: AttentionSite[] = [];
+    const x = inputs.required('hidden_states', '');
+    const sample = await loaded.model.forward(
+      {
+        hiddenStates: x,
+        encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+        pooledProjections: inputs.required('pooled_projections', ''),
+        timestep: inputs.scalars('timestep', 1, ''),
+        guidance: inputs.scalars('guidance', 1, ''),
+        imgIds: inputs.required('img_ids', ''),
+        txtIds: inputs.required('txt_ids', ''),
+      },
+      { attention: headGroups(2, seen) },
+    );
+    expect(maxRelativeError(sample, golden)).toBeLessThan(1e-4);
+    const textTokens = inputs.required('encoder_hidden_states', '').size(1);
+    expect(seen).toEqual(
+      [0, 1, 2, 3].map((block) => ({ block, kind: 'joint', textTokens, textPosition: 'front' })),
+    );
+  });
+
+  it('SD3.5: joint sites put text last, dual-attention blocks add an image-only site', async () => {
+    const { folder, inputs, golden } = fixture('sd35-medium');
+    const loaded = loadTransformer(folder);
+    if (loaded.family !== 'sd3') throw new Error('sd35-medium is not SD3');
+    const seen: AttentionSite[] = [];
+    const sample = await loaded.model.forward(
+      {
+        hiddenStates: inputs.required('hidden_states', ''),
+        encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+        pooledProjections: inputs.required('pooled_projections', ''),
+        timestep: inputs.scalars('timestep', 1, ''),
+      },
+      { attention: headGroups(4, seen) },
+    );
+    expect(maxRelativeError(sample, golden)).toBeLessThan(1e-4);
+    const text = inputs.required('encoder_hidden_states', '').size(1);
+    const joint = (block: number) => ({ block, kind: 'joint', textTokens: text, textPosition: 'rear' });
+    const image = (block: number) => ({ block, kind: 'image', textTokens: 0, textPosition: 'none' });
+    // dual_attention_layers [0, 1] in this fixture.
+    expect(seen).toEqual([joint(0), image(0), joint(1), image(1), joint(2), joint(3)]);
+  });
+});
+
+describe('pipeline stages', () => {
+  for (const name of ['flux-schnell', 'sd3-medium']) {
+    it(`${name}: two ranks holding blocks [0,2) and [2,4) chain to the full forward`, async () => {
+      const { folder, inputs, golden } = fixture(name);
+      const first = loadTransformer(folder, { blocks: { fromBlock: 0, toBlock: 2 } });
+      const second = loadTransformer(folder, { blocks: { fromBlock: 2, toBlock: 4 } });
+      const full = loadTransformer(folder);
+      // Each rank read only its own tensors: together exactly the whole checkpoint, no overlap.
+      const names = (l: typeof first) => l.weights.names();
+      expect(names(first).filter((n) => names(second).includes(n))).toEqual([]);
+      expect(names(first).length + names(second).length).toBe(names(full).length);
+      expect(names(first).some((n) => n.startsWith('proj_out'))).toBe(false);
+      expect(names(second).some((n) => n.includes('embedder'))).toBe(false);
+
+      const whole = await runForward(full, inputs);
+      expect(maxRelativeError(whole, golden)).toBeLessThan(1e-4);
+      let staged: ReturnType<typeof ops.add>;
+      if (first.family === 'flux' && second.family === 'flux') {
+        const state = first.model.embed({
+          hiddenStates: inputs.required('hidden_states', ''),
+          encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+          pooledProjections: inputs.required('pooled_projections', ''),
+          timestep: inputs.scalars('timestep', 1, ''),
+          imgIds: inputs.required('img_ids', ''),
+          txtIds: inputs.required('txt_ids', ''),
+        });
+        await first.model.runBlocks(state, { fromBlock: 0, toBlock: 2 });
+        await expect(first.model.runBlocks(state, { fromBlock: 2, toBlock: 3 })).rejects.toThrow(
+          /block 2 is not loaded/,
+        );
+        expect(() => second.model.embed({} as never)).toThrow(
+          /embedders live on the rank that holds block 0/,
+        );
+        await second.model.runBlocks(state, { fromBlock: 2, toBlock: 4 });
+        staged = second.model.head(state);
+      } else if (first.family === 'sd3' && second.family === 'sd3') {
+        const x = inputs.required('hidden_states', '');
+        const state = first.model.embed({
+          hiddenStates: x,
+          encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+          pooledProjections: inputs.required('pooled_projections', ''),
+          timestep: inputs.scalars('timestep', x.size(0), ''),
+        });
+        await first.model.runBlocks(state, { fromBlock: 0, toBlock: 2 });
+        expect(() => first.model.head(state)).toThrow(
+          /output head lives on the rank that holds the last block/,
+        );
+        await second.model.runBlocks(state, { fromBlock: 2, toBlock: 4 });
+        staged = second.model.head(state);
+      } else {
+        throw new Error('mixed families');
+      }
+      expect(maxRelativeError(staged, whole)).toBe(0);
+    });
+  }
+});
