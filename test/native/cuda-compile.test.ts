@@ -66,6 +66,43 @@ describe('CUDA backend build', () => {
     },
   );
 
+  it.runIf(built)('loads without a GPU and answers through its C ABI with statuses, not crashes', () => {
+    // python3's ctypes is the smallest C caller at hand (Debian's python3 is a setup dependency).
+    const script = `
+import ctypes, json, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.tessera_cuda_last_error.restype = ctypes.c_char_p
+err = lambda: lib.tessera_cuda_last_error().decode()
+S, P, F = ctypes.c_size_t, ctypes.c_void_p, ctypes.c_float
+count = ctypes.c_int(-1)
+device_status = lib.tessera_cuda_device_count(ctypes.byref(count))
+device_error = err()
+attention = lib.tessera_cuda_attention(P(1), P(1), P(1), P(1), None, S(1), S(4), S(4), S(2), S(300), F(1.0), 0, None)
+attention_error = err()
+rope = lib.tessera_cuda_rope(P(1), P(1), P(1), P(1), S(1), S(2), S(1), S(7), 0, None)
+rope_error = err()
+shape = (ctypes.c_int64 * 2)(2, 3)
+perm = (ctypes.c_int * 2)(0, 0)
+permute = lib.tessera_cuda_permute(P(1), P(2), 2, shape, perm, 0, None)
+permute_error = err()
+print(json.dumps({"abi": lib.tessera_cuda_abi_version(), "device": [device_status, count.value, device_error],
+  "attention": [attention, attention_error], "rope": [rope, rope_error], "permute": [permute, permute_error]}))
+`;
+    const out = execFileSync('python3', ['-c', script, cudaLibraryPath], { encoding: 'utf8' });
+    const answer = JSON.parse(out) as Record<string, [number, string] | number | [number, number, string]>;
+    const header = readFileSync(cudaHeaderPath, 'utf8');
+    expect(answer.abi).toBe(Number(/#define TESSERA_CUDA_ABI_VERSION (\d+)/.exec(header)?.[1]));
+    const [deviceStatus, count, deviceError] = answer.device as [number, number, string];
+    if (deviceStatus !== 0) {
+      // No driver (or no usable one): the runtime's reason, never a crash.
+      expect(count).toBe(0);
+      expect(deviceError).toMatch(/^cudaGetDeviceCount: cuda\w+ \(.+\)$/);
+    }
+    expect(answer.attention).toEqual([1, 'tessera_cuda_attention: head_dim 300 is outside 1..256']);
+    expect(answer.rope).toEqual([1, 'tessera_cuda_rope: head_dim 7 is odd; RoPE rotates pairs']);
+    expect(answer.permute).toEqual([1, 'tessera_cuda_permute: perm is not a permutation of 0..1']);
+  });
+
   it.runIf(built || compileRequired)('carries device code for sm_80 and sm_90', () => {
     // The fat binary embeds each target's ELF; its architecture names are readable strings in the file.
     const bytes = readFileSync(cudaLibraryPath);
