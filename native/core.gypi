@@ -23,6 +23,7 @@
     'src/kernels/conv.cc',
     'src/kernels/upsample.cc',
     'src/kernels/bindings.cc',
+    'src/kernels/cuda_dispatch.cc',
     'src/safetensors/json.cc',
     'src/safetensors/header.cc',
     'src/safetensors/mapped_file.cc',

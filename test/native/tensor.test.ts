@@ -69,10 +69,6 @@ describe('Tensor', () => {
     expect(() => ops.gelu(t)).toThrow(/has been released/);
   });
 
-  it('asking for CUDA without the backend says so', () => {
-    expect(() => Tensor.empty([2], 'f32', 'cuda')).toThrow(/CUDA is not available/);
-  });
-
   it('rejects bad shapes, dtypes and typed arrays with the reason', () => {
     expect(() => Tensor.empty([2, -1])).toThrow(/negative dimension/);
     expect(() => Tensor.fromArray(new Float32Array(5), [2, 3])).toThrow(/needs 6 elements, the array has 5/);

@@ -1,6 +1,8 @@
 // Element-wise activations (f32). In place when out is x.
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/fast_math.h"
+#include "util/simd.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
@@ -8,32 +10,42 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-template <typename F>
-Tensor MapUnary(const Tensor& xIn, const Tensor* outIn, const char* name, F f) {
+using RangeKernel = void (*)(const float* x, float* y, int64_t n);
+
+Tensor MapUnary(const Tensor& xIn, const Tensor* outIn, const char* name, RangeKernel kernel) {
   RequireCpu(xIn, name);
   Tensor out = PrepareOut(outIn, xIn.shape);
   const Tensor x = AsF32(xIn);
   const float* xp = x.F32();
   float* yp = out.F32();
-  ParallelFor(x.Numel(), kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) yp[i] = f(xp[i]);
-  });
+  ParallelFor(x.Numel(), kGrain, [&](int64_t b, int64_t e) { kernel(xp + b, yp + b, e - b); });
   return out;
+}
+
+// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+TESSERA_SIMD void GeluRange(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    y[i] = 0.5f * v * (1.0f + FastTanh(u));
+  }
+}
+
+// SiLU: x·σ(x).
+TESSERA_SIMD void SiluRange(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + FastExp(-x[i]));
 }
 
 }  // namespace
 
-// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 Tensor GeluTanh(const Tensor& x, const Tensor* out) {
-  return MapUnary(x, out, "gelu x", [](float v) {
-    const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-    return 0.5f * v * (1.0f + FastTanh(u));
-  });
+  if (gpu::On(x)) return gpu::GeluTanh(x, out);
+  return MapUnary(x, out, "gelu x", GeluRange);
 }
 
-// SiLU: x·σ(x).
 Tensor Silu(const Tensor& x, const Tensor* out) {
-  return MapUnary(x, out, "silu x", [](float v) { return v / (1.0f + FastExp(-v)); });
+  if (gpu::On(x)) return gpu::Silu(x, out);
+  return MapUnary(x, out, "silu x", SiluRange);
 }
 
 }  // namespace tessera

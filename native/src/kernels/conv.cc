@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -18,6 +19,7 @@ constexpr int64_t kColumnBudgetFloats = 8 << 20;  // 32 MiB of im2col scratch at
 
 Tensor Conv2d(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, int64_t strideH, int64_t strideW,
               int64_t padH, int64_t padW, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::Conv2d(xIn, wIn, biasIn, strideH, strideW, padH, padW, outIn);
   RequireCpu(xIn, "conv2d x");
   RequireCpu(wIn, "conv2d weight");
   if (xIn.Dim() != 4) FailType("conv2d: x must be [N, C, H, W], got " + xIn.Describe());

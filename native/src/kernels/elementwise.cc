@@ -2,6 +2,7 @@
 // result's shape.
 #include <algorithm>
 
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -68,6 +69,7 @@ void Apply(const float* a, const float* b, float* y, const Shape& shape, const S
 }  // namespace
 
 Tensor Binary(BinaryOp op, const Tensor& aIn, const Tensor& bIn, const Tensor* outIn) {
+  if (gpu::On(aIn)) return gpu::Binary(op, aIn, bIn, outIn);
   RequireCpu(aIn, "a");
   RequireCpu(bIn, "b");
   const Shape shape = BroadcastShape(aIn.shape, bIn.shape);
@@ -89,6 +91,7 @@ Tensor Binary(BinaryOp op, const Tensor& aIn, const Tensor& bIn, const Tensor* o
 }
 
 Tensor Affine(const Tensor& xIn, float mul, float add, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::Affine(xIn, mul, add, outIn);
   RequireCpu(xIn, "x");
   Tensor out = PrepareOut(outIn, xIn.shape);
   const Tensor x = AsF32(xIn);

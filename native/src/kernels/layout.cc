@@ -2,6 +2,7 @@
 // contiguous run each, so the copy is a sequence of memcpy calls (what all-to-all layouts need).
 #include <cstring>
 
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -10,6 +11,7 @@ namespace tessera {
 Tensor Concat(const std::vector<Tensor>& partsIn, int64_t axisIn) {
   if (partsIn.empty()) FailType("concat: needs at least one tensor");
   const Tensor& first = partsIn.front();
+  if (gpu::On(partsIn.front())) return gpu::Concat(partsIn, axisIn);
   RequireCpu(first, "concat part 0");
   const int64_t axis = NormalizeAxis(axisIn, first.Dim(), "concat");
   Shape shape = first.shape;

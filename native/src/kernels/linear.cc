@@ -4,12 +4,14 @@
 
 #include <cstring>
 
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
 
 Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::Linear(xIn, wIn, biasIn, outIn);
   RequireCpu(xIn, "linear x");
   RequireCpu(wIn, "linear weight");
   if (wIn.Dim() != 2) FailType("linear: weight must be [out, in], got " + wIn.Describe());
@@ -51,6 +53,7 @@ Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const 
 }
 
 Tensor Matmul(const Tensor& aIn, const Tensor& bIn, bool transposeB, const Tensor* outIn) {
+  if (gpu::On(aIn)) return gpu::Matmul(aIn, bIn, transposeB, outIn);
   RequireCpu(aIn, "matmul a");
   RequireCpu(bIn, "matmul b");
   if (aIn.Dim() < 2 || bIn.Dim() < 2) FailType("matmul: a and b need at least 2 dimensions");

@@ -1,5 +1,6 @@
 // AdaLN building blocks. x is [B, ..., D]; the conditioning vectors are per sample ([B, D]) or shared
 // ([1, D] or [D]). Both run in place when out is x.
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -36,6 +37,7 @@ Tensor PerSample(const Tensor& xIn, const Tensor* outIn, const char* name, F bod
 }  // namespace
 
 Tensor Modulate(const Tensor& xIn, const Tensor& shiftIn, const Tensor& scaleIn, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::Modulate(xIn, shiftIn, scaleIn, outIn);
   return PerSample(xIn, outIn, "modulate x", [&](const Tensor& x, Tensor& out, int64_t batch, int64_t tokens, int64_t d) {
     Tensor sh, sc;
     bool shiftShared = false, scaleShared = false;
@@ -57,6 +59,7 @@ Tensor Modulate(const Tensor& xIn, const Tensor& shiftIn, const Tensor& scaleIn,
 }
 
 Tensor GatedResidual(const Tensor& xIn, const Tensor& gateIn, const Tensor& yIn, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::GatedResidual(xIn, gateIn, yIn, outIn);
   RequireCpu(yIn, "gatedResidual y");
   RequireShape(yIn, xIn.shape, "gatedResidual y");
   return PerSample(xIn, outIn, "gatedResidual x", [&](const Tensor& x, Tensor& out, int64_t batch, int64_t tokens, int64_t d) {

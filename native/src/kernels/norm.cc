@@ -2,6 +2,7 @@
 // float64 references, so the mean/variance must not drift with row length.
 #include <cmath>
 
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -21,6 +22,7 @@ int64_t RowGrain(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<i
 }  // namespace
 
 Tensor LayerNorm(const Tensor& xIn, const Tensor* weightIn, const Tensor* biasIn, float eps, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::LayerNorm(xIn, weightIn, biasIn, eps, outIn);
   RequireCpu(xIn, "layerNorm x");
   if (xIn.Dim() < 1) FailType("layerNorm: x must have at least one dimension");
   const int64_t d = xIn.shape.back();
@@ -58,6 +60,7 @@ Tensor LayerNorm(const Tensor& xIn, const Tensor* weightIn, const Tensor* biasIn
 }
 
 Tensor RmsNorm(const Tensor& xIn, const Tensor* weightIn, float eps, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::RmsNorm(xIn, weightIn, eps, outIn);
   RequireCpu(xIn, "rmsNorm x");
   if (xIn.Dim() < 1) FailType("rmsNorm: x must have at least one dimension");
   const int64_t d = xIn.shape.back();
@@ -83,6 +86,7 @@ Tensor RmsNorm(const Tensor& xIn, const Tensor* weightIn, float eps, const Tenso
 
 Tensor GroupNorm(const Tensor& xIn, int64_t groups, const Tensor* weightIn, const Tensor* biasIn, float eps,
                  const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::GroupNorm(xIn, groups, weightIn, biasIn, eps, outIn);
   RequireCpu(xIn, "groupNorm x");
   if (xIn.Dim() < 2) FailType("groupNorm: x must be [N, C, ...], got " + xIn.Describe());
   const int64_t n = xIn.Size(0), c = xIn.Size(1);

@@ -2,12 +2,14 @@
 //   out[2i]   = x0·cos[2i]   − x1·sin[2i]
 //   out[2i+1] = x1·cos[2i+1] + x0·sin[2i+1]
 // cos/sin are [S, D] tables (each frequency repeated twice), shared by all batches and heads.
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
 
 Tensor Rope(const Tensor& xIn, const Tensor& cosIn, const Tensor& sinIn, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::Rope(xIn, cosIn, sinIn, outIn);
   RequireCpu(xIn, "rope x");
   RequireCpu(cosIn, "rope cos");
   RequireCpu(sinIn, "rope sin");

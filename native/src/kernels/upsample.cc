@@ -1,10 +1,12 @@
 // Nearest-neighbour upsampling by integer factors (the VAE's Upsample2D uses ×2).
+#include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
 
 Tensor UpsampleNearest(const Tensor& xIn, int64_t factorH, int64_t factorW, const Tensor* outIn) {
+  if (gpu::On(xIn)) return gpu::UpsampleNearest(xIn, factorH, factorW, outIn);
   RequireCpu(xIn, "upsampleNearest x");
   if (xIn.Dim() != 4) FailType("upsampleNearest: x must be [N, C, H, W], got " + xIn.Describe());
   if (factorH < 1 || factorW < 1) FailType("upsampleNearest: factors must be ≥ 1");

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "cuda/device_memory.h"
 #include "util/errors.h"
 
 namespace tessera {
@@ -32,10 +33,20 @@ std::shared_ptr<Storage> Storage::BorrowArrayBuffer(Napi::ArrayBuffer buffer, st
 }
 
 std::shared_ptr<Storage> Storage::Allocate(Device device, std::size_t bytes, bool zeroed) {
-  if (device == Device::Cuda) {
-    Fail("CUDA is not available: this addon was built without the CUDA backend (device 'cuda' requested)");
+  return device == Device::Cuda ? AllocateCuda(bytes, zeroed) : AllocateCpu(bytes, zeroed);
+}
+
+std::shared_ptr<Storage> Storage::AllocateCuda(std::size_t bytes, bool zeroed) {
+  std::shared_ptr<Storage> s(new Storage());
+  s->deviceMemory_ = cuda::AllocateDevice(bytes);
+  s->data_ = s->deviceMemory_.get();
+  s->bytes_ = bytes;
+  s->device_ = Device::Cuda;
+  if (zeroed && bytes > 0) {
+    const cuda::CudaApi& api = cuda::RequireApi();
+    cuda::Check(api, api.memset_zero(s->data_, bytes, nullptr), "zeroing CUDA memory");
   }
-  return AllocateCpu(bytes, zeroed);
+  return s;
 }
 
 void Storage::ReportExternal(napi_env env) {

@@ -18,7 +18,9 @@ class Storage {
   // Borrows a JS ArrayBuffer's memory; holds a reference to it so it cannot be collected.
   static std::shared_ptr<Storage> BorrowArrayBuffer(Napi::ArrayBuffer buffer, std::size_t byteOffset,
                                                     std::size_t bytes);
-  // Asking for a device this build cannot reach throws "CUDA is not available: ...".
+  // Device memory through the CUDA backend (native/src/cuda); throws "device 'cuda' is not available: …"
+  // naming the reason when the backend, driver or device is missing.
+  static std::shared_ptr<Storage> AllocateCuda(std::size_t bytes, bool zeroed);
   static std::shared_ptr<Storage> Allocate(Device device, std::size_t bytes, bool zeroed);
 
   ~Storage();
@@ -44,6 +46,7 @@ class Storage {
   bool owned_ = false;
   Napi::Reference<Napi::ArrayBuffer> borrowed_;
   std::size_t borrowedOffset_ = 0;
+  std::shared_ptr<void> deviceMemory_;  // frees the CUDA allocation with the storage
   napi_env reportedTo_ = nullptr;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/cuda_dispatch.h"
 #include "util/errors.h"
 #include "util/half.h"
 #include "util/thread_pool.h"
@@ -213,6 +214,9 @@ Tensor ViewAs(const Tensor& t, const Shape& requested) {
 }
 
 void CopyInto(const Tensor& src, const Tensor& dst) {
+  if (!src.storage) FailType("copy source: tensor has been released");
+  if (!dst.storage) FailType("copy destination: tensor has been released");
+  if (gpu::On(src) || gpu::On(dst)) return gpu::CopyInto(src, dst);
   RequireCpu(src, "copy source");
   RequireCpu(dst, "copy destination");
   if (src.shape != dst.shape) {
@@ -263,6 +267,7 @@ void CopyInto(const Tensor& src, const Tensor& dst) {
 
 Tensor Contiguous(const Tensor& t) {
   if (t.IsContiguous()) return t;
+  if (gpu::On(t)) return gpu::Dense(t, t.dtype);
   Tensor out = Empty(t.shape, t.dtype, t.GetDevice());
   CopyInto(t, out);
   return out;
@@ -270,6 +275,7 @@ Tensor Contiguous(const Tensor& t) {
 
 Tensor ToDType(const Tensor& t, DType dtype) {
   if (t.dtype == dtype && t.IsContiguous()) return t;
+  if (gpu::On(t)) return gpu::Dense(t, dtype);
   Tensor out = Empty(t.shape, dtype, t.GetDevice());
   CopyInto(t, out);
   return out;

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "kernels/cuda_dispatch.h"
 #include "util/errors.h"
 #include "util/napi_args.h"
 
@@ -36,7 +37,7 @@ void TensorWrap::Register(Napi::Env env, Napi::Object exports) {
        TESSERA_G("device", DeviceGetter), TESSERA_G("offset", Offset), TESSERA_G("isContiguous", IsContiguous),
        TESSERA_G("released", Released), TESSERA_M("release", Release), TESSERA_M("data", Data),
        TESSERA_M("narrow", Narrow), TESSERA_M("permute", Permute), TESSERA_M("view", View),
-       TESSERA_M("contiguous", Contiguous), TESSERA_M("to", To), TESSERA_M("clone", Clone),
+       TESSERA_M("contiguous", Contiguous), TESSERA_M("to", To), TESSERA_M("toDevice", ToDevice), TESSERA_M("clone", Clone),
        TESSERA_M("copyFrom", CopyFrom), TESSERA_M("sharesStorage", SharesStorage)});
 #undef TESSERA_M
 #undef TESSERA_G
@@ -181,6 +182,17 @@ Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
     const DType dtype = ParseDType(StringArg(info, 0, "dtype"));
     if (t.dtype == dtype && t.IsContiguous()) return info.This();
     return NewInstance(info.Env(), ToDType(t, dtype));
+  });
+}
+
+Napi::Value TensorWrap::ToDevice(const Napi::CallbackInfo& info) {
+  return CallGuarded(info.Env(), [&]() -> Napi::Value {
+    const Tensor& t = Live();
+    const std::string name = StringArg(info, 0, "device");
+    if (name != "cpu" && name != "cuda") FailType("device must be 'cpu' or 'cuda', got '" + name + "'");
+    const Device device = name == "cuda" ? Device::Cuda : Device::Cpu;
+    if (t.GetDevice() == device && t.IsContiguous()) return info.This();
+    return NewInstance(info.Env(), gpu::ToDevice(t, device));
   });
 }
 

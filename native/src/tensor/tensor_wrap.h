@@ -36,6 +36,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value View(const Napi::CallbackInfo& info);
   Napi::Value Contiguous(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value ToDevice(const Napi::CallbackInfo& info);
   Napi::Value Clone(const Napi::CallbackInfo& info);
   Napi::Value CopyFrom(const Napi::CallbackInfo& info);
   Napi::Value SharesStorage(const Napi::CallbackInfo& info);

@@ -24,6 +24,7 @@ export interface NativeTensor {
   view(shape: readonly number[]): NativeTensor;
   contiguous(): NativeTensor;
   to(dtype: DType): NativeTensor;
+  toDevice(device: Device): NativeTensor;
   clone(): NativeTensor;
   copyFrom(source: NativeTensor): NativeTensor;
   sharesStorage(other: NativeTensor): boolean;

@@ -1,5 +1,7 @@
 /**
- * CPU kernels over Tensor. Inputs may be any dtype or layout (read as f32); results are contiguous f32.
+ * Kernels over Tensor. On 'cpu', inputs may be any dtype or layout (read as f32) and results are
+ * contiguous f32. On 'cuda' (when the first tensor is there), all inputs must be on the GPU, the compute
+ * and result dtype is the first input's (f32 or bf16), and the CUDA backend (native/src/cuda) runs them.
  * Every op takes an optional `out`: a contiguous f32 tensor of the result's shape written instead of
  * allocating, which keeps the denoising loop free of allocations. Element-wise ops (gelu, silu, add,
  * modulate, gatedResidual, rope, affine, norms) accept an input as `out` to work in place.

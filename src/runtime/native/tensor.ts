@@ -3,6 +3,8 @@
  * dtype is storage ('f32' | 'bf16' | 'f16'), compute is f32. Views (narrow, slice, split, permute,
  * reshape of a contiguous tensor) share memory with their source; contiguous(), to() and clone() copy.
  *
+ * Tensors live on 'cpu' or 'cuda' (toDevice moves them); an op runs where its first tensor lives.
+ *
  * Memory is native. release() frees this object's reference at once (the memory goes when the last view
  * is released); otherwise the garbage collector's finalizer frees it. `using t = ...` releases at scope end.
  */
@@ -160,6 +162,15 @@ export class Tensor {
   to(dtype: DType): Tensor {
     const converted = this.handle.to(dtype);
     return converted === this.handle ? this : new Tensor(converted);
+  }
+
+  /**
+   * This tensor when it is already contiguous on `device`, else a contiguous copy there (same dtype).
+   * On 'cuda' the kernels compute in the tensor's dtype (f32, or bf16 with f32 accumulation).
+   */
+  toDevice(device: Device): Tensor {
+    const moved = this.handle.toDevice(device);
+    return moved === this.handle ? this : new Tensor(moved);
   }
 
   clone(): Tensor {
