@@ -37,7 +37,10 @@ export class Operator {
       concurrency: this.options.concurrency,
       resyncPeriodMs: this.options.resyncPeriodMs,
       rateLimiter: this.options.rateLimiter,
-      informer: { watchTimeoutSeconds: this.options.watchTimeoutSeconds },
+      informer: {
+        watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+        stallGraceMs: this.options.watchStallGraceMs,
+      },
     });
     this.controller = controller;
     this.server = new HealthServer(

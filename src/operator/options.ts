@@ -23,6 +23,8 @@ export interface OperatorOptions {
   resyncPeriodMs: number;
   informerDeadAfterMs: number;
   watchTimeoutSeconds: number;
+  /** A watch silent for this long past its own timeout counts as stalled and is restarted. */
+  watchStallGraceMs: number;
   rateLimiter: RateLimiterOptions;
 }
 
@@ -47,6 +49,7 @@ options:
   --resync-period D                 reconcile every object at least this often (default 5m)
   --informer-dead-after D           /healthz fails after a watch heard nothing this long (default 3m)
   --watch-timeout D                 lifetime of one watch request (default 60s)
+  --watch-stall-grace D             a watch silent this long past its timeout is restarted (default 30s)
   --max-backoff D                   longest per-object retry delay (default 5m)
   --qps N, --burst N                global retry rate limit (default 10, 100)
 Durations: 500ms, 15s, 2m, 1h.`;
@@ -100,6 +103,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     resyncPeriodMs: 5 * 60_000,
     informerDeadAfterMs: 3 * 60_000,
     watchTimeoutSeconds: 60,
+    watchStallGraceMs: 30_000,
     rateLimiter: { ...DEFAULT_RATE_LIMITER },
   };
   for (let i = 0; i < argv.length; i++) {
@@ -164,6 +168,9 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
         break;
       case '--watch-timeout':
         o.watchTimeoutSeconds = Math.max(1, Math.round(parseDuration(flag, value()) / 1000));
+        break;
+      case '--watch-stall-grace':
+        o.watchStallGraceMs = parseDuration(flag, value());
         break;
       case '--max-backoff':
         o.rateLimiter = { ...o.rateLimiter, maxDelayMs: parseDuration(flag, value()) };

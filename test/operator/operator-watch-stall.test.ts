@@ -1,0 +1,119 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import type { KubeClient } from '../../src/operator/kube/client.js';
+import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
+import { createNamespace, eventually, useControlPlane } from '../support/controlplane.js';
+import {
+  condition,
+  describeStatus,
+  getInference,
+  installCrd,
+  kubectlOk,
+  testClient,
+} from './support/cluster.js';
+import { FreezableProxy } from './support/freezable-proxy.js';
+import { ensureBuilt, OperatorProcess } from './support/operator-process.js';
+
+/**
+ * Silent watch stalls: the operator talks to the real API server through a relay that can freeze its
+ * connections (no error, no close, no bytes). /healthz must fail while the watches are dead, the
+ * watchdog must restart them, and reconciling must resume once the network is back.
+ */
+const cluster = useControlPlane({
+  nodes: [{ namePrefix: 'h100', count: 2, gpus: 8, product: 'NVIDIA-H100-80GB-HBM3' }],
+});
+let client: KubeClient;
+let proxy: FreezableProxy;
+let operator: OperatorProcess;
+const dir = mkdtempSync(join(tmpdir(), 'tessera-stall-'));
+
+beforeAll(async () => {
+  ensureBuilt();
+  await installCrd(cluster());
+  client = await testClient(cluster());
+  const server = new URL(cluster().server);
+  const started = await FreezableProxy.start({ host: server.hostname, port: Number(server.port) });
+  proxy = started.proxy;
+  const kubeconfig = parse(readFileSync(cluster().kubeconfigPath, 'utf8')) as {
+    clusters: Array<{ cluster: { server: string } }>;
+  };
+  for (const c of kubeconfig.clusters) c.cluster.server = `https://127.0.0.1:${started.port}`;
+  const proxied = join(dir, 'kubeconfig');
+  writeFileSync(proxied, stringify(kubeconfig));
+  operator = await OperatorProcess.start({
+    kubeconfigPath: proxied,
+    logFile: join(dir, 'operator.log'),
+    args: [
+      '--leader-elect=false',
+      '--watch-timeout',
+      '2s',
+      '--watch-stall-grace',
+      '2s',
+      '--informer-dead-after',
+      '4s',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await proxy?.close();
+  client?.close();
+});
+
+function inference(name: string): DiTInference {
+  return {
+    apiVersion: 'tessera.dev/v1alpha1',
+    kind: 'DiTInference',
+    metadata: { name },
+    spec: {
+      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
+      parallelism: { mode: 'Auto', gpusPerGroup: 8 },
+      replicas: 1,
+    } as DiTInference['spec'],
+  };
+}
+
+describe('watch stalls', () => {
+  it('fails /healthz while the watches are silent, restarts them, and reconciles again after', async () => {
+    const ns = await createNamespace(cluster(), 'stall');
+    expect((await operator.get('/healthz')).status).toBe(200);
+
+    proxy.freeze();
+    const unhealthy = await eventually(
+      '/healthz fails while no watch hears anything',
+      async () => {
+        const res = await operator.get('/healthz');
+        return res.status === 503 ? res.body : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(unhealthy).toMatch(/no contact with the API server/);
+    // Created while the operator is cut off: only a restarted watch (or relist) can deliver it.
+    await kubectlOk(
+      cluster(),
+      ['apply', '--server-side', '-n', ns, '-f', '-'],
+      stringify(inference('after-stall')),
+    );
+    await sleep(2_000);
+    proxy.thaw();
+
+    await eventually(
+      'the object created during the stall is Ready',
+      async () => {
+        const inf = await getInference(client, ns, 'after-stall');
+        return condition(inf, 'Ready')?.status === 'True' ? true : undefined;
+      },
+      {
+        timeoutMs: 90_000,
+        describe: async () => describeStatus(await getInference(client, ns, 'after-stall')),
+      },
+    );
+    expect((await operator.get('/healthz')).status).toBe(200);
+    expect(operator.logTail(200_000)).toMatch(/stalled/);
+  });
+});
