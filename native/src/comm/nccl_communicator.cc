@@ -173,6 +173,7 @@ class NcclCommunicator final : public Communicator {
 
   // Runs `issue` on the lane (device context current), then hands its event to the watchdog.
   void Enqueue(const char* what, Done done, std::vector<Memory> mems, std::function<std::string()> issue) {
+    if (failure_.Failed()) return done(failure_.Reason());  // a torn-down communicator says why first
     for (const Memory& m : mems) {
       if (!m.onDevice || m.cudaDevice != device_) {
         return done(std::string("nccl ") + what + ": buffers must be CUDA memory on device " + std::to_string(device_));

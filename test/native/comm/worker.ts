@@ -280,6 +280,38 @@ async function rebuild(world: Communicator, store: TcpStore): Promise<Record<str
   return { lost, rebuiltSum: sum[0] };
 }
 
+// The NCCL communicator over the fake libcuda/libnccl of fake-gpu/ (LD_LIBRARY_PATH set by the test):
+// the unique id travels through the store, barriers complete, and once FAKE_CUDA_HANG_FILE exists the
+// watchdog must time the next operation out and abort the communicator.
+async function ncclWatchdog(world: Communicator, store: TcpStore): Promise<Record<string, unknown>> {
+  const nccl = await createCommunicator({
+    backend: 'nccl',
+    store,
+    rank,
+    size,
+    prefix: 'fake-nccl',
+    timeoutMs: 1_000,
+  });
+  await nccl.barrier();
+  await nccl.barrier();
+  await world.barrier(); // both ranks finished their barriers before the hang starts
+  const hangFile = process.env.FAKE_CUDA_HANG_FILE ?? '';
+  if (rank === 0) await import('node:fs').then((fs) => fs.writeFileSync(hangFile, ''));
+  await world.barrier();
+  const started = performance.now();
+  const hung = await nccl.barrier().then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  const hungMs = performance.now() - started;
+  const later = await nccl.allGather(new Float32Array(1), new Float32Array(size)).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  await nccl.close();
+  return { backend: nccl.backend, hung, hungMs, later };
+}
+
 // Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.
 async function tensors(world: Communicator): Promise<Record<string, unknown>> {
   const f32 = Tensor.of([rank + 1, 2 * (rank + 1), 0.5], [3]);
@@ -313,6 +345,7 @@ const scenarios: Record<string, (world: Communicator, store: TcpStore) => Promis
     tensors,
     abortPending,
     rebuild,
+    ncclWatchdog,
   };
 
 async function main(): Promise<void> {

@@ -1,0 +1,25 @@
+/* A stand-in for libcuda.so.1 so the NCCL communicator's host logic (dlopen, streams, events, the
+ * watchdog) runs on machines without a GPU. Events complete at once, unless the file named by
+ * FAKE_CUDA_HANG_FILE exists: then they never complete, as with a peer that stopped participating. */
+#include <stdlib.h>
+#include <unistd.h>
+
+static int hanging(void) {
+  const char* f = getenv("FAKE_CUDA_HANG_FILE");
+  return f != NULL && access(f, F_OK) == 0;
+}
+
+int cuInit(unsigned flags) { return 0; }
+int cuDeviceGet(int* dev, int ordinal) { *dev = ordinal; return 0; }
+int cuDevicePrimaryCtxRetain(void** ctx, int dev) { *ctx = (void*)0x1; return 0; }
+int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
+int cuCtxSetCurrent(void* ctx) { return 0; }
+int cuStreamCreate(void** s, unsigned flags) { *s = malloc(1); return 0; }
+int cuStreamDestroy_v2(void* s) { free(s); return 0; }
+int cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
+int cuEventRecord(void* e, void* s) { return 0; }
+int cuEventQuery(void* e) { return hanging() ? 600 : 0; }
+int cuEventDestroy_v2(void* e) { free(e); return 0; }
+int cuMemAlloc_v2(unsigned long long* p, size_t n) { *p = (unsigned long long)malloc(n); return 0; }
+int cuMemFree_v2(unsigned long long p) { free((void*)p); return 0; }
+int cuGetErrorString(int rc, const char** s) { *s = "fake cuda error"; return 0; }
