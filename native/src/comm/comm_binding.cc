@@ -1,5 +1,6 @@
 #include "comm/comm_binding.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,11 +98,20 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
     Napi::Promise promise = op->deferred.Promise();
     if (pending_++ == 0) completions_.Ref(env);
     Completions completions = completions_;
-    start([completions, op](const std::string& error) mutable {
+    auto settled = std::make_shared<std::atomic<bool>>(false);
+    Done settle = [completions, op, settled](const std::string& error) mutable {
+      if (settled->exchange(true)) return;  // exactly once, even if queuing failed half-way
       auto* result = new OpResult{op, error};
       // Fails only while the environment shuts down; the op's JS handles die with it.
       if (completions.BlockingCall(result) != napi_ok) delete result;
-    });
+    };
+    try {
+      start(settle);
+    } catch (const std::exception& e) {
+      // Queuing itself failed (no thread could start, out of memory): settle now, or the pending
+      // count would keep the process alive forever.
+      settle(std::string("could not queue the operation: ") + e.what());
+    }
     return promise;
   }
 
