@@ -1,4 +1,4 @@
-import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Node, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { type DiTInference, LABELS } from '../../shared/api/v1alpha1/index.js';
 import type { Informer } from '../informers/informer.js';
 import { controllerOf } from '../kube/objects.js';
@@ -12,7 +12,7 @@ export interface Caches {
   readonly pods: Informer<V1Pod>;
   readonly configMaps: Informer<V1ConfigMap>;
   readonly services: Informer<V1Service>;
-  readonly nodes: Informer<import('@kubernetes/client-node').V1Node>;
+  readonly nodes: Informer<V1Node>;
 }
 
 /**

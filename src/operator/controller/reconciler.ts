@@ -27,7 +27,6 @@ import {
   type ObservedGroup,
   podRef,
   podRevision,
-  RECREATING_ANNOTATION,
   readBookkeeping,
 } from '../policy/group-observation.js';
 import { groupsToRemove, groupsToRoll } from '../policy/rollout.js';
@@ -188,9 +187,17 @@ export class Reconciler {
       const d = desired.get(g.index);
       if (!d) continue;
       const rolled = toRoll.has(g.index);
-      const result = rolled
-        ? this.rolledGroupResult(g, d)
-        : await this.applyFailurePolicy(inf, g, d, events, log);
+      let result: GroupResult;
+      try {
+        result = rolled
+          ? this.rolledGroupResult(g, d)
+          : await this.applyFailurePolicy(inf, g, d, events, log);
+      } catch (err) {
+        // Keep going: status and the events so far are still written; the key is retried with back-off.
+        applyError ??= err instanceof Error ? err.message : String(err);
+        log.warn({ err, group: g.statefulSet.metadata?.name }, 'Applying the failure policy failed');
+        result = { action: { type: 'none' }, status: this.observedGroupStatus(inf, g) };
+      }
       results.push(result);
       if (result.action.type === 'giveUp') gaveUp ??= `group ${result.status.name}: ${result.action.reason}`;
       if (result.action.type === 'waitBackoff') {
@@ -307,7 +314,7 @@ export class Reconciler {
     await this.applier.apply(RESOURCES.statefulSet, d.statefulSet);
     const old = g.pods.filter((p) => podRevision(p) !== d.revision).map(podRef);
     await this.applier.annotate(RESOURCES.statefulSet, at, {
-      [RECREATING_ANNOTATION]: old.length > 0 ? formatPodRefs(old) : null,
+      [OPERATOR_ANNOTATIONS.recreating]: old.length > 0 ? formatPodRefs(old) : null,
       [OPERATOR_ANNOTATIONS.members]: null,
     });
     for (const p of old)
@@ -348,7 +355,7 @@ export class Reconciler {
           await this.applier.delete(RESOURCES.pod, { namespace: at.namespace, name: p.name }, { uid: p.uid });
         }
         if (action.cleared)
-          await this.applier.annotate(RESOURCES.statefulSet, at, { [RECREATING_ANNOTATION]: null });
+          await this.applier.annotate(RESOURCES.statefulSet, at, { [OPERATOR_ANNOTATIONS.recreating]: null });
         break;
       case 'recordMembers':
         await this.applier.annotate(RESOURCES.statefulSet, at, {
@@ -360,7 +367,7 @@ export class Reconciler {
       case 'recreate': {
         // Record first, then delete: if the operator dies in between, the next run finishes the deletion.
         await this.applier.annotate(RESOURCES.statefulSet, at, {
-          [RECREATING_ANNOTATION]: formatPodRefs(action.pods),
+          [OPERATOR_ANNOTATIONS.recreating]: formatPodRefs(action.pods),
           [OPERATOR_ANNOTATIONS.members]: null,
           [OPERATOR_ANNOTATIONS.restarts]: String(action.restarts),
           [OPERATOR_ANNOTATIONS.restartsToken]: restartToken,
@@ -441,19 +448,21 @@ export class Reconciler {
 
   /** Group statuses from observation alone (for a rejected spec, where nothing is decided). */
   private observedGroupStatuses(inf: DiTInference, children: Children): GroupStatus[] {
-    return [...children.groups.values()].map((g) => {
-      const revision = revisionOf(g.statefulSet) ?? '';
-      const desiredPods = g.statefulSet.spec?.replicas ?? 0;
-      return {
-        name: g.statefulSet.metadata?.name ?? '',
-        index: g.index,
-        readyPods: g.pods.filter(isPodReady).length,
-        desiredPods,
-        restarts: effectiveRestarts(readBookkeeping(g.statefulSet), inf.spec.restartToken ?? ''),
-        phase: groupPhase(g, { type: 'none' }, revision, desiredPods, revision),
-        revision,
-      };
-    });
+    return [...children.groups.values()].map((g) => this.observedGroupStatus(inf, g));
+  }
+
+  private observedGroupStatus(inf: DiTInference, g: ObservedGroup): GroupStatus {
+    const revision = revisionOf(g.statefulSet) ?? '';
+    const desiredPods = g.statefulSet.spec?.replicas ?? 0;
+    return {
+      name: g.statefulSet.metadata?.name ?? '',
+      index: g.index,
+      readyPods: g.pods.filter(isPodReady).length,
+      desiredPods,
+      restarts: effectiveRestarts(readBookkeeping(g.statefulSet), inf.spec.restartToken ?? ''),
+      phase: groupPhase(g, { type: 'none' }, revision, desiredPods, revision),
+      revision,
+    };
   }
 
   /** `tessera.dev/role`: leader on pod 0 (rank 0, serves HTTP), worker on the others; HPA selects leaders. */

@@ -26,8 +26,6 @@ export interface ObservedGroup {
   readonly pods: readonly V1Pod[];
 }
 
-export const RECREATING_ANNOTATION = 'tessera.dev/recreating';
-
 export function formatPodRefs(refs: readonly PodRef[]): string {
   return refs.map((r) => `${r.name}=${r.uid}`).join(',');
 }
@@ -48,7 +46,7 @@ export function readBookkeeping(sts: V1StatefulSet): GroupBookkeeping {
   const restarts = Number.parseInt(a[OPERATOR_ANNOTATIONS.restarts] ?? '0', 10);
   return {
     members: parsePodRefs(a[OPERATOR_ANNOTATIONS.members]),
-    recreating: parsePodRefs(a[RECREATING_ANNOTATION]),
+    recreating: parsePodRefs(a[OPERATOR_ANNOTATIONS.recreating]),
     restarts: Number.isFinite(restarts) && restarts > 0 ? restarts : 0,
     recreatedAt: a[OPERATOR_ANNOTATIONS.recreatedAt],
     restartsToken: a[OPERATOR_ANNOTATIONS.restartsToken] ?? '',

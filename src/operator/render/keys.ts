@@ -14,6 +14,11 @@ export const OPERATOR_ANNOTATIONS = {
   restarts: 'tessera.dev/restarts',
   /** On a group's StatefulSet: when the operator last recreated (or first created) the group, RFC 3339. */
   recreatedAt: 'tessera.dev/recreated-at',
+  /**
+   * On a group's StatefulSet: pods being replaced together (a recreation or a roll), as `name=uid`
+   * pairs; the group re-forms once all of them are gone.
+   */
+  recreating: 'tessera.dev/recreating',
   /** On a group's StatefulSet: the `spec.restartToken` the restart count belongs to. */
   restartsToken: 'tessera.dev/restarts-token',
 } as const;
