@@ -69,4 +69,16 @@ describe('communicator argument checks', () => {
       /rank must be an integer in \[0, 2\)/,
     );
   });
+
+  it('a rendezvous whose peers never come rejects after the timeout', async () => {
+    const started = performance.now();
+    await expect(
+      createCommunicator({ backend: 'gloo', store, rank: 0, size: 2, prefix: 'lonely', timeoutMs: 800 }),
+    ).rejects.toThrow(
+      /rendezvous \(gloo 'lonely'\) failed: store keys 'tessera\/lonely\/g0\/coll\/1' did not all appear within 800 ms/,
+    );
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(700);
+    expect(elapsed).toBeLessThan(5_000);
+  });
 });
