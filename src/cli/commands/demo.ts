@@ -63,16 +63,42 @@ async function showNodes(cluster: ControlPlane): Promise<void> {
   say(byCapacity.stdout.trimEnd());
 }
 
-function waitForInterrupt(): Promise<NodeJS.Signals> {
-  return new Promise((resolveSignal) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+/**
+ * Ctrl-C (or SIGTERM) handling for the whole demo. While the demo is busy, a signal ends the process at
+ * once with status 130; the devcluster's exit handler then kills every component and removes its work
+ * folder synchronously, so nothing is left behind. Once the demo waits in --keep-running, the signal
+ * instead resolves `interrupted`, and the demo stops the cluster gracefully.
+ */
+function interruptHandling(): {
+  interrupted: Promise<NodeJS.Signals>;
+  waitingForInterrupt(): void;
+  dispose(): void;
+} {
+  let waiting = false;
+  let resolveInterrupted: (signal: NodeJS.Signals) => void = () => {};
+  const interrupted = new Promise<NodeJS.Signals>((resolveSignal) => {
+    resolveInterrupted = resolveSignal;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (waiting) {
+      resolveInterrupted(signal);
+      return;
+    }
+    process.stdout.write(`\n${signal}: stopping the local control plane and exiting.\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    interrupted,
+    waitingForInterrupt: () => {
+      waiting = true;
+    },
+    dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      resolveSignal(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+    },
+  };
 }
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -90,8 +116,7 @@ async function run(argv: readonly string[]): Promise<number> {
   say('Tessera demo — local Kubernetes control plane with fake GPU nodes');
   say('Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok ...');
   const started = Date.now();
-  // Ctrl-C during start or later: the devcluster's own signal handler kills every process and removes
-  // the work folder before the process ends, so nothing is left behind.
+  const interrupts = interruptHandling();
   const cluster = await startControlPlane({ nodes: DEMO_NODES });
   try {
     say(`Control plane ready in ${seconds(Date.now() - started)} at ${cluster.server}`);
@@ -102,12 +127,18 @@ async function run(argv: readonly string[]): Promise<number> {
     say();
     if (options.keepRunning) {
       say(`The cluster stays up until Ctrl-C. Try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes`);
-      const signal = await waitForInterrupt();
+      interrupts.waitingForInterrupt();
+      // The cluster's processes do not hold the event loop open (so a forgotten stop() cannot hang a
+      // test run); a timer does, until the signal comes.
+      const keepAlive = setInterval(() => {}, 60_000);
+      const signal = await interrupts.interrupted;
+      clearInterval(keepAlive);
       say(`\n${signal} received.`);
     }
   } finally {
     const stopping = Date.now();
     await cluster.stop();
+    interrupts.dispose();
     say(`Control plane stopped in ${seconds(Date.now() - stopping)}; nothing left running.`);
   }
   return 0;
