@@ -1,0 +1,89 @@
+/**
+ * Supervises the worker processes of one pod: starts one per local rank, forwards SIGTERM/SIGINT to all
+ * of them, and ends as soon as any worker dies abnormally — killing the others — so that the pod fails
+ * and the operator's group policy restarts the whole group (a group with a missing rank cannot make
+ * progress; waiting for the collective timeout on every rank would only delay the restart).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Logger } from '../../shared/log.js';
+
+export interface WorkerSpec {
+  rank: number;
+  localRank: number;
+  command: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface SupervisorOptions {
+  /** How long workers get after SIGTERM before SIGKILL. */
+  graceMs: number;
+  logger: Logger;
+  /** Signals forwarded to the workers (tests pass [] to leave the test runner's handlers alone). */
+  forwardSignals?: readonly NodeJS.Signals[];
+}
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Resolves with the pod's exit code: 0 when every worker exited 0; the first failure's code (1 for a
+ * worker killed by a signal) as soon as any worker fails; 128+n when the pod itself was signalled.
+ */
+export function superviseWorkers(specs: readonly WorkerSpec[], options: SupervisorOptions): Promise<number> {
+  const { logger } = options;
+  const children = new Map<number, ChildProcess>();
+  let outcome: number | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const signals = options.forwardSignals ?? (['SIGTERM', 'SIGINT'] as const);
+
+  return new Promise((done) => {
+    const finishIfIdle = () => {
+      if (children.size > 0) return;
+      if (killTimer) clearTimeout(killTimer);
+      for (const s of signals) process.off(s, onSignal);
+      done(outcome ?? 0);
+    };
+    const stopAll = (signal: NodeJS.Signals) => {
+      for (const child of children.values()) child.kill(signal);
+      if (!killTimer) {
+        killTimer = setTimeout(() => {
+          for (const [rank, child] of children) {
+            logger.warn({ rank }, 'worker ignored SIGTERM within the grace period; killing it');
+            child.kill('SIGKILL');
+          }
+        }, options.graceMs);
+        killTimer.unref();
+      }
+    };
+    function onSignal(signal: NodeJS.Signals) {
+      logger.info({ signal }, 'forwarding signal to the workers');
+      outcome ??= SIGNAL_EXIT[signal] ?? 1;
+      stopAll(signal);
+    }
+    for (const s of signals) process.on(s, onSignal);
+
+    for (const spec of specs) {
+      const child = spawn(spec.command, [...spec.args], { env: spec.env, stdio: 'inherit' });
+      children.set(spec.rank, child);
+      logger.info({ rank: spec.rank, localRank: spec.localRank, pid: child.pid }, 'worker started');
+      child.on('error', (err) => {
+        logger.error({ rank: spec.rank, err }, 'worker could not be started');
+      });
+      child.on('exit', (code, signal) => {
+        children.delete(spec.rank);
+        const failed = code !== 0;
+        if (failed && outcome === undefined) {
+          outcome = code !== null && code !== 0 ? code : 1;
+          logger.error(
+            { rank: spec.rank, code, signal },
+            'worker died; stopping the other workers so the group restarts',
+          );
+          stopAll('SIGTERM');
+        } else {
+          logger.info({ rank: spec.rank, code, signal }, 'worker exited');
+        }
+        finishIfIdle();
+      });
+    }
+  });
+}

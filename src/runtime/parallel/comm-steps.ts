@@ -1,0 +1,81 @@
+/**
+ * Parallel algorithms (Ulysses, Ring, USP) are written once as generators that yield the communication
+ * they need as `CommStep`s, and a driver performs them. The model's attention hook is synchronous, while
+ * the communicators are asynchronous; keeping the algorithm free of either choice lets the same code run
+ * under the async driver here (tests, loops that await) and under a blocking driver (a model forward that
+ * cannot await), without two copies of the index math.
+ */
+import type { Communicator } from '../comm/index.js';
+import type { Tensor } from '../native/index.js';
+
+/** The sequence-parallel axes an attention layer talks over. */
+export type SpAxis = 'ulysses' | 'ring';
+
+export interface PeerTransfer {
+  buf: Tensor;
+  peer: number;
+  tag: number;
+}
+
+/** One communication request; `startExchange` answers a ticket that a later `wait` redeems. */
+export type CommStep =
+  | { kind: 'allToAll'; axis: SpAxis; input: Tensor; output: Tensor }
+  | { kind: 'allGather'; axis: SpAxis; input: Tensor; output: Tensor }
+  | { kind: 'startExchange'; axis: SpAxis; sends: PeerTransfer[]; recvs: PeerTransfer[] }
+  | { kind: 'wait'; ticket: number };
+
+/** What a step answers: a ticket for `startExchange`, nothing otherwise. */
+export type StepAnswer = number | undefined;
+
+export type CommProgram<T> = Generator<CommStep, T, StepAnswer>;
+
+/** Size and position of this rank on each sequence-parallel axis. */
+export interface SpLayout {
+  ulysses: { size: number; rank: number };
+  ring: { size: number; rank: number };
+}
+
+/** Runs a program against real communicators, awaiting each step. */
+export async function runProgram<T>(
+  program: CommProgram<T>,
+  comms: Record<SpAxis, Communicator>,
+): Promise<T> {
+  const pending = new Map<number, Promise<void>>();
+  let nextTicket = 1;
+  let answer: StepAnswer;
+  try {
+    for (;;) {
+      const next = program.next(answer);
+      if (next.done) return next.value;
+      const step = next.value;
+      answer = undefined;
+      switch (step.kind) {
+        case 'allToAll':
+          await comms[step.axis].allToAll(step.input, step.output);
+          break;
+        case 'allGather':
+          await comms[step.axis].allGather(step.input, step.output);
+          break;
+        case 'startExchange': {
+          const done = comms[step.axis].exchange({ sends: step.sends, recvs: step.recvs });
+          // Observed at `wait`; until then a rejection must not count as unhandled.
+          done.catch(() => undefined);
+          pending.set(nextTicket, done);
+          answer = nextTicket++;
+          break;
+        }
+        case 'wait': {
+          const done = pending.get(step.ticket);
+          if (!done) throw new Error(`comm program waited on unknown ticket ${step.ticket}`);
+          pending.delete(step.ticket);
+          await done;
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    // Let the generator release what it holds (its finally blocks) before the error travels on.
+    program.return(undefined as T);
+    throw err;
+  }
+}
