@@ -68,6 +68,21 @@ describe('resolveTopology', () => {
     const unlabelled = resolveTopology([buildNode('a', { gpus: 8 })], undefined);
     expect(unlabelled).toEqual({ unresolved: expect.stringContaining('set spec.topology.gpuProduct') });
   });
+  it('reads NVLink from GPU Feature Discovery clique labels', () => {
+    const nodes = ['a', 'b'].map((n) =>
+      buildNode(n, { gpus: 4, product: 'NVIDIA-GB200', labels: { 'nvidia.com/gpu.clique': 'fabric-1.0' } }),
+    );
+    expect(resolveTopology(nodes, undefined)).toMatchObject({
+      resolved: {
+        intraNodeLink: 'NVLink',
+        nvlinkDomains: 1,
+        description: expect.stringContaining('1 NVLink domain'),
+      },
+    });
+    expect(resolveTopology(nodes, { intraNodeLink: 'PCIe' })).toMatchObject({
+      resolved: { intraNodeLink: 'PCIe' },
+    });
+  });
   it('parses quantities', () => {
     expect(parseQuantity('80Gi')).toBe(80 * 2 ** 30);
     expect(parseQuantity('1.5G')).toBe(1.5e9);

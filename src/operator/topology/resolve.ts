@@ -106,13 +106,18 @@ export function resolveTopology(
     gpusPerNode,
     gpuProduct,
     ...(memoryBytes !== undefined ? { gpuMemoryBytes: memoryBytes } : {}),
-    ...(spec?.intraNodeLink ? { intraNodeLink: spec.intraNodeLink } : {}),
+    // A node in an NVLink clique (GFD's gpu.clique) has NVLink between its GPUs, whatever the product.
+    ...(spec?.intraNodeLink
+      ? { intraNodeLink: spec.intraNodeLink }
+      : cliques.size > 0
+        ? { intraNodeLink: 'NVLink' as const }
+        : {}),
     ...(spec?.interNodeBandwidthGbps ? { interNodeBandwidthGbps: spec.interNodeBandwidthGbps } : {}),
     ...(best ? { nodesAvailable: best.nodes.length } : {}),
     nvlinkDomains: cliques.size,
     source: fromNodes ? 'FromNodes' : 'FromSpec',
     description: best
-      ? `${best.nodes.length} node(s) with ${gpusPerNode}× ${gpuProduct}${spec ? ' (spec.topology overrides applied)' : ''}`
+      ? `${best.nodes.length} node(s) with ${gpusPerNode}× ${gpuProduct}${cliques.size > 0 ? ` in ${cliques.size} NVLink domain(s)` : ''}${spec ? ' (spec.topology overrides applied)' : ''}`
       : `no matching nodes yet; planning from spec.topology: ${gpusPerNode}× ${gpuProduct} per node`,
   };
   return { resolved };
