@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:model`: the time of one Flux denoising step (transformer forward + Euler update) on the
+ * CPU, Tessera against Diffusers on PyTorch CPU with the same config, inputs shapes and thread count.
+ * Default config: 4 double + 8 single blocks, 8 heads × 64 (D = 512), 1,024 image + 128 text tokens,
+ * T5 width 4096, CLIP pooled 768, guidance embedding on. Weights are random (timing only).
+ * Rounds alternate Tessera and PyTorch steps (the machine is shared); prints median and best of each and
+ * the ratio PyTorch / Tessera (> 1: Tessera is faster).
+ *
+ * Options (env): BENCH_REPEATS (default 5), TESSERA_NUM_THREADS (default: all cores), BENCH_PYTHON (a python
+ * with torch + diffusers; default: the one tools/reference/venv.sh prints), BENCH_SKIP_TORCH=1.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { allTensors, type FluxTransformerConfig, fluxManifest } from '../src/runtime/checkpoint/index.js';
+import { denoise } from '../src/runtime/denoise/index.js';
+import { WeightMap } from '../src/runtime/models/common/weights.js';
+import { imageIds, textIds } from '../src/runtime/models/flux/packing.js';
+import { FluxTransformer } from '../src/runtime/models/flux/transformer.js';
+import { ops, Tensor } from '../src/runtime/native/index.js';
+import { FLOW_MATCH_EULER_DEFAULTS } from '../src/runtime/scheduler/flow-match-config.js';
+
+const root = resolve(import.meta.dirname, '..');
+const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
+const repeats = Number(process.env.BENCH_REPEATS ?? 5);
+const latentSide = 64; // 64×64 latent → 32×32 = 1,024 packed tokens
+const textTokens = 128;
+
+const config: FluxTransformerConfig = {
+  className: 'FluxTransformer2DModel',
+  patchSize: 1,
+  inChannels: 64,
+  outChannels: 64,
+  numLayers: 4,
+  numSingleLayers: 8,
+  attentionHeadDim: 64,
+  numAttentionHeads: 8,
+  jointAttentionDim: 4096,
+  pooledProjectionDim: 768,
+  guidanceEmbeds: true,
+  axesDimsRope: [8, 28, 28],
+};
+
+/** Uniform values in ±scale from a fixed LCG (the numbers only need to be finite and O(1)). */
+function randomTensor(shape: readonly number[], scale: number, seed: number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let state = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    data[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return Tensor.fromArray(data, shape);
+}
+
+function randomWeights(): WeightMap {
+  const tensors = new Map<string, Tensor>();
+  allTensors(fluxManifest(config)).forEach((t, i) => {
+    const fanIn = t.shape.length === 2 ? (t.shape[1] as number) : 1;
+    tensors.set(t.name, randomTensor(t.shape, t.shape.length === 2 ? 1 / Math.sqrt(fanIn) : 0.05, i + 1));
+  });
+  return new WeightMap(tensors, 'bench (random weights)');
+}
+
+/** One Tessera step (transformer forward + Euler update) as a function to time. */
+function tesseraStep(): () => Promise<void> {
+  const weights = randomWeights();
+  const model = new FluxTransformer(config, weights);
+  const loaded = { family: 'flux', config, model, weights } as const;
+  const imageTokens = (latentSide / 2) ** 2;
+  const inputs = {
+    family: 'flux',
+    latents: randomTensor([1, imageTokens, config.inChannels], 1, 7),
+    imgIds: imageIds(latentSide, latentSide),
+    txtIds: textIds(textTokens),
+    promptEmbeds: randomTensor([1, textTokens, config.jointAttentionDim], 1, 8),
+    pooledPromptEmbeds: randomTensor([1, config.pooledProjectionDim], 1, 9),
+  } as const;
+  const scheduler = { ...FLOW_MATCH_EULER_DEFAULTS, shift: 3, useDynamicShifting: true };
+  return async () => {
+    const { latents } = await denoise(loaded, inputs, { steps: 1, guidanceScale: 3.5, scheduler });
+    latents.release();
+  };
+}
+
+async function seconds(run: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) / 1000;
+}
+
+interface TorchSide {
+  versions: { torch: string; diffusers: string; threads: number };
+  step(): Promise<number>;
+  close(): void;
+}
+
+/** Starts the PyTorch side (model built, warmed up) or says why it cannot. */
+async function startTorch(): Promise<TorchSide | string> {
+  if (process.env.BENCH_SKIP_TORCH === '1') return 'skipped (BENCH_SKIP_TORCH=1)';
+  let python = process.env.BENCH_PYTHON;
+  try {
+    python ??= execFileSync(resolve(root, 'tools/reference/venv.sh'), { encoding: 'utf8' }).trim();
+  } catch (err) {
+    return `no reference python (tools/reference/venv.sh failed: ${(err as Error).message.split('\n')[0]})`;
+  }
+  const job = {
+    threads,
+    latent_side: latentSide,
+    text_tokens: textTokens,
+    config: {
+      patch_size: config.patchSize,
+      in_channels: config.inChannels,
+      num_layers: config.numLayers,
+      num_single_layers: config.numSingleLayers,
+      attention_head_dim: config.attentionHeadDim,
+      num_attention_heads: config.numAttentionHeads,
+      joint_attention_dim: config.jointAttentionDim,
+      pooled_projection_dim: config.pooledProjectionDim,
+      guidance_embeds: config.guidanceEmbeds,
+      axes_dims_rope: config.axesDimsRope,
+    },
+  };
+  const child = spawn(python, [resolve(root, 'bench/model-step-torch.py'), JSON.stringify(job)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    const line = await lines.next();
+    if (line.done) throw new Error('the PyTorch side exited early (see its stderr above)');
+    return JSON.parse(line.value) as Record<string, unknown>;
+  };
+  const versions = (await next()) as unknown as TorchSide['versions'];
+  return {
+    versions,
+    step: async () => {
+      child.stdin.write('step\n');
+      return (await next()).seconds as number;
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
+
+ops.setNumThreads(threads);
+const step = tesseraStep();
+await step(); // warm-up: first-touch allocation, OpenBLAS threads
+const torch = await startTorch();
+// Rounds alternate the two sides so that both see the same machine load (the dev machine is shared).
+const ours: number[] = [];
+const theirs: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  ours.push(await seconds(step));
+  if (typeof torch !== 'string') theirs.push(await torch.step());
+}
+if (typeof torch !== 'string') torch.close();
+
+const describe =
+  `Flux ${config.numLayers} double + ${config.numSingleLayers} single blocks, ` +
+  `${config.numAttentionHeads} heads × ${config.attentionHeadDim}, ${(latentSide / 2) ** 2} image + ${textTokens} text tokens`;
+process.stdout.write(
+  `one denoising step on CPU, ${describe}, ${threads} thread(s), ${repeats} interleaved rounds\n`,
+);
+process.stdout.write(`  tessera:            median ${ms(median(ours))}, best ${ms(Math.min(...ours))}\n`);
+if (typeof torch === 'string') {
+  process.stdout.write(`  diffusers/pytorch:  ${torch}\n`);
+} else {
+  const { versions } = torch;
+  process.stdout.write(
+    `  diffusers/pytorch:  median ${ms(median(theirs))}, best ${ms(Math.min(...theirs))} ` +
+      `(torch ${versions.torch}, diffusers ${versions.diffusers}, ${versions.threads} thread(s))\n`,
+  );
+  process.stdout.write(
+    `  ratio pytorch/tessera (> 1: Tessera is faster): median ${(median(theirs) / median(ours)).toFixed(2)}, ` +
+      `best ${(Math.min(...theirs) / Math.min(...ours)).toFixed(2)}\n`,
+  );
+}
