@@ -411,6 +411,21 @@ describe('a spec the planner rejects', () => {
     }
   });
 
+  it('names metadata.name and the fix when the name is too long for its pods', async () => {
+    const ns = await createNamespace(cluster(), 'longname');
+    const name = `a-${'very-'.repeat(9)}long-name`;
+    await create(ns, smallInference(name));
+    const inf = await eventually('Stalled=True', async () => {
+      const got = await getInference(client, ns, name);
+      return condition(got, 'Stalled')?.status === 'True' ? got : undefined;
+    });
+    expect(condition(inf, 'Stalled')).toMatchObject({
+      reason: 'InvalidSpec',
+      message: expect.stringMatching(/metadata\.name .* use a shorter name/),
+    });
+    expect(await listByName(client, RESOURCES.statefulSet, ns, name)).toEqual([]);
+  });
+
   it('leaves a running object children exactly as they were', async () => {
     const ns = await createNamespace(cluster(), 'badedit');
     await create(ns, smallInference('edited'));

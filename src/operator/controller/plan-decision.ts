@@ -53,6 +53,11 @@ export function decidePlan(
   return 'plan' in outcome ? { plan: outcome.plan, reused: false } : { rejected: outcome.rejected };
 }
 
+/** The plan the ConfigMap currently names as `plan.json`, if any. */
+export function currentRecordedPlan(configMap: V1ConfigMap | undefined): Plan | undefined {
+  return parsePlan(configMap?.data?.[PLAN_CONFIGMAP_KEY]);
+}
+
 /** The plan a group on an older revision still runs, read back from its ConfigMap key. */
 export function recordedPlan(configMap: V1ConfigMap | undefined, hash: string): Plan | undefined {
   return parsePlan(configMap?.data?.[planKey(hash)]);

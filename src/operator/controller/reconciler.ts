@@ -42,7 +42,7 @@ import { isTrue } from '../status/conditions.js';
 import { podCouldLandOn } from '../topology/node-match.js';
 import { resolveTopology, type TopologyOutcome } from '../topology/resolve.js';
 import { type Caches, type Children, observeChildren } from './children.js';
-import { decidePlan, planHash, planInputsHash, recordedPlan } from './plan-decision.js';
+import { currentRecordedPlan, decidePlan, planHash, planInputsHash, recordedPlan } from './plan-decision.js';
 
 export interface ReconcilerOptions {
   readonly defaultImage: string;
@@ -116,7 +116,8 @@ export class Reconciler {
 
     const plan = planState.plan;
     const currentPlanHash = planHash(plan);
-    if (!planState.reused) {
+    const previousPlan = currentRecordedPlan(children.planConfigMap);
+    if (!planState.reused && (previousPlan === undefined || planHash(previousPlan) !== currentPlanHash)) {
       events.push({
         type: 'Normal',
         reason: EVENT_REASONS.planChosen,
