@@ -1,0 +1,179 @@
+/**
+ * The group leader's HTTP server: probes, metrics, and `POST /v1/denoise` in front of the executor.
+ * Probes and metrics are open (kubelet and Prometheus do not carry tokens); generation routes need the
+ * bearer token when one is configured.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../shared/log.js';
+import { BatchScheduler } from './batch-scheduler.js';
+import { bearerChecker } from './bearer-auth.js';
+import { DENOISE_PATH, DenoiseRoute } from './denoise-route.js';
+import type { GenerationExecutor } from './executor.js';
+import { HealthState } from './health-state.js';
+import { sendError } from './http-io.js';
+import type { ServingLimits } from './limits.js';
+import { closeServer, listenOn } from './listen.js';
+import { answerProbe, isProbePath } from './probe-routes.js';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { RequestError } from './request-error.js';
+import { requestIdFrom } from './request-id.js';
+import { ServingMetrics } from './serving-metrics.js';
+
+export interface GenerationServerOptions {
+  executor: GenerationExecutor;
+  limits: ServingLimits;
+  /** TESSERA_SERVING_QUEUE_SIZE: requests waiting while a batch runs; more get 429. */
+  queueSize: number;
+  /** TESSERA_SERVING_AUTH_TOKEN; undefined: no authentication. */
+  authToken: string | undefined;
+  logger: Logger;
+}
+
+const METRICS_PATH = '/metrics';
+
+function methodNotAllowed(allow: string): RequestError {
+  return new RequestError(405, 'method_not_allowed', `use ${allow}`, { headers: { allow } });
+}
+
+export class GenerationServer {
+  readonly health = new HealthState();
+  readonly metrics: ServingMetrics;
+  private readonly scheduler: BatchScheduler;
+  private readonly denoise: DenoiseRoute;
+  private readonly authorized: (header: string | undefined) => boolean;
+  private readonly server: Server;
+  private readonly logger: Logger;
+
+  constructor(options: GenerationServerOptions) {
+    this.logger = options.logger;
+    const maxBatch = Math.min(options.executor.maxBatch, options.limits.maxBatch);
+    const limits = { ...options.limits, maxBatch };
+    // The gauges read the scheduler at scrape time, after it exists.
+    this.metrics = new ServingMetrics(maxBatch, {
+      queued: () => this.scheduler.queued,
+      inFlight: () => this.scheduler.inFlight,
+      queueCapacity: () => this.scheduler.capacity,
+      ready: () => this.health.readiness().ready,
+    });
+    this.scheduler = new BatchScheduler(options.executor, {
+      queueSize: options.queueSize,
+      logger: this.logger,
+      metrics: this.metrics,
+      onFatal: (reason, cause) => this.reportFatal(reason, cause),
+    });
+    this.denoise = new DenoiseRoute(limits, this.scheduler);
+    this.authorized = bearerChecker(options.authToken);
+    this.server = createServer((req, res) => {
+      void this.route(req, res);
+    });
+  }
+
+  listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    return listenOn(this.server, port, host);
+  }
+
+  /** Weights loaded, group joined, warm-up done: startup and readiness probes turn 200. */
+  markStarted(): void {
+    this.health.markStarted();
+    this.logger.info('started: taking requests');
+  }
+
+  /**
+   * The group cannot run any more (a dead peer, a communicator timeout), found by the executor or by a
+   * watchdog between runs. Readiness fails from now on; queued requests get 503.
+   */
+  reportFatal(reason: string, cause?: unknown): void {
+    if (this.health.fatal) return;
+    this.health.markFatal(reason);
+    this.logger.error({ reason, err: cause }, 'fatal: readiness now fails, refusing requests');
+    void this.scheduler.close(
+      new RequestError(503, 'group_failed', `the group can no longer run: ${reason}`, {
+        fix: 'retry; the group is being restarted',
+      }),
+    );
+  }
+
+  /**
+   * SIGTERM: readiness fails at once (the endpoint leaves the Service), queued requests get 503, the
+   * running batch finishes and is answered, then the listener closes.
+   */
+  async shutdown(): Promise<void> {
+    this.health.markDraining();
+    this.logger.info({ queued: this.scheduler.queued, inFlight: this.scheduler.inFlight }, 'draining');
+    await this.scheduler.close(
+      new RequestError(503, 'shutting_down', 'the server is shutting down', {
+        fix: 'retry; another group takes the request',
+        headers: { 'retry-after': '1' },
+      }),
+    );
+    await closeServer(this.server);
+    this.logger.info('closed');
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const id = requestIdFrom(req.headers['x-request-id']);
+    const logger = this.logger.child({ requestId: id });
+    res.setHeader('x-request-id', id);
+    const url = new URL(req.url ?? '/', 'http://leader');
+    const path = url.pathname;
+    res.once('close', () => {
+      const status = res.writableFinished ? res.statusCode : 499;
+      if (path === DENOISE_PATH) this.metrics.requests.inc({ code: String(status) });
+      const line = { method: req.method, path, status, ms: Math.round(performance.now() - started) };
+      if (isProbePath(path) || path === METRICS_PATH) logger.debug(line, 'access');
+      else logger.info(line, 'access');
+    });
+    try {
+      await this.dispatch(id, url, req, res, logger);
+    } catch (err) {
+      const error =
+        err instanceof RequestError
+          ? err
+          : new RequestError(500, 'internal_error', `the server failed: ${(err as Error).message}`, {
+              cause: err,
+            });
+      if (error.status >= 500) logger.error({ err }, 'request failed');
+      if (!res.headersSent && !res.destroyed) sendError(res, error);
+      if (error.headers.connection === 'close') res.once('finish', () => req.socket.destroy());
+    }
+  }
+
+  private async dispatch(
+    id: string,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+    logger: Logger,
+  ): Promise<void> {
+    const path = url.pathname;
+    if (isProbePath(path) || path === METRICS_PATH) {
+      if (req.method !== 'GET') throw methodNotAllowed('GET');
+      if (path === METRICS_PATH) {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+        res.end(this.metrics.registry.render());
+      } else answerProbe(path, this.health, res);
+      return;
+    }
+    if (path !== DENOISE_PATH) {
+      throw new RequestError(404, 'not_found', `no route ${path}`, { fix: `POST ${DENOISE_PATH}` });
+    }
+    if (req.method !== 'POST') throw methodNotAllowed('POST');
+    if (!this.authorized(req.headers.authorization)) {
+      throw new RequestError(401, 'unauthorized', 'missing or wrong bearer token', {
+        field: 'authorization',
+        fix: 'send Authorization: Bearer <the token from the serving auth Secret>',
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+    const readiness = this.health.readiness();
+    if (!readiness.ready) {
+      throw new RequestError(503, 'not_ready', readiness.reason, {
+        fix: 'retry later or on another group',
+        headers: { 'retry-after': '5' },
+      });
+    }
+    await this.denoise.handle(id, url, req, res, logger);
+  }
+}

@@ -1,0 +1,22 @@
+export type { Completed, Outcome } from './batch-scheduler.js';
+export {
+  ExecutorFatalError,
+  type F32Tensor,
+  type GenerationExecutor,
+  type GenerationRequest,
+  type GenerationResult,
+} from './executor.js';
+export { GenerationServer, type GenerationServerOptions } from './generation-server.js';
+export { HealthState, type Readiness } from './health-state.js';
+export {
+  type CheckpointDims,
+  type LimitOverrides,
+  maxBodyBytes,
+  type ServingLimits,
+  servingLimitsFromPlan,
+  type TensorSpec,
+} from './limits.js';
+export { ProbeServer } from './probe-server.js';
+export { RequestError } from './request-error.js';
+export { readServingConfig, type ServingConfig, ServingConfigError } from './serving-config.js';
+export { shutdownOnSigterm } from './shutdown-signal.js';
