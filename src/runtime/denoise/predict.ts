@@ -2,6 +2,8 @@
  * One model evaluation of a denoising step: the guided velocity at timestep t. This is the unit a
  * parallel denoiser replaces (CFG parallel splits the [uncond; cond] batch, sequence parallel the tokens).
  */
+
+import { usesTrueCfg } from '../guidance/true-cfg.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
 import type { AttentionFn } from '../models/common/attention.js';
 import { ops, type Tensor } from '../native/index.js';
@@ -39,9 +41,7 @@ export function fluxVelocity(
 }
 
 /** Whether SD3 runs true CFG: Diffusers' `do_classifier_free_guidance` is guidance_scale > 1. */
-export function sd3UsesCfg(guidanceScale: number): boolean {
-  return guidanceScale > 1;
-}
+export const sd3UsesCfg = usesTrueCfg;
 
 /** SD3: timestep = t as is; with CFG one batched pass over [uncond; cond], then the guidance combine. */
 export async function sd3Velocity(
