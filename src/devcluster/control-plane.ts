@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { type Logger, log as rootLog } from '../shared/log.js';
 import { type ControlPlaneBinaries, controlPlaneBinaryPaths, controlPlaneBinDir } from './binaries.js';
@@ -476,9 +484,29 @@ class LocalControlPlane implements ControlPlane {
     await stopOne('kube-apiserver');
     await stopOne('etcd');
     signalGroup(this.watchdogPid, 'SIGKILL');
+    this.keepLogsIfAsked();
     removeWorkDirNow(this.workDir);
     unregisterFromCleanup(this);
     this.log.debug('Local control plane stopped');
+  }
+
+  /**
+   * With TESSERA_DEVCLUSTER_LOGS=<dir>, the component logs are copied to <dir>/<cluster folder name>/
+   * before the work folder is removed, for debugging a failed run; by default nothing is kept.
+   */
+  private keepLogsIfAsked(): void {
+    const keepDir = process.env.TESSERA_DEVCLUSTER_LOGS;
+    if (!keepDir) return;
+    try {
+      const target = join(keepDir, basename(this.workDir));
+      mkdirSync(target, { recursive: true });
+      for (const file of readdirSync(this.workDir).filter((f) => f.endsWith('.log'))) {
+        copyFileSync(join(this.workDir, file), join(target, file));
+      }
+      this.log.info({ logs: target }, 'Kept the control-plane logs');
+    } catch (err) {
+      this.log.warn({ err, keepDir }, 'Could not keep the control-plane logs');
+    }
   }
 
   /** Synchronous teardown for exit and signal handlers (see cleanup.ts). */
