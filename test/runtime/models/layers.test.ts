@@ -92,7 +92,9 @@ describe('adaptive norm chunk orders', () => {
     const y = new AdaLayerNormContinuous(projection('norm_out.linear', [scale, shift]), 'norm_out')
       .apply(x, temb)
       .toFloat32Array();
-    y.forEach((v, i) => close(v, (normed[i] as number) * (1 + (scale[i] as number)) + (shift[i] as number)));
+    y.forEach((v, i) => {
+      close(v, (normed[i] as number) * (1 + (scale[i] as number)) + (shift[i] as number));
+    });
   });
 
   it('AdaLayerNormZero yields shift_msa first, then scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp', () => {
