@@ -305,7 +305,7 @@ describe('scaling', () => {
 });
 
 describe('group failure policy RecreateGroup', () => {
-  it('recreates every pod of a group when one is deleted, counts it, and stalls past the limit', async () => {
+  it('recreates every pod of a group when one is deleted, evicted or restarts, counts it, and stalls past the limit', async () => {
     const ns = await createNamespace(cluster(), 'fail');
     await create(
       ns,
@@ -319,7 +319,17 @@ describe('group failure policy RecreateGroup', () => {
       const before = await groupPods(ns, 'fragile', 0);
       expect(before.length).toBe(2);
       const victim = before.find((p) => p.metadata?.labels?.['apps.kubernetes.io/pod-index'] === '1');
-      await kubectlOk(cluster(), ['delete', 'pod', victim?.metadata?.name ?? '', '-n', ns, '--wait=false']);
+      const victimName = victim?.metadata?.name ?? '';
+      if (round === 1) {
+        await kubectlOk(cluster(), ['delete', 'pod', victimName, '-n', ns, '--wait=false']);
+      } else {
+        // An eviction (what a node drain does) through the Eviction API.
+        await client.request({
+          method: 'POST',
+          path: `/api/v1/namespaces/${ns}/pods/${victimName}/eviction`,
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: victimName, namespace: ns } },
+        });
+      }
       const oldUids = new Set(before.map((p) => p.metadata?.uid));
       const after = await eventually(
         `round ${round}: group 0 recreated with all-new pods and Ready`,
@@ -352,9 +362,20 @@ describe('group failure policy RecreateGroup', () => {
     ) as { items: unknown[] };
     expect(events.items.length).toBe(2);
 
-    // A third failure is past restartLimit 2.
+    // A third failure is past restartLimit 2: a container restart, reported on the pod's status as a
+    // kubelet would (kwok plays the kubelets and runs no containers).
     const pods = await groupPods(ns, 'fragile', 0);
-    await kubectlOk(cluster(), ['delete', 'pod', pods[0]?.metadata?.name ?? '', '-n', ns, '--wait=false']);
+    await kubectlOk(cluster(), [
+      'patch',
+      'pod',
+      pods[0]?.metadata?.name ?? '',
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { containerStatuses: [{ name: 'runtime', restartCount: 1 }] } }),
+    ]);
     const stalled = await eventually(
       'Stalled=True with RestartLimitExceeded',
       async () => {
@@ -365,7 +386,7 @@ describe('group failure policy RecreateGroup', () => {
     );
     expect(condition(stalled, 'Stalled')).toMatchObject({
       reason: 'RestartLimitExceeded',
-      message: expect.stringContaining('restartLimit'),
+      message: expect.stringMatching(/container of pod .* restarted.*restartLimit/),
     });
     expect(stalled.status?.groups?.[0]).toMatchObject({ phase: 'Failed', restarts: 2 });
   });
