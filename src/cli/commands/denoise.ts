@@ -11,6 +11,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DenoiseInputs, denoise } from '../../runtime/denoise/index.js';
+import {
+  DEGREE_OPTIONS,
+  DEGREE_USAGE,
+  DegreeFlagError,
+  type ParallelFlags,
+  parallelFromFlags,
+} from '../../runtime/launcher/degree-flags.js';
+import { runParallelDenoise } from '../../runtime/launcher/local-denoise.js';
 import { type LoadedTransformer, loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
 import { imageIds, packLatents, textIds, unpackLatents } from '../../runtime/models/flux/packing.js';
 import type { Tensor } from '../../runtime/native/index.js';
@@ -25,7 +33,8 @@ import { reportFailure } from './run-transformer.js';
 
 const logger = log.child({ component: 'denoise' });
 
-export const DENOISE_USAGE = `usage: tessera denoise --model DIR --inputs IN.safetensors --steps N [--guidance-scale G] -o OUT.safetensors
+export const DENOISE_USAGE =
+  `usage: tessera denoise --model DIR --inputs IN.safetensors --steps N [--guidance-scale G] -o OUT.safetensors
 
 Runs N flow-match Euler steps of the checkpoint's transformer in one process (f32) and writes "latents".
 Inputs: latents, prompt_embeds, pooled_prompt_embeds
@@ -35,7 +44,9 @@ Inputs: latents, prompt_embeds, pooled_prompt_embeds
 Options:
   --guidance-scale G   Flux-dev: embedded guidance (default 3.5); SD3: CFG scale (default 7.0); schnell: ignored
   --steps N            denoising steps (required)
-`;
+` +
+  '\n' +
+  DEGREE_USAGE;
 
 /** Flag table, kept separate so issue #8 can add the parallel degrees beside the one-process ones. */
 const DENOISE_OPTIONS = {
@@ -45,6 +56,8 @@ const DENOISE_OPTIONS = {
   steps: { type: 'string' },
   'guidance-scale': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // Issue #8: the parallel degrees (src/runtime/launcher/degree-flags.ts).
+  ...DEGREE_OPTIONS,
 } as const;
 
 export interface DenoiseCommandOptions {
@@ -54,6 +67,8 @@ export interface DenoiseCommandOptions {
   steps: number;
   /** null: the pipeline's default for the family. */
   guidanceScale: number | null;
+  /** Issue #8: degrees > 1 run a local CPU group through the launcher; null runs this process. */
+  parallel: ParallelFlags | null;
 }
 
 /** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0). */
@@ -95,7 +110,18 @@ export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions
     output: values.output as string,
     steps,
     guidanceScale,
+    parallel: parallelFlags(values),
   };
+}
+
+/** Issue #8: the degree flags, with a bad value reported as a usage error. */
+function parallelFlags(values: Record<string, string | boolean | undefined>): ParallelFlags | null {
+  try {
+    return parallelFromFlags(values);
+  } catch (err) {
+    if (err instanceof DegreeFlagError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 export function readSchedulerConfig(folder: string): FlowMatchEulerConfig {
@@ -176,6 +202,7 @@ export const denoiseCommand: Command = {
       process.stdout.write(DENOISE_USAGE);
       return 0;
     }
+    if (options.parallel) return runParallelDenoise(options, options.parallel);
     try {
       const loaded = loadTransformer(options.model);
       const scheduler = readSchedulerConfig(options.model);

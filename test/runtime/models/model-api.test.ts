@@ -143,3 +143,39 @@ describe('pipeline stages', () => {
     });
   }
 });
+
+describe('Flux position ids', () => {
+  it('accepts the deprecated 3-D ids [1, N, 3] as Diffusers does (batch 0 is read)', async () => {
+    const { folder, inputs, golden } = fixture('flux-schnell');
+    const loaded = loadTransformer(folder);
+    if (loaded.family !== 'flux') throw new Error('flux-schnell is not Flux');
+    const img = inputs.required('img_ids', '');
+    const txt = inputs.required('txt_ids', '');
+    const sample = await loaded.model.forward({
+      hiddenStates: inputs.required('hidden_states', ''),
+      encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+      pooledProjections: inputs.required('pooled_projections', ''),
+      timestep: inputs.scalars('timestep', 1, ''),
+      imgIds: img.reshape([1, ...img.shape]),
+      txtIds: txt.reshape([1, ...txt.shape]),
+    });
+    expect(maxRelativeError(sample, golden)).toBeLessThan(1e-4);
+  });
+
+  it('rejects ids that do not match the token count, naming the input', async () => {
+    const { folder, inputs } = fixture('flux-schnell');
+    const loaded = loadTransformer(folder);
+    if (loaded.family !== 'flux') throw new Error('flux-schnell is not Flux');
+    const img = inputs.required('img_ids', '');
+    await expect(
+      loaded.model.forward({
+        hiddenStates: inputs.required('hidden_states', ''),
+        encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
+        pooledProjections: inputs.required('pooled_projections', ''),
+        timestep: inputs.scalars('timestep', 1, ''),
+        imgIds: img.narrow(0, 0, img.size(0) - 1),
+        txtIds: inputs.required('txt_ids', ''),
+      }),
+    ).rejects.toThrow(/img_ids must be \[16, 3\]/);
+  });
+});

@@ -131,7 +131,7 @@ export class FluxTransformer {
     const batch = checkInputs(inputs, this.config);
     const temb = conditioning(embed, inputs, batch);
     const activatedTemb = ops.silu(temb, temb);
-    const ids = ops.concat([inputs.txtIds, inputs.imgIds], 0);
+    const ids = ops.concat([twoDimIds(inputs.txtIds), twoDimIds(inputs.imgIds)], 0);
     const rope = fluxRopeTables(ids, this.config.axesDimsRope);
     ids.release();
     return {
@@ -163,6 +163,11 @@ export class FluxTransformer {
   }
 }
 
+/** Diffusers still accepts deprecated 3-D ids [1, N, 3] and reads batch 0; so do we. */
+function twoDimIds(ids: Tensor): Tensor {
+  return ids.rank === 3 && ids.size(0) === 1 ? ids.reshape([ids.size(1), ids.size(2)]) : ids;
+}
+
 function releaseBoth(a: Tensor, b: Tensor): void {
   a.release();
   b.release();
@@ -175,7 +180,9 @@ function scalarCount(values: readonly number[], name: string, batch: number): re
 
 /** Checks shapes against the config; returns the batch size. Errors name the input and the fix. */
 function checkInputs(inputs: FluxInputs, config: FluxTransformerConfig): number {
-  const { hiddenStates: x, encoderHiddenStates: c, pooledProjections: p, imgIds, txtIds } = inputs;
+  const { hiddenStates: x, encoderHiddenStates: c, pooledProjections: p } = inputs;
+  const imgIds = twoDimIds(inputs.imgIds);
+  const txtIds = twoDimIds(inputs.txtIds);
   const shape = (t: Tensor) => `[${t.shape.join(', ')}]`;
   if (x.rank !== 3 || x.size(2) !== config.inChannels) {
     throw new Error(
