@@ -1,23 +1,18 @@
 /**
- * `npm run bench:native`: Tessera's CPU kernels against PyTorch CPU (from the reference venv, PyPI) at
+ * `npm run bench:native`: Tessera's CPU kernels against PyTorch CPU (the reference venv, from PyPI) at
  * DiT shapes, with the same thread count on both sides (TESSERA_NUM_THREADS, default: all cores).
  * Prints GEMM GFLOP/s at Flux linear shapes and attention time at 4,096 tokens × 24 heads × 128, each
- * with the Tessera/PyTorch speed ratio (> 1: Tessera is faster).
+ * with the Tessera/PyTorch speed ratio (> 1: Tessera is faster). The two sides run in turn, case by case
+ * (PyTorch in a helper process driven line by line), so a busy machine slows both alike.
  *
  * Options (env): BENCH_REPEATS (default 3), BENCH_PYTHON (a python with torch; default: the one
  * tools/reference/venv.sh prints), BENCH_SKIP_TORCH=1 (Tessera only).
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
 import { ops, Tensor } from '../src/runtime/native/index.js';
-
-interface TorchResult {
-  torch: string;
-  threads: number;
-  gemm: number[];
-  attention: number;
-}
 
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
@@ -41,28 +36,73 @@ function randomTensor(shape: number[]): Tensor {
   return Tensor.fromArray(data, shape);
 }
 
-function medianSeconds(fn: () => void): number {
+function seconds(fn: () => void): number {
+  const start = process.hrtime.bigint();
   fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function runTessera(): { gemm: number[]; attention: number } {
-  ops.setNumThreads(threads);
-  const gemm = gemmShapes.map(([m, k, n]) => {
-    const x = randomTensor([m, k]);
-    const w = randomTensor([n, k]);
-    const b = randomTensor([n]);
-    const out = Tensor.empty([m, n]);
-    const seconds = medianSeconds(() => ops.linear(x, w, b, out));
-    for (const t of [x, w, b, out]) t.release();
-    return seconds;
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+/** One PyTorch helper process; `time(case)` runs a case there once and resolves with its seconds. */
+class TorchSide {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly pending: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+
+  constructor(python: string) {
+    const job = JSON.stringify({ threads, gemm: gemmShapes, attention: attentionShape });
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+    this.child = spawn(python, [resolve(root, 'bench/torch-reference.py'), job], { env });
+    this.child.stderr.pipe(process.stderr);
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => this.pending.shift()?.resolve(line));
+    this.child.on('exit', (code) => {
+      for (const waiter of this.pending.splice(0))
+        waiter.reject(new Error(`the PyTorch helper exited with code ${code}`));
+    });
+  }
+
+  private next(): Promise<string> {
+    return new Promise((resolveLine, reject) => this.pending.push({ resolve: resolveLine, reject }));
+  }
+
+  async ready(): Promise<{ torch: string; threads: number }> {
+    return JSON.parse(await this.next()) as { torch: string; threads: number };
+  }
+
+  async time(name: string): Promise<number> {
+    const reply = this.next();
+    this.child.stdin.write(`${name}\n`);
+    return Number(await reply);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+function torchPython(): string {
+  if (process.env.BENCH_PYTHON) return process.env.BENCH_PYTHON;
+  const script = resolve(root, 'tools/reference/venv.sh');
+  return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+interface Case {
+  name: string;
+  run: () => void;
+}
+
+function tesseraCases(): Case[] {
+  const cases: Case[] = gemmShapes.map(([m, k, n], i) => {
+    const [x, w, b, out] = [
+      randomTensor([m, k]),
+      randomTensor([n, k]),
+      randomTensor([n]),
+      Tensor.empty([m, n]),
+    ];
+    return { name: `gemm:${i}`, run: () => ops.linear(x, w, b, out) };
   });
   const [q, k, v] = [
     randomTensor(attentionShape),
@@ -70,55 +110,50 @@ function runTessera(): { gemm: number[]; attention: number } {
     randomTensor(attentionShape),
   ];
   const out = Tensor.empty(attentionShape);
-  const attention = medianSeconds(() => ops.attention(q, k, v, { out }));
-  return { gemm, attention };
-}
-
-function torchPython(): string {
-  if (process.env.BENCH_PYTHON) return process.env.BENCH_PYTHON;
-  return execFileSync(resolve(root, 'tools/reference/venv.sh'), {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-}
-
-function runTorch(): TorchResult {
-  const job = JSON.stringify({ threads, repeats, gemm: gemmShapes, attention: attentionShape });
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const output = execFileSync(torchPython(), [resolve(root, 'bench/torch-reference.py'), job], {
-    encoding: 'utf8',
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(output.trim().split('\n').at(-1) ?? '') as TorchResult;
+  cases.push({ name: 'attention', run: () => ops.attention(q, k, v, { out }) });
+  return cases;
 }
 
 const fmt = (v: number, digits = 1): string => v.toFixed(digits).padStart(9);
 
-function main(): void {
-  console.log(`native kernels benchmark: ${threads} threads, median of ${repeats} (after one warm-up)`);
-  const ours = runTessera();
-  const theirs = process.env.BENCH_SKIP_TORCH === '1' ? undefined : runTorch();
-  if (theirs) console.log(`PyTorch ${theirs.torch} CPU, ${theirs.threads} threads`);
-  console.log('\nGEMM (linear x[M,K] · w[N,K]ᵀ + b), GFLOP/s');
-  console.log('        M        K        N   tessera   pytorch   ratio');
+async function main(): Promise<void> {
+  ops.setNumThreads(threads);
+  console.log(`native kernels benchmark: ${threads} threads, median of ${repeats} runs after one warm-up`);
+  const torch = process.env.BENCH_SKIP_TORCH === '1' ? undefined : new TorchSide(torchPython());
+  if (torch) {
+    const info = await torch.ready();
+    console.log(`PyTorch ${info.torch} CPU, ${info.threads} threads (runs alternate with Tessera's)`);
+  }
+  const ours = new Map<string, number[]>();
+  const theirs = new Map<string, number[]>();
+  for (const c of tesseraCases()) {
+    c.run();
+    await torch?.time(c.name);
+    for (let r = 0; r < repeats; r++) {
+      ours.set(c.name, [...(ours.get(c.name) ?? []), seconds(c.run)]);
+      if (torch) theirs.set(c.name, [...(theirs.get(c.name) ?? []), await torch.time(c.name)]);
+    }
+  }
+  torch?.close();
+  const ourTime = (name: string): number => median(ours.get(name) ?? []);
+  const theirTime = (name: string): number => (torch ? median(theirs.get(name) ?? []) : Number.NaN);
+
+  console.log('\nGEMM (linear x[M,K] · w[N,K]ᵀ + b), GFLOP/s; ratio = tessera / pytorch');
+  console.log('        M        K        N   tessera   pytorch     ratio');
   gemmShapes.forEach(([m, k, n], i) => {
     const flops = 2 * m * k * n;
-    const mine = flops / (ours.gemm[i] as number) / 1e9;
-    const torch = theirs ? flops / (theirs.gemm[i] as number) / 1e9 : Number.NaN;
-    console.log(`${fmt(m, 0)}${fmt(k, 0)}${fmt(n, 0)} ${fmt(mine)} ${fmt(torch)} ${fmt(mine / torch, 2)}`);
+    const mine = flops / ourTime(`gemm:${i}`) / 1e9;
+    const other = flops / theirTime(`gemm:${i}`) / 1e9;
+    console.log(`${fmt(m, 0)}${fmt(k, 0)}${fmt(n, 0)} ${fmt(mine)} ${fmt(other)} ${fmt(mine / other, 2)}`);
   });
   const [b, s, h, d] = attentionShape;
-  console.log(`\nattention [B=${b}, S=${s}, H=${h}, D=${d}], seconds (ratio = pytorch time / tessera time)`);
-  const torchAttention = theirs?.attention ?? Number.NaN;
-  const attnFlops = 4 * b * s * s * h * d;
-  console.log(
-    `  tessera ${ours.attention.toFixed(3)} s (${(attnFlops / ours.attention / 1e9).toFixed(1)} GFLOP/s)`,
-  );
-  console.log(
-    `  pytorch ${torchAttention.toFixed(3)} s (${(attnFlops / torchAttention / 1e9).toFixed(1)} GFLOP/s)`,
-  );
-  console.log(`  ratio   ${(torchAttention / ours.attention).toFixed(2)}`);
+  const flops = 4 * b * s * s * h * d;
+  const mine = ourTime('attention');
+  const other = theirTime('attention');
+  console.log(`\nattention [B=${b}, S=${s}, H=${h}, D=${d}]; ratio = pytorch time / tessera time`);
+  console.log(`  tessera ${mine.toFixed(3)} s (${(flops / mine / 1e9).toFixed(1)} GFLOP/s)`);
+  console.log(`  pytorch ${other.toFixed(3)} s (${(flops / other / 1e9).toFixed(1)} GFLOP/s)`);
+  console.log(`  ratio   ${(other / mine).toFixed(2)}`);
 }
 
-main();
+await main();
