@@ -76,6 +76,13 @@ describe('Tensor', () => {
     expect(() => Tensor.empty([1], 'f64' as 'f32')).toThrow(/dtype must be/);
   });
 
+  it('a data() view keeps the memory alive after the tensor is released', () => {
+    const t = Tensor.of([4, 5, 6], [3]);
+    const view = t.data() as Float32Array;
+    t.release();
+    expect(Array.from(view)).toEqual([4, 5, 6]);
+  });
+
   it('thread count is configurable', () => {
     const before = ops.numThreads();
     ops.setNumThreads(1);
