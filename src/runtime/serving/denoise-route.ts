@@ -50,6 +50,14 @@ export class DenoiseRoute {
         ? parseJsonBody(body, this.limits)
         : parseSafetensorsBody(body, url.searchParams, this.limits);
     const valid = validateRequest(raw, this.limits);
+    // A client that left while its body was parsed must not cost a run ('close' has already fired).
+    if (res.destroyed || req.socket.destroyed) {
+      throw new RequestError(
+        499,
+        'client_closed',
+        'the client closed the connection before the request was queued',
+      );
+    }
     const { batchSize, tensors, steps, guidanceScale, seed } = valid;
     const ticket = this.scheduler.submit(
       { id, batchSize, tensors, steps, guidanceScale, seed },
