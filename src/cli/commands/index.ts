@@ -4,6 +4,7 @@ import { denoiseCommand } from './denoise.js';
 import { operatorCommand } from './operator.js';
 import { planCommand } from './plan.js';
 import { runTransformerCommand } from './run-transformer.js';
+import { workerCommand } from './worker.js';
 
 /**
  * The subcommand table. Each entry lives in its own module; replace a `notBuiltYet` line with the real
@@ -12,7 +13,7 @@ import { runTransformerCommand } from './run-transformer.js';
 export const commands: readonly Command[] = [
   planCommand,
   operatorCommand,
-  notBuiltYet('worker', "a pod's entry point: launch one worker per GPU of the plan", 8),
+  workerCommand,
   runTransformerCommand,
   denoiseCommand,
   demo,

@@ -1,9 +1,8 @@
 /**
- * Parallel algorithms (Ulysses, Ring, USP) are written once as generators that yield the communication
- * they need as `CommStep`s, and a driver performs them. The model's attention hook is synchronous, while
- * the communicators are asynchronous; keeping the algorithm free of either choice lets the same code run
- * under the async driver here (tests, loops that await) and under a blocking driver (a model forward that
- * cannot await), without two copies of the index math.
+ * Parallel algorithms (Ulysses, Ring, USP) are written as generators that yield the communication they
+ * need as `CommStep`s, and a driver performs them. The algorithms stay pure index math over tensors
+ * (testable step by step, no communicator in sight), and the driver owns how a step runs: here awaiting
+ * the communicators, with Ring hops started before a block's attention and awaited after it.
  */
 import type { Communicator } from '../comm/index.js';
 import type { Tensor } from '../native/index.js';

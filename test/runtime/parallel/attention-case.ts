@@ -11,8 +11,6 @@ export interface AttentionCase {
   textPosition: 'front' | 'rear';
   heads: number;
   headDim: number;
-  /** 'async' awaits the communicators; 'blocking' runs through the comm thread as the model hook does. */
-  driver?: 'async' | 'blocking';
 }
 
 export function caseTensors(c: AttentionCase): { q: Tensor; k: Tensor; v: Tensor } {

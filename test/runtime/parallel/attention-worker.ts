@@ -6,7 +6,6 @@
  */
 
 import type { Tensor } from '../../../src/runtime/native/index.js';
-import { BlockingSpComm } from '../../../src/runtime/parallel/blocking-comm.js';
 import { runProgram, type SpLayout } from '../../../src/runtime/parallel/comm-steps.js';
 import { textShardingFor } from '../../../src/runtime/parallel/joint-text.js';
 import { shardJoint } from '../../../src/runtime/parallel/sequence-shard.js';
@@ -43,16 +42,10 @@ const ql = local(q);
 const kl = local(k);
 const vl = local(v);
 const localSite = { ...site, textTokens: sharding === 'split' ? c.textTokens / sp : c.textTokens };
-const program = uspAttention(ql.tensor, kl.tensor, vl.tensor, localSite, layout, sharding);
-let out: Tensor;
-if (c.driver === 'blocking') {
-  // The model's synchronous attention hook: the same program through the comm thread.
-  const bridge = BlockingSpComm.open(group.connection, degrees);
-  out = bridge.run(program);
-  bridge.close();
-} else {
-  out = await runProgram(program, { ulysses: group.axes.ulysses, ring: group.axes.ring });
-}
+const out = await runProgram(uspAttention(ql.tensor, kl.tensor, vl.tensor, localSite, layout, sharding), {
+  ulysses: group.axes.ulysses,
+  ring: group.axes.ring,
+});
 process.stdout.write(
   `RESULT ${JSON.stringify({ spRank, sharding, shape: out.shape, values: Array.from(out.toFloat32Array()) })}\n`,
 );

@@ -101,16 +101,6 @@ describe('sequence-parallel attention vs one process', () => {
       { ...base, ulysses: 1, ring: 4, textTokens: 5, textPosition: 'front' },
       'replicated',
     ],
-    [
-      'blocking driver: u2·r2, Flux text 7',
-      { ...base, ulysses: 2, ring: 2, textTokens: 7, textPosition: 'front', driver: 'blocking' },
-      'replicated',
-    ],
-    [
-      'blocking driver: r2, SD3 text 8',
-      { ...base, ulysses: 1, ring: 2, textTokens: 8, textPosition: 'rear', driver: 'blocking' },
-      'split',
-    ],
   ];
   for (const [name, c, sharding] of cases) {
     it(name, async () => {

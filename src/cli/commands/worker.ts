@@ -1,0 +1,66 @@
+/**
+ * `tessera worker`: the pod's entry point (src/shared/runtime-contract.ts RUNTIME_COMMAND). Without
+ * TESSERA_RANK it is the launcher: one worker process per rank the plan gives this pod, signals
+ * forwarded, non-zero exit as soon as any worker dies. With TESSERA_RANK (set by the launcher) it is one
+ * worker: rendezvous, checks, this rank's weights, the parallel denoiser.
+ */
+import { EnvironmentError, RANK_ENV } from '../../runtime/launcher/env-config.js';
+import { launchPod } from '../../runtime/launcher/launch.js';
+import { PlanFileError } from '../../runtime/launcher/plan-file.js';
+import { runRankProcess } from '../../runtime/launcher/rank-mode.js';
+import { parseWorkerArgs, WORKER_USAGE, WorkerArgsError } from '../../runtime/launcher/worker-args.js';
+import { loadedRequest } from '../../runtime/parallel-denoise/request-files.js';
+import { type Command, UsageError } from '../command.js';
+import { reportFailure } from './run-transformer.js';
+
+/**
+ * A worker process ends here, explicitly: after a failure its communicators' native threads may still be
+ * blocked on dead peers, and at a natural exit the addon's communicator finalizers abort the process
+ * during environment teardown (native/src/comm) — either would turn a clean result into a crash.
+ */
+function exitRank(code: number): never {
+  process.exit(code);
+}
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: "a pod's entry point: launch one worker per GPU of the plan",
+  async run(argv) {
+    let args: ReturnType<typeof parseWorkerArgs>;
+    try {
+      args = parseWorkerArgs(argv);
+    } catch (err) {
+      if (err instanceof WorkerArgsError)
+        throw new UsageError(`${err.message}\n\n${WORKER_USAGE}`, { cause: err });
+      throw err;
+    }
+    if (args === 'help') {
+      process.stdout.write(WORKER_USAGE);
+      return 0;
+    }
+    const request = args.request;
+    try {
+      if (process.env[RANK_ENV.rank] === undefined) {
+        const cli = process.argv[1];
+        if (!cli) throw new EnvironmentError('cannot tell which program to start the workers with');
+        return await launchPod({
+          env: process.env,
+          workerCommand: process.execPath,
+          workerArgs: [...process.execArgv, cli, 'worker', ...argv],
+        });
+      }
+      await runRankProcess(process.env, {
+        modelPath: args.model,
+        request: request ? (modelPath) => loadedRequest(modelPath, request) : undefined,
+        statsDir: args.statsDir,
+      });
+      exitRank(0);
+    } catch (err) {
+      if (err instanceof EnvironmentError || err instanceof PlanFileError) {
+        process.stderr.write(`tessera worker: ${err.message}\n`);
+        exitRank(1);
+      }
+      exitRank(reportFailure('worker', err));
+    }
+  },
+};

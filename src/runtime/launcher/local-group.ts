@@ -1,0 +1,116 @@
+/**
+ * A whole group on this machine, in CPU mode: the plan for the given degrees with every rank on one
+ * "pod", written to a temporary file, and the pod launcher run over it with the env the operator would
+ * give a pod — the same path as in a cluster, so any hybrid can be tried locally.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Degrees,
+  type ModelFacts,
+  type PipelineSettings,
+  PLAN_SCHEMA_VERSION,
+  type Plan,
+  planShortString,
+  worldSize,
+} from '../../shared/plan/index.js';
+import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
+import { readTransformerConfig } from '../checkpoint/index.js';
+import { RANK_ENV } from './env-config.js';
+import { launchPod } from './launch.js';
+
+export interface LocalGroupOptions {
+  degrees: Degrees;
+  pipeline: PipelineSettings;
+  modelPath: string;
+  /** `tessera worker` arguments (the request). */
+  workerArgs: readonly string[];
+  /** Bound on rendezvous and collectives for the local ranks. */
+  commTimeoutMs?: number;
+}
+
+export async function freeLocalPort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => done(port));
+    });
+  });
+}
+
+function modelFacts(modelPath: string): ModelFacts {
+  const config = readTransformerConfig(modelPath);
+  const flux = config.className === 'FluxTransformer2DModel';
+  return {
+    family: flux ? 'flux' : 'sd3',
+    layers: flux ? config.numLayers + config.numSingleLayers : config.numLayers,
+    heads: config.numAttentionHeads,
+    headDim: config.attentionHeadDim,
+    patchSize: flux ? 2 : config.patchSize,
+    vaeScaleFactor: 8,
+    textTokens: 0,
+    usesCfg: !flux,
+    parameters: 0,
+  };
+}
+
+/** A one-pod plan for a local CPU group (no prediction: nothing was planned for hardware). */
+export function localPlan(degrees: Degrees, pipeline: PipelineSettings, model: ModelFacts): Plan {
+  const size = worldSize(degrees);
+  return {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    model,
+    request: { height: 0, width: 0, steps: 0, maxBatch: degrees.dataParallel, guidanceScale: 0 },
+    degrees,
+    gpusPerGroup: size,
+    podsPerGroup: 1,
+    gpusPerPod: size,
+    pipeline,
+    ranks: Array.from({ length: size }, (_, rank) => ({ rank, pod: 0, localRank: rank })),
+    predicted: { stepSeconds: 0, totalSeconds: 0, memoryBytesPerGpu: 0 },
+    reason: `local CPU group ${planShortString(degrees)} from tessera denoise`,
+  };
+}
+
+/** Runs the group and resolves with the launcher's exit code. */
+export async function runLocalGroup(options: LocalGroupOptions): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-local-'));
+  try {
+    const plan = localPlan(options.degrees, options.pipeline, modelFacts(options.modelPath));
+    const planPath = join(dir, 'plan.json');
+    writeFileSync(planPath, JSON.stringify(plan, null, 2));
+    const port = await freeLocalPort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      [RUNTIME_ENV.podIndex]: '0',
+      [RUNTIME_ENV.podsPerGroup]: '1',
+      [RUNTIME_ENV.gpusPerPod]: String(plan.gpusPerPod),
+      [RUNTIME_ENV.worldSize]: String(plan.gpusPerGroup),
+      [RUNTIME_ENV.planPath]: planPath,
+      [RUNTIME_ENV.rendezvousAddress]: '127.0.0.1',
+      [RUNTIME_ENV.rendezvousPort]: String(port),
+      [RUNTIME_ENV.modelPath]: options.modelPath,
+      [RUNTIME_ENV.groupName]: 'local',
+      [RANK_ENV.device]: 'cpu',
+      ...(options.commTimeoutMs !== undefined
+        ? { [RANK_ENV.commTimeoutMs]: String(options.commTimeoutMs) }
+        : {}),
+    };
+    // The worker processes run this same program: `node [loader flags] <cli> worker <args>`.
+    const cli = process.argv[1];
+    if (!cli)
+      throw new Error('cannot tell which program to start the workers with (process.argv[1] is empty)');
+    return await launchPod({
+      env,
+      workerCommand: process.execPath,
+      workerArgs: [...process.execArgv, cli, 'worker', ...options.workerArgs],
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

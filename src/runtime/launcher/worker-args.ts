@@ -1,0 +1,80 @@
+/**
+ * The arguments of `tessera worker` (the operator renders `spec.runtime.args` after the command). With a
+ * request (`--inputs`), every rank runs that one denoise request and the leader writes the result; the
+ * launcher passes the same arguments to every worker process.
+ */
+import { parseArgs } from 'node:util';
+
+export const WORKER_USAGE = `usage: tessera worker [--inputs IN.safetensors --steps N [--guidance-scale G] -o OUT.safetensors]
+                      [--model DIR] [--stats-dir DIR]
+
+The pod's entry point. Reads the env contract (TESSERA_POD_INDEX, TESSERA_PLAN_PATH, TESSERA_RENDEZVOUS_ADDR,
+...) and the plan, starts one worker process per rank the plan gives this pod, and exits non-zero as soon
+as any worker dies. Each worker joins the group through the TCP store on rank 0, checks the plan against
+the checkpoint (TESSERA_MODEL_PATH or --model) and loads its share of the weights.
+  --inputs, --steps, --guidance-scale, -o   run this one denoise request (inputs as for tessera denoise)
+  --stats-dir DIR                           each rank writes rank-<r>.json (bytes loaded, step times)
+`;
+
+export interface WorkerRequestArgs {
+  inputs: string;
+  output: string;
+  steps: number;
+  guidanceScale: number | null;
+}
+
+export interface WorkerArgs {
+  model: string | undefined;
+  request: WorkerRequestArgs | undefined;
+  statsDir: string | undefined;
+}
+
+export class WorkerArgsError extends Error {
+  override readonly name = 'WorkerArgsError';
+}
+
+export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        model: { type: 'string' },
+        inputs: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        steps: { type: 'string' },
+        'guidance-scale': { type: 'string' },
+        'stats-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new WorkerArgsError((err as Error).message, { cause: err });
+  }
+  if (values.help) return 'help';
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  let request: WorkerRequestArgs | undefined;
+  if (str('inputs') !== undefined) {
+    const output = str('output');
+    const stepsText = str('steps');
+    if (!output) throw new WorkerArgsError('--output is required with --inputs');
+    const steps = Number(stepsText);
+    if (!Number.isInteger(steps) || steps < 1) {
+      throw new WorkerArgsError(`--steps must be a positive integer, got ${stepsText ?? 'nothing'}`);
+    }
+    let guidanceScale: number | null = null;
+    const g = str('guidance-scale');
+    if (g !== undefined) {
+      guidanceScale = Number(g);
+      if (!Number.isFinite(guidanceScale) || guidanceScale < 0) {
+        throw new WorkerArgsError(`--guidance-scale must be a number >= 0, got ${g}`);
+      }
+    }
+    request = { inputs: str('inputs') as string, output, steps, guidanceScale };
+  } else if (str('output') !== undefined || str('steps') !== undefined) {
+    throw new WorkerArgsError('--output and --steps need --inputs');
+  }
+  return { model: str('model'), request, statsDir: str('stats-dir') };
+}

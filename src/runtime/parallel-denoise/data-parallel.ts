@@ -1,0 +1,110 @@
+/**
+ * Data parallel (xdit.md §3.8): the prompts of a request are split across the group's replicas — replica
+ * g takes the contiguous slice [g·⌈B/dp⌉, (g+1)·⌈B/dp⌉) — with no traffic while denoising; afterwards
+ * each replica's representative sends its latents to the group's leader (rank 0), which joins them in
+ * prompt order.
+ */
+
+import { coordsToRank, type Degrees } from '../../shared/plan/index.js';
+import type { DenoiseInputs } from '../denoise/inputs.js';
+import { ops, Tensor } from '../native/index.js';
+import type { RankContext } from './context.js';
+
+export class DataParallelError extends Error {
+  override readonly name = 'DataParallelError';
+}
+
+/** [start, end) of the prompts replica `replica` of `dp` takes from a batch of `batch`. */
+export function replicaSlice(batch: number, dp: number, replica: number): [number, number] {
+  if (batch < dp) {
+    throw new DataParallelError(
+      `data parallel degree ${dp} needs at least ${dp} prompts in the batch, got ${batch}`,
+    );
+  }
+  const per = Math.ceil(batch / dp);
+  return [Math.min(batch, replica * per), Math.min(batch, (replica + 1) * per)];
+}
+
+function batchSlice(x: Tensor, start: number, end: number): Tensor {
+  const view = x.narrow(0, start, end - start);
+  const dense = view.contiguous();
+  if (dense !== view) view.release();
+  return dense;
+}
+
+/** This replica's share of the inputs (the position ids are shared by every prompt). */
+export function replicaInputs(inputs: DenoiseInputs, dp: number, replica: number): DenoiseInputs {
+  if (dp === 1) return inputs;
+  const [start, end] = replicaSlice(inputs.latents.size(0), dp, replica);
+  if (end <= start) {
+    throw new DataParallelError(
+      `replica ${replica} of ${dp} has no prompts (batch ${inputs.latents.size(0)})`,
+    );
+  }
+  const cut = (x: Tensor) => batchSlice(x, start, end);
+  if (inputs.family === 'flux') {
+    return {
+      ...inputs,
+      latents: cut(inputs.latents),
+      promptEmbeds: cut(inputs.promptEmbeds),
+      pooledPromptEmbeds: cut(inputs.pooledPromptEmbeds),
+    };
+  }
+  return {
+    ...inputs,
+    latents: cut(inputs.latents),
+    promptEmbeds: cut(inputs.promptEmbeds),
+    pooledPromptEmbeds: cut(inputs.pooledPromptEmbeds),
+    ...(inputs.negativePromptEmbeds ? { negativePromptEmbeds: cut(inputs.negativePromptEmbeds) } : {}),
+    ...(inputs.negativePooledPromptEmbeds
+      ? { negativePooledPromptEmbeds: cut(inputs.negativePooledPromptEmbeds) }
+      : {}),
+  };
+}
+
+/** The rank that reports replica `replica`'s result: the first SP/CFG rank of its last pipeline stage. */
+export function replicaRepresentative(degrees: Degrees, replica: number): number {
+  return coordsToRank(
+    { ulysses: 0, ring: 0, pipefusion: degrees.pipefusion - 1, cfg: 0, dataParallel: replica },
+    degrees,
+  );
+}
+
+const RESULT_TAG = 7100;
+
+/**
+ * Brings every replica's final latents to rank 0 and returns the whole batch there (null elsewhere).
+ * `latents` is this rank's replica result where it is the representative (ignored on other ranks).
+ */
+export async function collectOnLeader(
+  latents: Tensor | null,
+  fullShape: readonly number[],
+  ctx: RankContext,
+): Promise<Tensor | null> {
+  const { degrees } = ctx;
+  const dp = degrees.dataParallel;
+  const batch = fullShape[0] as number;
+  const rest = fullShape.slice(1);
+  const mine = replicaRepresentative(degrees, ctx.coords.dataParallel) === ctx.rank ? latents : null;
+  if (ctx.rank !== 0) {
+    if (mine) await ctx.world.send(mine.contiguous(), 0, RESULT_TAG + ctx.coords.dataParallel);
+    return null;
+  }
+  const parts: Tensor[] = [];
+  for (let g = 0; g < dp; g++) {
+    const from = replicaRepresentative(degrees, g);
+    const [start, end] = replicaSlice(batch, dp, g);
+    if (from === 0) {
+      if (!mine) throw new Error('rank 0 is its replica representative but holds no result');
+      parts.push(mine);
+      continue;
+    }
+    const part = Tensor.empty([end - start, ...rest]);
+    await ctx.world.recv(part, from, RESULT_TAG + g);
+    parts.push(part);
+  }
+  if (parts.length === 1) return parts[0] as Tensor;
+  const joined = ops.concat(parts, 0);
+  for (const p of parts) if (p !== mine) p.release();
+  return joined;
+}

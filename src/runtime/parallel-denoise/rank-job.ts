@@ -1,0 +1,160 @@
+/**
+ * One rank's whole job for a denoise request: join the group, check the plan against the checkpoint,
+ * load this rank's share of the weights (its pipeline stage's blocks only), read the inputs, run the
+ * parallel denoiser, and — on the group's leader — write the result. Any failure is thrown; the caller
+ * exits non-zero, and the peers' collectives fail within the timeout.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../shared/log.js';
+import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
+import { readTransformerConfig } from '../checkpoint/index.js';
+import type { DenoiseInputs } from '../denoise/inputs.js';
+import { imageTokens } from '../denoise/inputs.js';
+import { type LoadedTransformer, loadTransformer, NamedTensors } from '../model-loader/index.js';
+import type { Tensor } from '../native/index.js';
+import { writeSafetensors } from '../native/safetensors-writer.js';
+import { joinGroup, type ParallelGroup } from '../rendezvous/group.js';
+import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
+import { checkDegreesFitModel, checkDegreesFitRequest, checkpointFacts } from './checkpoint-fit.js';
+import type { RankContext } from './context.js';
+import { parallelDenoise } from './parallel-denoise.js';
+import { stageRange } from './stages.js';
+import { type RankStats, rankStats } from './stats.js';
+
+export interface DenoiseRequest {
+  modelPath: string;
+  inputsPath: string;
+  /** Written by the group's leader. */
+  outputPath: string;
+  steps: number;
+  /** null: the pipeline's default for the family. */
+  guidanceScale: number | null;
+  scheduler: FlowMatchEulerConfig;
+  /** Turns the file's tensors into denoiser inputs (the `tessera denoise` reader, shared with it). */
+  readInputs: (
+    loaded: LoadedTransformer,
+    named: NamedTensors,
+  ) => { inputs: DenoiseInputs; finish: (latents: Tensor) => Tensor };
+}
+
+/** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0), as tessera denoise. */
+const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
+
+export interface RankJob {
+  rank: number;
+  degrees: Degrees;
+  pipeline: PipelineSettings;
+  rendezvous: { host: string; port: number; storeListenHost?: string; listenHost?: string };
+  timeoutMs: number;
+  /** Where this rank writes its measurements (bytes loaded, step times), if anywhere. */
+  statsDir?: string;
+  logger: Logger;
+}
+
+export async function runDenoiseRank(job: RankJob, request: DenoiseRequest): Promise<void> {
+  const logger = job.logger.child({ rank: job.rank });
+  const facts = checkpointFacts(readTransformerConfig(request.modelPath));
+  checkDegreesFitModel(job.degrees, facts, job.pipeline);
+
+  const group = await joinGroup({
+    host: job.rendezvous.host,
+    port: job.rendezvous.port,
+    rank: job.rank,
+    degrees: job.degrees,
+    backend: 'gloo',
+    timeoutMs: job.timeoutMs,
+    logger,
+    ...(job.rendezvous.storeListenHost !== undefined
+      ? { storeListenHost: job.rendezvous.storeListenHost }
+      : {}),
+    ...(job.rendezvous.listenHost !== undefined ? { listenHost: job.rendezvous.listenHost } : {}),
+  });
+  try {
+    await runInGroup(group, job, request, facts.blocks, logger);
+  } catch (err) {
+    // Tell the peers at once instead of letting them wait for the timeout.
+    group.world.abort(`rank ${job.rank} failed: ${(err as Error).message}`);
+    throw err;
+  }
+  await group.close();
+}
+
+async function runInGroup(
+  group: ParallelGroup,
+  job: RankJob,
+  request: DenoiseRequest,
+  blocks: number,
+  logger: Logger,
+): Promise<void> {
+  const stage = group.coords.pipefusion;
+  const range = job.degrees.pipefusion > 1 ? stageRange(blocks, job.degrees.pipefusion, stage) : undefined;
+  const loaded = loadTransformer(request.modelPath, range ? { blocks: range } : {});
+  const stats: RankStats = rankStats(job.rank, group.coords, loaded);
+  logger.info({ stage, blocks: range ?? 'all', loadedBytes: stats.loadedBytes }, 'weights loaded');
+
+  const { inputs, finish } = request.readInputs(loaded, NamedTensors.read(request.inputsPath));
+  const guidanceScale = request.guidanceScale ?? DEFAULT_GUIDANCE[loaded.family];
+  checkDegreesFitRequest(
+    job.degrees,
+    requestFacts(loaded, inputs, request.steps, guidanceScale),
+    job.pipeline,
+  );
+
+  const ctx: RankContext = {
+    rank: job.rank,
+    degrees: job.degrees,
+    coords: group.coords,
+    world: group.world,
+    axes: group.axes,
+    logger,
+  };
+  const started = performance.now();
+  const result = await parallelDenoise(
+    loaded,
+    inputs,
+    {
+      steps: request.steps,
+      guidanceScale,
+      scheduler: request.scheduler,
+      pipeline: job.pipeline,
+      onStep: (s) => stats.stepMs.push(s.ms),
+    },
+    ctx,
+  );
+  stats.totalMs = performance.now() - started;
+  if (result) {
+    writeSafetensors(request.outputPath, new Map([['latents', finish(result)]]));
+    logger.info({ output: request.outputPath, ms: Math.round(stats.totalMs) }, 'result written');
+  }
+  if (job.statsDir) writeFileSync(join(job.statsDir, `rank-${job.rank}.json`), JSON.stringify(stats));
+}
+
+function requestFacts(
+  loaded: LoadedTransformer,
+  inputs: DenoiseInputs,
+  steps: number,
+  guidanceScale: number,
+) {
+  if (inputs.family === 'flux') {
+    const ids = inputs.imgIds.toFloat32Array();
+    const rows = (ids[ids.length - 2] ?? 0) + 1;
+    return {
+      batch: inputs.latents.size(0),
+      imageTokens: imageTokens(inputs, 1),
+      tokenRows: rows,
+      textTokens: inputs.promptEmbeds.size(1),
+      steps,
+      trueCfg: false,
+    };
+  }
+  const patch = loaded.family === 'sd3' ? loaded.config.patchSize : 1;
+  return {
+    batch: inputs.latents.size(0),
+    imageTokens: imageTokens(inputs, patch),
+    tokenRows: inputs.latents.size(2) / patch,
+    textTokens: inputs.promptEmbeds.size(1),
+    steps,
+    trueCfg: guidanceScale > 1 && inputs.negativePromptEmbeds !== undefined,
+  };
+}

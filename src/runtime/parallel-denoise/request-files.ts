@@ -1,0 +1,27 @@
+/**
+ * A denoise request read from files, as `tessera denoise` reads them: the inputs safetensors (turned into
+ * denoiser inputs by the denoise command's reader, so both paths accept the same files), the scheduler
+ * config next to the checkpoint. (The readers live with the denoise command; the runtime borrows them.)
+ */
+import { denoiseInputs, readSchedulerConfig } from '../../cli/commands/denoise.js';
+import type { WorkerRequestArgs } from '../launcher/worker-args.js';
+import { unpackLatents } from '../models/flux/packing.js';
+import type { DenoiseRequest } from './rank-job.js';
+
+export function loadedRequest(modelPath: string, args: WorkerRequestArgs): DenoiseRequest {
+  return {
+    modelPath,
+    inputsPath: args.inputs,
+    outputPath: args.output,
+    steps: args.steps,
+    guidanceScale: args.guidanceScale,
+    scheduler: readSchedulerConfig(modelPath),
+    readInputs: (loaded, named) => {
+      const { inputs, unpackTo } = denoiseInputs(loaded, named);
+      return {
+        inputs,
+        finish: (latents) => (unpackTo ? unpackLatents(latents, unpackTo.height, unpackTo.width) : latents),
+      };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** What a rank measured about itself: the weights it holds and its step times (tests and benchmarks read it). */
+
+import type { MeshCoords } from '../../shared/plan/index.js';
+import type { LoadedTransformer } from '../model-loader/index.js';
+
+export interface RankStats {
+  rank: number;
+  coords: MeshCoords;
+  /** Bytes of every tensor this rank loaded (f32 in memory). */
+  loadedBytes: number;
+  /** Of those, the bytes of transformer blocks (what PipeFusion stages split). */
+  blockBytes: number;
+  stepMs: number[];
+  totalMs: number;
+}
+
+const BLOCK_PREFIXES = ['transformer_blocks.', 'single_transformer_blocks.'];
+
+export function weightBytes(loaded: LoadedTransformer): { loadedBytes: number; blockBytes: number } {
+  let loadedBytes = 0;
+  let blockBytes = 0;
+  for (const name of loaded.weights.names()) {
+    const t = loaded.weights.get(name);
+    const bytes = t.numel * 4;
+    loadedBytes += bytes;
+    if (BLOCK_PREFIXES.some((p) => name.startsWith(p))) blockBytes += bytes;
+  }
+  return { loadedBytes, blockBytes };
+}
+
+export function rankStats(rank: number, coords: MeshCoords, loaded: LoadedTransformer): RankStats {
+  return { rank, coords, ...weightBytes(loaded), stepMs: [], totalMs: 0 };
+}
