@@ -1,0 +1,135 @@
+/**
+ * GenerationExecutor over the runtime's denoiser: joins a batch into one set of DenoiseInputs, hands
+ * it to the group (the leader loop broadcasts it to every rank and runs the parallel denoiser), and
+ * splits the leader's latents back per request. Communicator failures mean the group is broken, so they
+ * become ExecutorFatalError and take the leader out of service.
+ */
+import { CommError } from '../comm/errors.js';
+import type { DenoiseInputs } from '../denoise/inputs.js';
+import { imageIds, textIds } from '../models/flux/packing.js';
+import { Tensor } from '../native/index.js';
+import { concatSamples, splitSamples } from './batch-tensors.js';
+import {
+  ExecutorFatalError,
+  type F32Tensor,
+  type GenerationExecutor,
+  type GenerationRequest,
+  type GenerationResult,
+} from './executor.js';
+
+export interface GroupDenoiseOptions {
+  steps: number;
+  guidanceScale: number;
+  /** One per request of the batch, in order (null: the request gave none). */
+  seeds: readonly (number | null)[];
+}
+
+/**
+ * Runs one batch on every rank of the group and resolves, on the leader, with the denoised latents
+ * [B, ...] in the layout of `inputs.latents`. The leader's serving loop implements it: broadcast the
+ * inputs and options to all ranks, then every rank calls the parallel denoiser.
+ */
+export type GroupDenoise = (
+  inputs: DenoiseInputs,
+  options: GroupDenoiseOptions,
+  signal: AbortSignal,
+) => Promise<Tensor>;
+
+export interface DenoiseExecutorOptions {
+  family: 'flux' | 'sd3';
+  /** Latent grid of the plan's image size (height / vaeScaleFactor, width / vaeScaleFactor): Flux ids. */
+  latentHeight: number;
+  latentWidth: number;
+  maxBatch: number;
+  denoise: GroupDenoise;
+  /** Which failures end the group; default: communicator errors (a dead or stuck peer). */
+  isFatal?: (err: unknown) => boolean;
+}
+
+function toTensor(t: F32Tensor): Tensor {
+  return Tensor.fromArray(t.data, t.shape);
+}
+
+function required(batch: readonly GenerationRequest[], name: string): Tensor {
+  const joined = concatSamples(batch, name);
+  if (!joined) throw new Error(`the batch has no ${name} (the server validates it is always present)`);
+  return toTensor(joined);
+}
+
+function optional(batch: readonly GenerationRequest[], name: string): Tensor | undefined {
+  const joined = concatSamples(batch, name);
+  return joined && toTensor(joined);
+}
+
+export class DenoiseExecutor implements GenerationExecutor {
+  readonly maxBatch: number;
+  private readonly isFatal: (err: unknown) => boolean;
+
+  constructor(private readonly options: DenoiseExecutorOptions) {
+    this.maxBatch = options.maxBatch;
+    this.isFatal = options.isFatal ?? ((err) => err instanceof CommError);
+  }
+
+  async run(batch: readonly GenerationRequest[], signal: AbortSignal): Promise<GenerationResult[]> {
+    const first = batch[0];
+    if (!first) return [];
+    if (batch.some((r) => r.steps !== first.steps || r.guidanceScale !== first.guidanceScale)) {
+      throw new Error('a batch mixes steps or guidance scales (the batch key should prevent it)');
+    }
+    const inputs = this.inputs(batch);
+    let latents: Tensor | undefined;
+    try {
+      latents = await this.options.denoise(
+        inputs,
+        { steps: first.steps, guidanceScale: first.guidanceScale, seeds: batch.map((r) => r.seed) },
+        signal,
+      );
+      const whole = { shape: [...latents.shape], data: latents.toFloat32Array() };
+      return splitSamples(
+        whole,
+        batch.map((r) => r.batchSize),
+      ).map((part) => ({ latents: part }));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (this.isFatal(err)) throw new ExecutorFatalError(message, { cause: err });
+      throw err;
+    } finally {
+      // Read the result before releasing anything: the group may hand back a view of an input.
+      if (latents && latents !== inputs.latents) latents.release();
+      releaseInputs(inputs);
+    }
+  }
+
+  private inputs(batch: readonly GenerationRequest[]): DenoiseInputs {
+    const latents = required(batch, 'latents');
+    const promptEmbeds = required(batch, 'prompt_embeds');
+    const pooledPromptEmbeds = required(batch, 'pooled_prompt_embeds');
+    if (this.options.family === 'flux') {
+      return {
+        family: 'flux',
+        latents,
+        imgIds: imageIds(this.options.latentHeight, this.options.latentWidth),
+        txtIds: textIds(promptEmbeds.size(1)),
+        promptEmbeds,
+        pooledPromptEmbeds,
+      };
+    }
+    const negativePromptEmbeds = optional(batch, 'negative_prompt_embeds');
+    const negativePooledPromptEmbeds = optional(batch, 'negative_pooled_prompt_embeds');
+    return {
+      family: 'sd3',
+      latents,
+      promptEmbeds,
+      pooledPromptEmbeds,
+      ...(negativePromptEmbeds ? { negativePromptEmbeds } : {}),
+      ...(negativePooledPromptEmbeds ? { negativePooledPromptEmbeds } : {}),
+    };
+  }
+}
+
+function releaseInputs(inputs: DenoiseInputs): void {
+  const tensors: (Tensor | undefined)[] = [inputs.latents, inputs.promptEmbeds, inputs.pooledPromptEmbeds];
+  if (inputs.family === 'flux') tensors.push(inputs.imgIds, inputs.txtIds);
+  else tensors.push(inputs.negativePromptEmbeds, inputs.negativePooledPromptEmbeds);
+  for (const t of tensors) t?.release();
+}
