@@ -73,3 +73,29 @@ describe('one-process denoise matches the Diffusers pipeline', () => {
     });
   }
 });
+
+describe('SD3 without CFG (guidance scale ≤ 1)', () => {
+  it("runs the conditional branch only: the first velocity equals the pipeline's cond half", async () => {
+    const checkpoint = referenceCheckpoints().find((c) => c.name === 'sd35-medium');
+    const reference = checkpoint?.cases.find((c) => c.kind === 'denoise');
+    if (!checkpoint || !reference) throw new Error('fixture sd35-medium denoise missing');
+    const folder = checkpointDir(checkpoint);
+    const loaded = loadTransformer(folder);
+    const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
+    const named = file.without(['negative_prompt_embeds', 'negative_pooled_prompt_embeds']);
+    const { inputs } = denoiseInputs(loaded, named);
+    let first: number | null = null;
+    await denoise(loaded, inputs, {
+      steps: 4,
+      guidanceScale: 1,
+      scheduler: readSchedulerConfig(folder),
+      onStep: (s) => {
+        // Only step 0 starts from the same latents as the CFG golden run.
+        if (s.index === 0) first = maxRelativeError(s.noisePred, file.required('step0.noise_pred_cond', ''));
+      },
+    });
+    process.stdout.write(`denoise sd35-medium without CFG, step 0 vs the cond half: ${first}\n`);
+    expect(first).not.toBeNull();
+    expect(first).toBeLessThan(1e-4);
+  });
+});
