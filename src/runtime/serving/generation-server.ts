@@ -73,6 +73,12 @@ export class GenerationServer {
     return listenOn(this.server, port, host);
   }
 
+  /** Where it listens; null before listen() and after shutdown. */
+  address(): AddressInfo | null {
+    const address = this.server.address();
+    return typeof address === 'object' ? address : null;
+  }
+
   /** Weights loaded, group joined, warm-up done: startup and readiness probes turn 200. */
   markStarted(): void {
     this.health.markStarted();

@@ -1,5 +1,11 @@
 export type { Completed, Outcome } from './batch-scheduler.js';
 export {
+  DenoiseExecutor,
+  type DenoiseExecutorOptions,
+  type GroupDenoise,
+  type GroupDenoiseOptions,
+} from './denoise-executor.js';
+export {
   ExecutorFatalError,
   type F32Tensor,
   type GenerationExecutor,
@@ -20,3 +26,9 @@ export { ProbeServer } from './probe-server.js';
 export { RequestError } from './request-error.js';
 export { readServingConfig, type ServingConfig, ServingConfigError } from './serving-config.js';
 export { shutdownOnSigterm } from './shutdown-signal.js';
+export {
+  type LeaderServingOptions,
+  startLeaderServing,
+  startWorkerProbes,
+  type WorkerProbeOptions,
+} from './start-serving.js';

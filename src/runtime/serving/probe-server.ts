@@ -35,6 +35,12 @@ export class ProbeServer {
     return listenOn(this.server, port, host);
   }
 
+  /** Where it listens; null before listen() and after shutdown. */
+  address(): AddressInfo | null {
+    const address = this.server.address();
+    return typeof address === 'object' ? address : null;
+  }
+
   /** Joined the group and loaded this rank's weights. */
   markStarted(): void {
     this.health.markStarted();

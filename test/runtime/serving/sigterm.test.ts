@@ -2,8 +2,24 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readServingConfig, ServingConfigError } from '../../../src/runtime/serving/index.js';
-import { eventually, fluxBody, getJson, metricsText, postJson, sample } from './harness.js';
+import {
+  readServingConfig,
+  ServingConfigError,
+  startLeaderServing,
+  startWorkerProbes,
+} from '../../../src/runtime/serving/index.js';
+import {
+  eventually,
+  fluxBody,
+  getJson,
+  InstantExecutor,
+  metricsText,
+  postJson,
+  quietLogger,
+  sample,
+  TINY_DIMS,
+  tinyPlan,
+} from './harness.js';
 
 const CHILD = fileURLToPath(new URL('./sigterm-child.ts', import.meta.url));
 
@@ -55,5 +71,35 @@ describe('serving env', () => {
     ).toEqual({ port: 9000, queueSize: 0, authToken: 'abc' });
     expect(() => readServingConfig({ TESSERA_SERVING_QUEUE_SIZE: '-1' })).toThrow(ServingConfigError);
     expect(() => readServingConfig({ TESSERA_SERVING_PORT: '80a' })).toThrow(/TESSERA_SERVING_PORT/);
+  });
+});
+
+describe('startLeaderServing / startWorkerProbes', () => {
+  it('serve from the env contract and the plan', async () => {
+    const env = { TESSERA_SERVING_QUEUE_SIZE: '5', TESSERA_SERVING_AUTH_TOKEN: 'tok' };
+    const leader = await startLeaderServing({
+      env,
+      plan: tinyPlan('flux', 2),
+      dims: TINY_DIMS,
+      executor: new InstantExecutor(2),
+      logger: quietLogger,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    const probes = await startWorkerProbes({ env, logger: quietLogger, host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${leader.address()?.port}`;
+      expect((await getJson(base, '/healthz')).status).toBe(503);
+      leader.markStarted();
+      expect((await postJson(base, fluxBody(1))).status).toBe(401);
+      expect((await postJson(base, fluxBody(3), { authorization: 'Bearer tok' })).status).toBe(400);
+      expect((await postJson(base, fluxBody(2), { authorization: 'Bearer tok' })).status).toBe(200);
+      expect(sample(await metricsText(base), 'tessera_serving_queue_capacity')).toBe(5);
+      const probeBase = `http://127.0.0.1:${probes.address()?.port}`;
+      expect((await getJson(probeBase, '/readyz')).status).toBe(503);
+    } finally {
+      await leader.shutdown();
+      await probes.shutdown();
+    }
   });
 });
