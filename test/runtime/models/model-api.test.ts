@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runForward } from '../../../src/cli/commands/run-transformer.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import type { AttentionFn, AttentionSite } from '../../../src/runtime/models/common/attention.js';
-import { ops } from '../../../src/runtime/native/index.js';
+import { ops, Tensor } from '../../../src/runtime/native/index.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
 
 const fixture = (name: string) => {
@@ -177,5 +177,22 @@ describe('Flux position ids', () => {
         txtIds: inputs.required('txt_ids', ''),
       }),
     ).rejects.toThrow(/img_ids must be \[16, 3\]/);
+  });
+});
+
+describe('SD3 input checks', () => {
+  it('rejects a latent grid larger than the stored position table, naming pos_embed_max_size', async () => {
+    const { folder, inputs } = fixture('sd3-medium');
+    const loaded = loadTransformer(folder);
+    if (loaded.family !== 'sd3') throw new Error('sd3-medium is not SD3');
+    // pos_embed_max_size 16 patches of 2 → at most 32 latent pixels per side.
+    await expect(
+      loaded.model.forward({
+        hiddenStates: Tensor.zeros([1, 16, 34, 32]),
+        encoderHiddenStates: inputs.required('encoder_hidden_states', '').narrow(0, 0, 1),
+        pooledProjections: inputs.required('pooled_projections', '').narrow(0, 0, 1),
+        timestep: [500],
+      }),
+    ).rejects.toThrow(/17×16 patches exceeds pos_embed_max_size 16/);
   });
 });

@@ -8,16 +8,24 @@ import type { WeightLookup } from '../common/weights.js';
 export class PatchEmbed {
   private readonly weight: Tensor;
   private readonly bias: Tensor;
-  private readonly table: Tensor | null;
+  private readonly table: Tensor;
+  private readonly maxSize: number;
 
   constructor(
     weights: WeightLookup,
     private readonly patchSize: number,
-    private readonly maxSize: number | null,
+    maxSize: number | null,
   ) {
     this.weight = weights.get('pos_embed.proj.weight');
     this.bias = weights.get('pos_embed.proj.bias');
-    this.table = maxSize === null ? null : weights.get('pos_embed.pos_embed');
+    if (maxSize === null) {
+      // Diffusers then recomputes a table per resolution; no SD3/SD3.5 release ships such a config.
+      throw new Error(
+        'SD3 config has pos_embed_max_size: null (no stored position table), which is not supported; released SD3/SD3.5 configs set it (192 or 384)',
+      );
+    }
+    this.maxSize = maxSize;
+    this.table = weights.get('pos_embed.pos_embed');
   }
 
   /** latents [B, C, H, W] → tokens [B, (H/p)(W/p), D]. */
@@ -40,9 +48,6 @@ export class PatchEmbed {
 
   /** The centre rows × cols window of the max × max table → [1, rows·cols, D]. */
   private croppedTable(rows: number, cols: number, dim: number): Tensor {
-    if (!this.table || this.maxSize === null) {
-      throw new Error('SD3 without pos_embed_max_size (no stored position table) is not supported');
-    }
     const max = this.maxSize;
     if (rows > max || cols > max) {
       throw new Error(
