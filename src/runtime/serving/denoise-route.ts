@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
 import type { BatchScheduler } from './batch-scheduler.js';
-import { readBody, sendError } from './http-io.js';
+import { readBody } from './http-io.js';
 import { parseJsonBody } from './json-body.js';
 import { maxBodyBytes, type ServingLimits } from './limits.js';
 import type { RawRequest } from './raw-request.js';
@@ -74,7 +74,7 @@ export class DenoiseRoute {
     });
     const outcome = await ticket.outcome;
     if (res.destroyed) return;
-    if (outcome.ok) sendCompleted(res, format, id, outcome.value);
-    else sendError(res, outcome.error);
+    if (!outcome.ok) throw outcome.error;
+    sendCompleted(res, format, id, outcome.value);
   }
 }

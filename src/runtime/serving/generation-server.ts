@@ -32,6 +32,14 @@ export interface GenerationServerOptions {
 
 const METRICS_PATH = '/metrics';
 
+function parseUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://leader');
+  } catch {
+    return null;
+  }
+}
+
 function methodNotAllowed(allow: string): RequestError {
   return new RequestError(405, 'method_not_allowed', `use ${allow}`, { headers: { allow } });
 }
@@ -122,16 +130,24 @@ export class GenerationServer {
     const id = requestIdFrom(req.headers['x-request-id']);
     const logger = this.logger.child({ requestId: id });
     res.setHeader('x-request-id', id);
-    const url = new URL(req.url ?? '/', 'http://leader');
-    const path = url.pathname;
+    const url = parseUrl(req.url);
+    const path = url?.pathname ?? req.url ?? '';
+    let errorCode: string | undefined;
     res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 499;
       if (path === DENOISE_PATH) this.metrics.requests.inc({ code: String(status) });
-      const line = { method: req.method, path, status, ms: Math.round(performance.now() - started) };
+      const line = {
+        method: req.method,
+        path,
+        status,
+        error: errorCode,
+        ms: Math.round(performance.now() - started),
+      };
       if (isProbePath(path) || path === METRICS_PATH) logger.debug(line, 'access');
       else logger.info(line, 'access');
     });
     try {
+      if (!url) throw new RequestError(400, 'invalid_url', `cannot parse the request target ${req.url}`);
       await this.dispatch(id, url, req, res, logger);
     } catch (err) {
       const error =
@@ -140,7 +156,9 @@ export class GenerationServer {
           : new RequestError(500, 'internal_error', `the server failed: ${(err as Error).message}`, {
               cause: err,
             });
-      if (error.status >= 500) logger.error({ err }, 'request failed');
+      errorCode = error.code;
+      // Executor failures are logged once by the scheduler; only the unexpected is logged here.
+      if (!(err instanceof RequestError)) logger.error({ err }, 'request failed');
       if (!res.headersSent && !res.destroyed) sendError(res, error);
       if (error.headers.connection === 'close') res.once('finish', () => req.socket.destroy());
     }

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExecutorFatalError, ProbeServer } from '../../../src/runtime/serving/index.js';
+import { ExecutorFatalError, GenerationServer, ProbeServer } from '../../../src/runtime/serving/index.js';
 import {
   eventually,
   fluxBody,
@@ -12,6 +14,7 @@ import {
   SteppedExecutor,
   sample,
   startServer,
+  tinyLimits,
 } from './harness.js';
 
 let current: Started | undefined;
@@ -190,5 +193,45 @@ describe('metrics', () => {
     expect(sample(after, 'tessera_serving_queue_capacity')).toBe(8);
     expect(sample(after, 'tessera_serving_max_batch')).toBe(4);
     expect(sample(after, 'tessera_serving_in_flight')).toBe(0);
+  });
+});
+
+describe('access log', () => {
+  it('writes one structured line per request with its id, status and error code', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const text of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(text));
+        done();
+      },
+    });
+    const server = new GenerationServer({
+      executor: new InstantExecutor(),
+      limits: tinyLimits(),
+      queueSize: 2,
+      authToken: undefined,
+      logger: pino({ level: 'info' }, sink),
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    server.markStarted();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      expect((await postJson(base, fluxBody(), { 'x-request-id': 'ok-1' })).status).toBe(200);
+      expect((await postJson(base, { ...fluxBody(), steps: -1 }, { 'x-request-id': 'bad-1' })).status).toBe(
+        400,
+      );
+      await eventually(() => lines.filter((l) => l.msg === 'access').length === 2, 'two access lines');
+      const access = lines.filter((l) => l.msg === 'access');
+      expect(access[0]).toMatchObject({
+        requestId: 'ok-1',
+        method: 'POST',
+        path: '/v1/denoise',
+        status: 200,
+      });
+      expect(access[1]).toMatchObject({ requestId: 'bad-1', status: 400, error: 'invalid_field' });
+      expect(typeof access[0]?.ms).toBe('number');
+    } finally {
+      await server.shutdown();
+    }
   });
 });
