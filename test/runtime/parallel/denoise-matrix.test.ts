@@ -41,7 +41,7 @@ async function reference(c: FixtureCase, batch: 1 | 2) {
 }
 
 /** Runs the configuration and returns the max relative error against one process. */
-export async function parallelError(c: FixtureCase, flags: string[], batch: 1 | 2 = 1): Promise<number> {
+async function parallelError(c: FixtureCase, flags: string[], batch: 1 | 2 = 1): Promise<number> {
   const { inputs, expected } = await reference(c, batch);
   const output = join(dir, `out-${Math.random().toString(36).slice(2)}.safetensors`);
   const run = await runCli([
