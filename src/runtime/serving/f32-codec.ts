@@ -9,10 +9,15 @@ if (endianness() !== 'LE') {
   throw new Error('the serving codec needs a little-endian host (tensors travel as little-endian f32)');
 }
 
-/** Copies bytes into an aligned Float32Array (a Buffer view may start at any byte offset). */
+/**
+ * The bytes as f32 values: a view when they start 4-byte aligned (large decoded buffers do), else an
+ * aligned copy (a Buffer slice may start at any byte offset).
+ */
 export function f32FromBytes(bytes: Uint8Array): Float32Array {
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
+  const length = Math.floor(bytes.byteLength / 4);
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+  const out = new Float32Array(length);
+  new Uint8Array(out.buffer).set(bytes.subarray(0, length * 4));
   return out;
 }
 
@@ -20,12 +25,16 @@ export function bytesFromF32(data: Float32Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Strict base64 (Buffer.from skips bad characters silently, which would hide a truncated payload). */
+/**
+ * Strict base64. Buffer.from skips characters it cannot decode, so a payload with stray characters (or
+ * truncated, or padded mid-way) decodes to fewer bytes than its length promises; that is the check. It
+ * runs at native speed, where a validating regex costs ~100 ms on a Flux prompt embedding.
+ */
 export function decodeBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !BASE64.test(text)) return null;
-  return Buffer.from(text, 'base64');
+  if (text.length % 4 !== 0) return null;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === (text.length / 4) * 3 - padding ? bytes : null;
 }
 
 /** Index of the first NaN or ±Infinity, or -1. */

@@ -56,6 +56,19 @@ describe('queue and batching', () => {
     expect((await again).status).toBe(200);
   });
 
+  it('with queueSize 0 takes a request only while the executor is idle', async () => {
+    const base = await start(0);
+    const first = postJson(base, fluxBody());
+    const run = await executor.started(1);
+    const refused = await postJson(base, fluxBody());
+    expect(refused.status).toBe(429);
+    executor.finish(run);
+    expect((await first).status).toBe(200);
+    const next = postJson(base, fluxBody());
+    executor.finish(await executor.started(2));
+    expect((await next).status).toBe(200);
+  });
+
   it('batches compatible queued requests up to maxBatch samples, oldest first, one run at a time', async () => {
     const base = await start(16, 4);
     const first = postJson(base, fluxBody(1, 100));
