@@ -392,6 +392,37 @@ describe('group failure policy RecreateGroup', () => {
   });
 });
 
+describe('group failure policy None', () => {
+  it('leaves a lost pod to the StatefulSet: only that pod is replaced, nothing is counted', async () => {
+    const ns = await createNamespace(cluster(), 'none');
+    await create(
+      ns,
+      smallInference('lenient', {
+        failurePolicy: { type: 'None', restartLimit: 1, backoffSeconds: 0, maxBackoffSeconds: 0 },
+      }),
+    );
+    await waitReady(ns, 'lenient');
+    const before = await groupPods(ns, 'lenient', 0);
+    const victim = before.find((p) => p.metadata?.labels?.['apps.kubernetes.io/pod-index'] === '1');
+    const survivor = before.find((p) => p.metadata?.labels?.['apps.kubernetes.io/pod-index'] === '0');
+    await kubectlOk(cluster(), ['delete', 'pod', victim?.metadata?.name ?? '', '-n', ns, '--wait=false']);
+    const after = await eventually('the deleted pod is replaced and the group is Ready again', async () => {
+      const pods = await groupPods(ns, 'lenient', 0);
+      const inf = await getInference(client, ns, 'lenient');
+      const replaced = pods.some(
+        (p) => p.metadata?.name === victim?.metadata?.name && p.metadata?.uid !== victim?.metadata?.uid,
+      );
+      return replaced && pods.length === 2 && condition(inf, 'Ready')?.status === 'True'
+        ? { pods, inf }
+        : undefined;
+    });
+    expect(after.pods.find((p) => p.metadata?.name === survivor?.metadata?.name)?.metadata?.uid).toBe(
+      survivor?.metadata?.uid,
+    );
+    expect(after.inf?.status?.groups?.[0]?.restarts).toBe(0);
+  });
+});
+
 describe('a spec the planner rejects', () => {
   const badDegrees = { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 };
 
