@@ -34,3 +34,22 @@ export function splitSamples(whole: F32Tensor, sizes: readonly number[]): F32Ten
     return { shape: [size, ...whole.shape.slice(1)], data };
   });
 }
+
+/** `t` grown to `samples` samples by repeating its last sample (a no-op when it has enough). */
+export function padSamples(t: F32Tensor, samples: number): F32Tensor {
+  const have = t.shape[0] ?? 0;
+  if (samples <= have) return t;
+  const perSample = t.data.length / Math.max(1, have);
+  const data = new Float32Array(samples * perSample);
+  data.set(t.data);
+  const last = t.data.subarray((have - 1) * perSample);
+  for (let s = have; s < samples; s++) data.set(last, s * perSample);
+  return { shape: [samples, ...t.shape.slice(1)], data };
+}
+
+/** The first `samples` samples of `t`. */
+export function firstSamples(t: F32Tensor, samples: number): F32Tensor {
+  if ((t.shape[0] ?? 0) === samples) return t;
+  const perSample = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { shape: [samples, ...t.shape.slice(1)], data: t.data.subarray(0, samples * perSample) };
+}

@@ -8,10 +8,9 @@ import { CommError } from '../comm/errors.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import { imageIds, textIds } from '../models/flux/packing.js';
 import { Tensor } from '../native/index.js';
-import { concatSamples, splitSamples } from './batch-tensors.js';
+import { concatSamples, firstSamples, padSamples, splitSamples } from './batch-tensors.js';
 import {
   ExecutorFatalError,
-  type F32Tensor,
   type GenerationExecutor,
   type GenerationRequest,
   type GenerationResult,
@@ -41,24 +40,27 @@ export interface DenoiseExecutorOptions {
   latentHeight: number;
   latentWidth: number;
   maxBatch: number;
+  /**
+   * The group's data-parallel degree: each replica needs prompts, so a batch is padded (repeating its
+   * last sample) to a multiple of it and the padding's results are dropped. Default 1.
+   */
+  batchMultiple?: number;
   denoise: GroupDenoise;
   /** Which failures end the group; default: communicator errors (a dead or stuck peer). */
   isFatal?: (err: unknown) => boolean;
 }
 
-function toTensor(t: F32Tensor): Tensor {
-  return Tensor.fromArray(t.data, t.shape);
+function joined(batch: readonly GenerationRequest[], name: string, samples: number): Tensor | undefined {
+  const all = concatSamples(batch, name);
+  if (!all) return undefined;
+  const padded = padSamples(all, samples);
+  return Tensor.fromArray(padded.data, padded.shape);
 }
 
-function required(batch: readonly GenerationRequest[], name: string): Tensor {
-  const joined = concatSamples(batch, name);
-  if (!joined) throw new Error(`the batch has no ${name} (the server validates it is always present)`);
-  return toTensor(joined);
-}
-
-function optional(batch: readonly GenerationRequest[], name: string): Tensor | undefined {
-  const joined = concatSamples(batch, name);
-  return joined && toTensor(joined);
+function required(batch: readonly GenerationRequest[], name: string, samples: number): Tensor {
+  const tensor = joined(batch, name, samples);
+  if (!tensor) throw new Error(`the batch has no ${name} (the server validates it is always present)`);
+  return tensor;
 }
 
 export class DenoiseExecutor implements GenerationExecutor {
@@ -76,7 +78,9 @@ export class DenoiseExecutor implements GenerationExecutor {
     if (batch.some((r) => r.steps !== first.steps || r.guidanceScale !== first.guidanceScale)) {
       throw new Error('a batch mixes steps or guidance scales (the batch key should prevent it)');
     }
-    const inputs = this.inputs(batch);
+    const samples = batch.reduce((n, r) => n + r.batchSize, 0);
+    const multiple = this.options.batchMultiple ?? 1;
+    const inputs = this.inputs(batch, Math.ceil(samples / multiple) * multiple);
     let latents: Tensor | undefined;
     try {
       latents = await this.options.denoise(
@@ -84,7 +88,7 @@ export class DenoiseExecutor implements GenerationExecutor {
         { steps: first.steps, guidanceScale: first.guidanceScale, seeds: batch.map((r) => r.seed) },
         signal,
       );
-      const whole = { shape: [...latents.shape], data: latents.toFloat32Array() };
+      const whole = firstSamples({ shape: [...latents.shape], data: latents.toFloat32Array() }, samples);
       return splitSamples(
         whole,
         batch.map((r) => r.batchSize),
@@ -100,10 +104,10 @@ export class DenoiseExecutor implements GenerationExecutor {
     }
   }
 
-  private inputs(batch: readonly GenerationRequest[]): DenoiseInputs {
-    const latents = required(batch, 'latents');
-    const promptEmbeds = required(batch, 'prompt_embeds');
-    const pooledPromptEmbeds = required(batch, 'pooled_prompt_embeds');
+  private inputs(batch: readonly GenerationRequest[], samples: number): DenoiseInputs {
+    const latents = required(batch, 'latents', samples);
+    const promptEmbeds = required(batch, 'prompt_embeds', samples);
+    const pooledPromptEmbeds = required(batch, 'pooled_prompt_embeds', samples);
     if (this.options.family === 'flux') {
       return {
         family: 'flux',
@@ -114,8 +118,8 @@ export class DenoiseExecutor implements GenerationExecutor {
         pooledPromptEmbeds,
       };
     }
-    const negativePromptEmbeds = optional(batch, 'negative_prompt_embeds');
-    const negativePooledPromptEmbeds = optional(batch, 'negative_pooled_prompt_embeds');
+    const negativePromptEmbeds = joined(batch, 'negative_prompt_embeds', samples);
+    const negativePooledPromptEmbeds = joined(batch, 'negative_pooled_prompt_embeds', samples);
     return {
       family: 'sd3',
       latents,

@@ -101,6 +101,32 @@ describe('DenoiseExecutor', () => {
     expect(results[1]?.latents.data[128]).toBe(2 * (2000 + 128));
   });
 
+  it('pads a batch to a multiple of the data-parallel degree and drops the padding from the results', async () => {
+    const seen: Seen[] = [];
+    const executor = new DenoiseExecutor({
+      family: 'flux',
+      latentHeight: 8,
+      latentWidth: 8,
+      maxBatch: 4,
+      batchMultiple: 2,
+      denoise: doublingGroup(seen),
+    });
+    const results = await executor.run([request('a', 1, 500)], new AbortController().signal);
+    expect(seen[0]?.shapes.latents).toEqual([2, 16, 8]);
+    expect(seen[0]?.shapes.promptEmbeds).toEqual([2, 4, 8]);
+    expect(results).toHaveLength(1);
+    expect(results[0]?.latents.shape).toEqual([1, 16, 8]);
+    expect(results[0]?.latents.data.length).toBe(128);
+    expect(results[0]?.latents.data[127]).toBe(2 * (500 + 127));
+    const three = await executor.run(
+      [request('b', 2, 0), request('c', 1, 9000)],
+      new AbortController().signal,
+    );
+    expect(seen[1]?.shapes.latents).toEqual([4, 16, 8]);
+    expect(three.map((r) => r.latents.shape[0])).toEqual([2, 1]);
+    expect(three[1]?.latents.data[0]).toBe(18000);
+  });
+
   it('reports communicator failures as fatal and other failures as they are', async () => {
     const failing = (err: Error) =>
       new DenoiseExecutor({
