@@ -32,6 +32,11 @@ export interface GenerationServerOptions {
 
 const METRICS_PATH = '/metrics';
 
+function numericHeader(res: ServerResponse, name: string): number | undefined {
+  const value = res.getHeader(name);
+  return value === undefined ? undefined : Number(value);
+}
+
 function parseUrl(target: string | undefined): URL | null {
   try {
     return new URL(target ?? '/', 'http://leader');
@@ -142,6 +147,9 @@ export class GenerationServer {
         status,
         error: errorCode,
         ms: Math.round(performance.now() - started),
+        // Set by a completed generation (response-encoding.ts); absent otherwise.
+        queueMs: numericHeader(res, 'x-tessera-queue-ms'),
+        runMs: numericHeader(res, 'x-tessera-run-ms'),
       };
       if (isProbePath(path) || path === METRICS_PATH) logger.debug(line, 'access');
       else logger.info(line, 'access');

@@ -230,6 +230,8 @@ describe('access log', () => {
       });
       expect(access[1]).toMatchObject({ requestId: 'bad-1', status: 400, error: 'invalid_field' });
       expect(typeof access[0]?.ms).toBe('number');
+      expect(typeof access[0]?.runMs).toBe('number');
+      expect(access[1]?.runMs).toBeUndefined();
     } finally {
       await server.shutdown();
     }
