@@ -237,3 +237,19 @@ describe('access log', () => {
     }
   });
 });
+
+describe('routes', () => {
+  it('answer unknown paths with 404 and wrong methods with 405 and Allow', async () => {
+    current = await startServer(new InstantExecutor());
+    const { base } = current;
+    const missing = await fetch(`${base}/v1/generate`, { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { fix: string } }).error.fix).toContain('/v1/denoise');
+    const get = await fetch(`${base}/v1/denoise`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    const post = await fetch(`${base}/metrics`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+  });
+});
