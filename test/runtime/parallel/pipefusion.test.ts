@@ -24,12 +24,15 @@ import { maxRelativeError } from './harness.js';
 
 const EXACT = 1e-5;
 /**
- * One warm-up step of four, 2 patches: steps 2–4 see the previous step's K/V for the patch not yet
- * recomputed, so the final latents drift by a few percent of their range (measured 1.4e-2 on flux-dev,
- * 2 patches). The bound leaves room for the other fixtures and patch counts, and the drift must be
- * non-zero (else the stale path did not run).
+ * One warm-up step of four: in steps 2–4 every patch attends the previous step's K/V for the patches not
+ * yet recomputed in this step, so the final latents drift. The drift grows with the patch count (more of
+ * the image is stale when a patch runs) and is large on these tiny random-weight models, whose latents
+ * move a lot per step with only 4 steps: measured 1.45e-2 (flux-dev, 2 patches, also with u2 inside the
+ * stages) and 1.34e-1 (sd3-medium, 4 patches of 2 token rows). The bound is well under what a broken
+ * buffer gives (a zero or never-updated buffer leaves patches attending to nothing or to step 1 only,
+ * an O(1) error), and the drift must be non-zero, else the stale path did not run.
  */
-const STALE_BOUND = 5e-2;
+const STALE_BOUND = 0.25;
 
 let dir = '';
 const expected = new Map<string, { inputs: string; result: Tensor }>();
@@ -91,8 +94,10 @@ describe('PipeFusion', () => {
 
   it('with pp = 2 each rank loads only its own blocks (about half of the block bytes)', async () => {
     const stats = mkdtempSync(join(dir, 'stats-'));
-    await run(FLUX_TXT7, ['--pipefusion', '2', '--warmup-steps', '4'], stats);
-    const full = weightBytes(loadTransformer(modelDir(FLUX_TXT7)));
+    // SD3's blocks are alike, so xDiT's split by block count halves the bytes (Flux's double blocks are
+    // about 2.4× its single blocks, so the same split gives it a 70/30 cut on the 2+2-block fixture).
+    await run(SD3_TXT7, ['--pipefusion', '2', '--warmup-steps', '4'], stats);
+    const full = weightBytes(loadTransformer(modelDir(SD3_TXT7)));
     const ranks = [0, 1].map(
       (r) =>
         JSON.parse(readFileSync(join(stats, `rank-${r}.json`), 'utf8')) as {
