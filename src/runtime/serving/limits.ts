@@ -26,6 +26,11 @@ export interface ServingLimits {
   readonly defaultGuidanceScale: number;
   /** Guidance above this runs true classifier-free guidance; null: the model has none. */
   readonly cfgAbove: number | null;
+  /**
+   * The group runs the two CFG branches on separate ranks (degrees.cfg = 2), so every request must
+   * use CFG: guidance above cfgAbove, with negative embeddings.
+   */
+  readonly cfgRequired: boolean;
   readonly tensors: readonly TensorSpec[];
   /**
    * Tensor names a safetensors body may carry that the server drops: Flux position ids, which
@@ -76,6 +81,7 @@ export function servingLimitsFromPlan(
     defaultGuidanceScale: guidanceScale,
     defaultTimeoutMs: overrides.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxTimeoutMs: overrides.maxTimeoutMs ?? MAX_TIMEOUT_MS,
+    cfgRequired: plan.degrees.cfg > 1,
   };
   const prompts: TensorSpec[] = [
     {

@@ -99,6 +99,13 @@ export function validateRequest(raw: RawRequest, limits: ServingLimits): ValidRe
     }
     guidanceScale = rawGuidance;
   }
+  if (limits.cfgRequired && limits.cfgAbove !== null && guidanceScale <= limits.cfgAbove) {
+    throw invalidField(
+      `${p}guidanceScale`,
+      `is ${guidanceScale}, but this group runs the two guidance branches in parallel (degrees.cfg = 2)`,
+      `a guidance scale > ${limits.cfgAbove} with negative embeddings, or a DiTInference whose plan has cfg 1`,
+    );
+  }
   const seed = rawSeed === undefined ? null : integerIn(`${p}seed`, rawSeed, 0, Number.MAX_SAFE_INTEGER);
   const timeoutMs =
     rawTimeout === undefined

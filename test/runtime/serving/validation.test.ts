@@ -111,6 +111,30 @@ describe('request validation', () => {
     expect(full.status).toBe(200);
   });
 
+  it('refuses guidance without CFG when the plan runs CFG in parallel', async () => {
+    const plan = tinyPlan('sd3');
+    plan.degrees.cfg = 2;
+    const executor = new InstantExecutor(4);
+    current = await startServer(executor, { limits: servingLimitsFromPlan(plan, TINY_DIMS) });
+    const sd3 = {
+      latents: tensor([1, 8, 8, 8]),
+      promptEmbeds: tensor([1, 4, 8]),
+      pooledPromptEmbeds: tensor([1, 4]),
+    };
+    const unguided = await postJson(current.base, { ...sd3, guidanceScale: 1 });
+    expect(unguided.status).toBe(400);
+    expect(errorOf(unguided.json).field).toBe('guidanceScale');
+    expect(errorOf(unguided.json).message).toContain('degrees.cfg = 2');
+    const guided = await postJson(current.base, {
+      ...sd3,
+      guidanceScale: 4.5,
+      negativePromptEmbeds: tensor([1, 4, 8]),
+      negativePooledPromptEmbeds: tensor([1, 4]),
+    });
+    expect(guided.status).toBe(200);
+    expect(executor.batches).toHaveLength(1);
+  });
+
   it('refuses bodies that are not JSON objects, other media types, and oversized bodies', async () => {
     const { base, executor } = await start();
     const notJson = await postJson(base, '{"latents":');
