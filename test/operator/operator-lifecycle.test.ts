@@ -423,6 +423,84 @@ describe('group failure policy None', () => {
   });
 });
 
+describe('gang scheduling with Volcano', () => {
+  const podGroupCrd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'podgroups.scheduling.volcano.sh' },
+    spec: {
+      group: 'scheduling.volcano.sh',
+      scope: 'Namespaced',
+      names: { plural: 'podgroups', singular: 'podgroup', kind: 'PodGroup' },
+      // Only the API surface the operator writes to (Volcano's own CRD is larger); no scheduler runs.
+      versions: [
+        {
+          name: 'v1beta1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  };
+
+  it('says Volcano is missing, then keeps one PodGroup per group once it is there', async () => {
+    const ns = await createNamespace(cluster(), 'gang');
+    await create(
+      ns,
+      smallInference('ganged', {
+        replicas: 2,
+        placement: { gang: { provider: 'Volcano', queueName: 'gpu' } },
+      } as never),
+    );
+    const waiting = await eventually('Reconciling=True naming the missing Volcano API', async () => {
+      const inf = await getInference(client, ns, 'ganged');
+      const c = condition(inf, 'Reconciling');
+      return c?.reason === 'ApplyFailed' ? c : undefined;
+    });
+    expect(waiting.message).toMatch(/gang\.provider is Volcano .* install Volcano/);
+
+    await kubectlOk(cluster(), ['apply', '-f', '-'], stringify(podGroupCrd));
+    await kubectlOk(cluster(), [
+      'wait',
+      '--for=condition=Established',
+      'crd/podgroups.scheduling.volcano.sh',
+    ]);
+    type PodGroup = {
+      metadata: { name: string; ownerReferences?: Array<{ name: string }> };
+      spec: { minMember: number; queue?: string };
+    };
+    const listGroups = async () =>
+      (
+        JSON.parse(
+          await kubectlOk(cluster(), ['get', 'podgroups.scheduling.volcano.sh', '-n', ns, '-o', 'json']),
+        ) as {
+          items: PodGroup[];
+        }
+      ).items;
+    const groups = await eventually(
+      'a PodGroup per group',
+      async () => {
+        const items = await listGroups();
+        return items.length === 2 ? items : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const plan = (await getInference(client, ns, 'ganged'))?.status?.plan;
+    expect(groups.map((g) => [g.metadata.name, g.spec.minMember, g.spec.queue]).sort()).toEqual([
+      ['ganged-g0', plan?.podsPerGroup, 'gpu'],
+      ['ganged-g1', plan?.podsPerGroup, 'gpu'],
+    ]);
+    expect(groups.every((g) => g.metadata.ownerReferences?.[0]?.name === 'ganged')).toBe(true);
+
+    await kubectlOk(cluster(), ['scale', 'ditinference/ganged', '-n', ns, '--replicas=1']);
+    await eventually("the removed group's PodGroup is gone", async () => {
+      const items = await listGroups();
+      return items.length === 1 && items[0]?.metadata.name === 'ganged-g0' ? true : undefined;
+    });
+  });
+});
+
 describe('a spec the planner rejects', () => {
   const badDegrees = { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 };
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planFor } from '../../src/operator/planning/plan-for.js';
 import { renderPlanConfigMap } from '../../src/operator/render/configmap.js';
 import { planKey } from '../../src/operator/render/names.js';
+import { renderVolcanoPodGroup } from '../../src/operator/render/podgroup.js';
 import { renderPeersService, renderServingService } from '../../src/operator/render/services.js';
 import { renderGroup } from '../../src/operator/render/statefulset.js';
 import type { Plan } from '../../src/shared/plan/index.js';
@@ -153,5 +154,37 @@ describe('services and plan ConfigMap', () => {
     expect(Object.keys(cm.data).sort()).toEqual(['plan-new.json', 'plan-old.json', 'plan.json']);
     expect(JSON.parse(cm.data['plan.json'] ?? '')).toEqual(plan);
     expect(JSON.parse(cm.data['plan-old.json'] ?? '').reason).toBe('older');
+  });
+});
+
+describe('gang scheduling', () => {
+  it('gives each group a Volcano PodGroup of all its pods and GPUs, and the pods its name', () => {
+    const inf = buildInference('flux', {
+      parallelism: { mode: 'Auto', objective: 'Latency', gpusPerGroup: 16 },
+      placement: { gang: { provider: 'Volcano', queueName: 'gpu' } },
+    });
+    const plan = planOf(inf);
+    const pg = renderVolcanoPodGroup(inf, 2, plan);
+    expect(pg.metadata?.name).toBe('flux-g2');
+    expect(pg.spec).toEqual({
+      minMember: plan.podsPerGroup,
+      minResources: { 'nvidia.com/gpu': '16' },
+      queue: 'gpu',
+    });
+    const template = renderGroup(inf, 2, inputs(plan)).statefulSet.spec.template;
+    expect(template.metadata?.annotations?.['scheduling.k8s.io/group-name']).toBe('flux-g2');
+    expect(template.spec?.schedulerName).toBe('volcano');
+  });
+  it('labels Kueue pod groups with their size and queue', () => {
+    const inf = buildInference('flux', { placement: { gang: { provider: 'Kueue', queueName: 'lq' } } });
+    const plan = planOf(inf);
+    const template = renderGroup(inf, 0, inputs(plan)).statefulSet.spec.template;
+    expect(template.metadata?.labels).toMatchObject({
+      'kueue.x-k8s.io/pod-group-name': 'flux-g0',
+      'kueue.x-k8s.io/queue-name': 'lq',
+    });
+    expect(template.metadata?.annotations?.['kueue.x-k8s.io/pod-group-total-count']).toBe(
+      String(plan.podsPerGroup),
+    );
   });
 });

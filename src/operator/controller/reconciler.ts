@@ -14,6 +14,7 @@ import { type Plan, planShortString } from '../../shared/plan/index.js';
 import { Applier, containsAll } from '../apply/applier.js';
 import { EVENT_REASONS, type EventRecorder, type PendingEvent } from '../events/recorder.js';
 import type { KubeClient } from '../kube/client.js';
+import { isNotFound } from '../kube/errors.js';
 import { splitKey } from '../kube/objects.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
@@ -23,6 +24,7 @@ import type { Outcome } from '../queue/work-queue.js';
 import { renderPlanConfigMap } from '../render/configmap.js';
 import { canonicalJson } from '../render/hash.js';
 import { MAX_INFERENCE_NAME_LENGTH } from '../render/names.js';
+import { renderVolcanoPodGroup } from '../render/podgroup.js';
 import { renderPeersService, renderServingService } from '../render/services.js';
 import { type RenderedGroup, renderGroup } from '../render/statefulset.js';
 import { computeStatus, type PlanState } from '../status/compute.js';
@@ -213,6 +215,7 @@ export class Reconciler {
         }
       }
       await Promise.all(created);
+      await this.applyPodGroups(inf, desired.size, current.plan);
       return undefined;
     } catch (err) {
       log.warn({ err }, 'Applying children failed; retrying with back-off');
@@ -328,6 +331,29 @@ export class Reconciler {
   }
 
   /** Scale down: whole groups, highest index first. */
+  /**
+   * Gang provider Volcano: one PodGroup per group, applied every round (there is no cache of them, and
+   * an unchanged apply is a no-op on the server). Without Volcano's CRD this fails with a clear message.
+   */
+  private async applyPodGroups(inf: DiTInference, replicas: number, plan: Plan): Promise<void> {
+    if (inf.spec.placement?.gang?.provider !== 'Volcano') return;
+    try {
+      await Promise.all(
+        Array.from({ length: replicas }, (_, i) =>
+          this.applier.apply(RESOURCES.volcanoPodGroup, renderVolcanoPodGroup(inf, i, plan)),
+        ),
+      );
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new Error(
+          'spec.placement.gang.provider is Volcano but the cluster has no podgroups.scheduling.volcano.sh API: install Volcano or choose another gang provider',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
   private async removeExtraGroups(
     inf: DiTInference,
     children: Children,
@@ -344,6 +370,9 @@ export class Reconciler {
         { namespace, name: stsName },
         { uid: sts?.metadata?.uid, propagationPolicy: 'Background' },
       );
+      if (inf.spec.placement?.gang?.provider === 'Volcano') {
+        await this.applier.delete(RESOURCES.volcanoPodGroup, { namespace, name: stsName });
+      }
       log.info({ group: stsName }, 'Removed group (scale down)');
       events.push({
         type: 'Normal',
