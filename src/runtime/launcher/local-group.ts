@@ -29,6 +29,8 @@ export interface LocalGroupOptions {
   workerArgs: readonly string[];
   /** Bound on rendezvous and collectives for the local ranks. */
   commTimeoutMs?: number;
+  /** The `tessera` CLI script the workers run; default: the running one (process.argv[1]). */
+  cli?: string;
 }
 
 export async function freeLocalPort(): Promise<number> {
@@ -102,7 +104,7 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
         : {}),
     };
     // The worker processes run this same program: `node [loader flags] <cli> worker <args>`.
-    const cli = process.argv[1];
+    const cli = options.cli ?? process.argv[1];
     if (!cli)
       throw new Error('cannot tell which program to start the workers with (process.argv[1] is empty)');
     return await launchPod({

@@ -8,7 +8,7 @@ import type { Degrees, MeshAxis, MeshCoords } from '../../shared/plan/index.js';
 import type { Communicator } from '../comm/index.js';
 import type { AttentionFn } from '../models/common/attention.js';
 import { localAttention } from '../models/common/attention.js';
-import { runProgram, type SpLayout } from '../parallel/comm-steps.js';
+import { type CommClock, runProgram, type SpLayout } from '../parallel/comm-steps.js';
 import type { TextSharding } from '../parallel/joint-text.js';
 import { uspAttention } from '../parallel/usp-attention.js';
 
@@ -19,6 +19,8 @@ export interface RankContext {
   world: Communicator;
   axes: Record<MeshAxis, Communicator>;
   logger: Logger;
+  /** Accumulates the time this rank waits on communication. */
+  clock: CommClock;
 }
 
 export function spDegree(ctx: RankContext): number {
@@ -42,5 +44,5 @@ export function sequenceParallelAttention(ctx: RankContext, sharding: TextShardi
   if (spDegree(ctx) === 1) return localAttention;
   const layout = spLayout(ctx);
   const comms = { ulysses: ctx.axes.ulysses, ring: ctx.axes.ring };
-  return (q, k, v, site) => runProgram(uspAttention(q, k, v, site, layout, sharding), comms);
+  return (q, k, v, site) => runProgram(uspAttention(q, k, v, site, layout, sharding), comms, ctx.clock);
 }

@@ -14,6 +14,7 @@ import { imageTokens } from '../denoise/inputs.js';
 import { type LoadedTransformer, loadTransformer, NamedTensors } from '../model-loader/index.js';
 import type { Tensor } from '../native/index.js';
 import { writeSafetensors } from '../native/safetensors-writer.js';
+import { CommClock } from '../parallel/comm-steps.js';
 import { joinGroup, type ParallelGroup } from '../rendezvous/group.js';
 import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
 import { checkDegreesFitModel, checkDegreesFitRequest, checkpointFacts } from './checkpoint-fit.js';
@@ -108,6 +109,7 @@ async function runInGroup(
     world: group.world,
     axes: group.axes,
     logger,
+    clock: new CommClock(),
   };
   const started = performance.now();
   const result = await parallelDenoise(
@@ -123,6 +125,7 @@ async function runInGroup(
     ctx,
   );
   stats.totalMs = performance.now() - started;
+  stats.commMs = ctx.clock.ms;
   if (result) {
     writeSafetensors(request.outputPath, new Map([['latents', finish(result)]]));
     logger.info({ output: request.outputPath, ms: Math.round(stats.totalMs) }, 'result written');

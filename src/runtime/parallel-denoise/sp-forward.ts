@@ -36,7 +36,7 @@ function replace(old: Tensor, next: Tensor): Tensor {
 /** Gathers per-rank results [B, ...] along `axis` (in SP-rank order) into the full tensor. */
 async function gatherAlong(local: Tensor, axis: number, ctx: RankContext): Promise<Tensor> {
   const comms = { ulysses: ctx.axes.ulysses, ring: ctx.axes.ring };
-  const stacked = await runProgram(gatherSequenceShards(local, spLayout(ctx)), comms);
+  const stacked = await runProgram(gatherSequenceShards(local, spLayout(ctx)), comms, ctx.clock);
   const parts = stacked.split(stacked.size(0), 0).map((p) => p.reshape(local.shape));
   const full = ops.concat(parts, axis);
   for (const p of parts) p.release();

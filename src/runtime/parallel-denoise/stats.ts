@@ -12,6 +12,8 @@ export interface RankStats {
   blockBytes: number;
   stepMs: number[];
   totalMs: number;
+  /** Time spent waiting on communication during the denoise loop. */
+  commMs: number;
 }
 
 const BLOCK_PREFIXES = ['transformer_blocks.', 'single_transformer_blocks.'];
@@ -29,5 +31,5 @@ export function weightBytes(loaded: LoadedTransformer): { loadedBytes: number; b
 }
 
 export function rankStats(rank: number, coords: MeshCoords, loaded: LoadedTransformer): RankStats {
-  return { rank, coords, ...weightBytes(loaded), stepMs: [], totalMs: 0 };
+  return { rank, coords, ...weightBytes(loaded), stepMs: [], totalMs: 0, commMs: 0 };
 }

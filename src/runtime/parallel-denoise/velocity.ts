@@ -102,7 +102,7 @@ export async function sd3StepVelocity(
     : await forward(latents, negative, negativePooled);
   // [uncond; cond] along the batch: CFG rank 0's prediction first.
   const both = Tensor.empty([2 * mine.size(0), ...mine.shape.slice(1)]);
-  await ctx.axes.cfg.allGather(mine, both);
+  await ctx.clock.wait(ctx.axes.cfg.allGather(mine, both));
   mine.release();
   const guided = classifierFreeGuidance(both, guidanceScale);
   both.release();

@@ -112,7 +112,7 @@ function sd3Branch(
       inputs: (latents, t) => ({ latents, context, pooled, timestep: t }),
       guide: async (out) => {
         const both = Tensor.empty([2 * out.size(0), ...out.shape.slice(1)]);
-        await ctx.axes.cfg.allGather(out.contiguous(), both);
+        await ctx.clock.wait(ctx.axes.cfg.allGather(out.contiguous(), both));
         return classifierFreeGuidance(both, scale);
       },
       batch,
@@ -178,14 +178,15 @@ async function runPipeline<S>(
   const attentionFor = (mode: KvMode): AttentionFn =>
     warmup >= steps
       ? sequenceParallelAttention(ctx, 'replicated')
-      : (q, k, v, site) => runProgram(kvBufferAttention(q, k, v, site, layout, buffers, mode), spComms);
+      : (q, k, v, site) =>
+          runProgram(kvBufferAttention(q, k, v, site, layout, buffers, mode), spComms, ctx.clock);
 
   /** Velocity of this rank's tokens → the request's velocity for the whole band (SP-gathered, CFG-guided). */
   const velocity = async (state: S): Promise<Tensor> => {
     const local = model.head(state);
     let full = local;
     if (sp > 1) {
-      const stacked = await runProgram(gatherSequenceShards(local, layout), spComms);
+      const stacked = await runProgram(gatherSequenceShards(local, layout), spComms, ctx.clock);
       const pieces = stacked.split(sp, 0).map((x) => x.reshape(local.shape));
       full = ops.concat(pieces, geometry.headAxis);
     }
@@ -198,7 +199,7 @@ async function runPipeline<S>(
     n: number,
     rows: number,
   ): Promise<S> => {
-    await posted.done;
+    await ctx.clock.wait(posted.done);
     return model.unpack(unflatten(posted.buffer, stateShape(n)), range.fromBlock, rows);
   };
   const postState = (n: number, tag: number) =>
@@ -218,7 +219,7 @@ async function runPipeline<S>(
       if (first) {
         if (i > 0) {
           const posted = link.post(latents.numel, LATENT_TAG + bands.length);
-          await posted.done;
+          await ctx.clock.wait(posted.done);
           latents.copyFrom(posted.buffer.reshape(latents.shape));
         }
         state = model.embed(branch.inputs(latents, t));
@@ -235,7 +236,7 @@ async function runPipeline<S>(
         if (i < steps - 1) link.send(latents.clone().reshape([latents.numel]), LATENT_TAG + bands.length);
       }
       model.release(state);
-      await link.settle();
+      await ctx.clock.wait(link.settle());
     } else {
       await patchStep(i, t);
     }
@@ -247,7 +248,7 @@ async function runPipeline<S>(
     if (first && i === warmup && i > 0) {
       // The last warm-up step sent the whole latents back.
       const whole = link.post(latents.numel, LATENT_TAG + bands.length);
-      await whole.done;
+      await ctx.clock.wait(whole.done);
       latents.copyFrom(whole.buffer.reshape(latents.shape));
     }
     const receiveLatents = first && i > warmup;
@@ -265,7 +266,7 @@ async function runPipeline<S>(
       let state: S;
       if (first) {
         if (current) {
-          await current.done;
+          await ctx.clock.wait(current.done);
           const band = latentBand(latents, geometry.layout, p.start, p.end);
           band.copyFrom(current.buffer.reshape(band.shape));
         }
@@ -288,6 +289,6 @@ async function runPipeline<S>(
       }
       model.release(state);
     }
-    await link.settle();
+    await ctx.clock.wait(link.settle());
   }
 }
