@@ -1,4 +1,4 @@
-import { type Command, notBuiltYet } from '../command.js';
+import type { Command } from '../command.js';
 import { demo } from './demo.js';
 import { denoiseCommand } from './denoise.js';
 import { operatorCommand } from './operator.js';
