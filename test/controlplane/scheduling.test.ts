@@ -177,6 +177,20 @@ describe('local control plane with fake GPU nodes', () => {
     });
   });
 
+  it('adds more fake nodes later, numbering on per prefix, and they become Ready', async () => {
+    const cp = cluster();
+    const spec = { namePrefix: 'l40s', count: 1, gpus: 4, product: 'NVIDIA-L40S', memoryMiB: 46_068 };
+    expect(await cp.addGpuNodes(spec)).toEqual(['l40s-0']);
+    expect(await cp.addGpuNodes(spec)).toEqual(['l40s-1']);
+    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    const node = await core.readNode({ name: 'l40s-1' });
+    expect(node.status?.capacity?.[GPU_RESOURCE]).toBe('4');
+    expect(node.metadata?.labels?.[GPU_LABELS.product]).toBe('NVIDIA-L40S');
+    expect(node.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    );
+  });
+
   it('runs the built kubectl at the pinned Kubernetes version against the cluster', async () => {
     const res = await cluster().kubectl(['version', '-o', 'json']);
     expect(res.code).toBe(0);
