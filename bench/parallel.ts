@@ -70,7 +70,6 @@ async function measure(model: string, inputs: string, guidance: number, c: Confi
     degrees: c.degrees,
     pipeline: { patches: c.degrees.pipefusion, warmupSteps: 1 },
     modelPath: model,
-    cli: join(root, 'src/cli/main.ts'),
     workerArgs: [
       '--inputs',
       inputs,

@@ -1,5 +1,8 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ControlPlane, GPU_LABELS, GPU_RESOURCE, startControlPlane } from '../../devcluster/index.js';
 import { runOperatorDemo } from '../../operator/demo/run-example.js';
+import { runParallelDemo } from '../../runtime/launcher/demo/parallel-demo.js';
 import { type Command, UsageError } from '../command.js';
 
 /** The embedded default cluster: two 8×H100 nodes in one NVLink-less zone. */
@@ -124,6 +127,9 @@ async function run(argv: readonly string[]): Promise<number> {
     await showNodes(cluster);
     say();
     await runOperatorDemo(cluster, say);
+    say();
+    // Issue #8: a planned group's ranks run locally on CPU and write a result.
+    await runParallelDemo(say, join(tmpdir(), 'tessera-demo'));
     say();
     if (options.keepRunning) {
       say(`The cluster stays up until Ctrl-C. Try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes`);

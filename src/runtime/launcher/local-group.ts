@@ -3,10 +3,11 @@
  * "pod", written to a temporary file, and the pod launcher run over it with the env the operator would
  * give a pod — the same path as in a cluster, so any hybrid can be tried locally.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type Degrees,
   type ModelFacts,
@@ -29,8 +30,17 @@ export interface LocalGroupOptions {
   workerArgs: readonly string[];
   /** Bound on rendezvous and collectives for the local ranks. */
   commTimeoutMs?: number;
-  /** The `tessera` CLI script the workers run; default: the running one (process.argv[1]). */
+  /** The `tessera` CLI script the workers run; default: this build's (cliEntry()). */
   cli?: string;
+}
+
+/**
+ * This build's CLI entry: dist/cli/main.js when compiled, src/cli/main.ts when running from sources
+ * (under tsx). Never the running script, which may be a benchmark or a test that would start itself.
+ */
+export function cliEntry(): string {
+  const js = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 }
 
 export async function freeLocalPort(): Promise<number> {
@@ -103,10 +113,8 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
         ? { [RANK_ENV.commTimeoutMs]: String(options.commTimeoutMs) }
         : {}),
     };
-    // The worker processes run this same program: `node [loader flags] <cli> worker <args>`.
-    const cli = options.cli ?? process.argv[1];
-    if (!cli)
-      throw new Error('cannot tell which program to start the workers with (process.argv[1] is empty)');
+    // The worker processes run the CLI with this process's loader flags: `node [flags] <cli> worker <args>`.
+    const cli = options.cli ?? cliEntry();
     return await launchPod({
       env,
       workerCommand: process.execPath,
