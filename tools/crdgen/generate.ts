@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Project } from 'ts-morph';
@@ -45,7 +44,7 @@ export function generate(repoRoot: string): GeneratedFile[] {
   for (const chart of chartDirs(repoRoot))
     files.push({ path: join(chart, 'crds', CRD_FILE), content: crdYaml });
   const docsPath = join('docs', 'api.md');
-  files.push({ path: docsPath, content: formatWithBiome(repoRoot, docsPath, apiReference(schema)) });
+  files.push({ path: docsPath, content: apiReference(schema) });
   return files;
 }
 
@@ -55,20 +54,4 @@ function chartDirs(repoRoot: string): string[] {
   return readdirSync(charts, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(charts, e.name, 'Chart.yaml')))
     .map((e) => join('charts', e.name));
-}
-
-/**
- * Runs the repository's formatter over generated text, so `biome check` (part of ./scripts/test)
- * accepts the committed file exactly as the generator wrote it.
- */
-function formatWithBiome(repoRoot: string, path: string, content: string): string {
-  return execFileSync(
-    join(repoRoot, 'node_modules', '.bin', 'biome'),
-    ['format', `--stdin-file-path=${path}`],
-    {
-      cwd: repoRoot,
-      input: content,
-      encoding: 'utf8',
-    },
-  );
 }
