@@ -3,6 +3,8 @@
  * rank the plan gives this pod (one per GPU; in CPU mode one per rank), and supervise them.
  */
 import { log } from '../../shared/log.js';
+import { readTransformerConfig } from '../checkpoint/index.js';
+import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
 import { type PodEnvironment, RANK_ENV, readPodEnvironment } from './env-config.js';
 import { ranksOfPod, readPlanFile } from './plan-file.js';
 import { superviseWorkers, type WorkerSpec } from './supervisor.js';
@@ -17,6 +19,11 @@ export interface LaunchOptions {
 
 export function workerSpecs(pod: PodEnvironment, options: LaunchOptions): WorkerSpec[] {
   const plan = readPlanFile(pod.planPath);
+  // A plan that cannot fit the mounted checkpoint fails here, once per pod, before any worker starts
+  // (every worker checks again, for a launcher bypassed by hand).
+  if (pod.modelPath) {
+    checkDegreesFitModel(plan.degrees, checkpointFacts(readTransformerConfig(pod.modelPath)), plan.pipeline);
+  }
   return ranksOfPod(plan, pod).map((placement) => ({
     rank: placement.rank,
     localRank: placement.localRank,

@@ -14,7 +14,23 @@ export interface LocalDenoiseRequest {
   guidanceScale: number | null;
 }
 
-export function runParallelDenoise(request: LocalDenoiseRequest, parallel: ParallelFlags): Promise<number> {
+/** Runs the group; a failure before it starts (plan, checkpoint, env) is one line on stderr and exit 1. */
+export async function runParallelDenoise(
+  request: LocalDenoiseRequest,
+  parallel: ParallelFlags,
+): Promise<number> {
+  try {
+    return await startGroup(request, parallel);
+  } catch (err) {
+    if (!(err instanceof Error) || err instanceof TypeError || err instanceof ReferenceError) throw err;
+    const causes: string[] = [];
+    for (let c = err.cause; c instanceof Error; c = c.cause) causes.push(`  caused by: ${c.message}\n`);
+    process.stderr.write(`tessera denoise: ${err.message}\n${causes.join('')}`);
+    return 1;
+  }
+}
+
+function startGroup(request: LocalDenoiseRequest, parallel: ParallelFlags): Promise<number> {
   const workerArgs = [
     '--model',
     request.model,
