@@ -118,6 +118,12 @@ export function checkDegreesFitRequest(
           `whose height divides by ulysses × ring = ${sp}`,
       );
     }
+    if (degrees.ring > 1 && pipeline.warmupSteps < request.steps) {
+      reasons.push(
+        `degrees.ring = ${degrees.ring} with PipeFusion needs pipeline.warmupSteps = steps (${request.steps}): ` +
+          'patch steps keep KV buffers per Ulysses head group, which do not rotate around a ring',
+      );
+    }
     if (pipeline.warmupSteps < 1) {
       reasons.push('pipeline.warmupSteps must be >= 1: the first step fills every layer’s KV buffer');
     }

@@ -31,7 +31,7 @@ function part(x: Tensor, start: number, length: number): Tensor {
 /** Text and image parts of a joint q/k/v as the site lays them out. */
 function parts(x: Tensor, site: AttentionSite): { text: Tensor | null; image: Tensor } {
   const t = site.kind === 'joint' ? site.textTokens : 0;
-  if (t === 0) return { text: null, image: x.contiguous() === x ? x : x.contiguous() };
+  if (t === 0) return { text: null, image: x.contiguous() };
   const n = x.size(1) - t;
   return site.textPosition === 'front'
     ? { text: part(x, 0, t), image: part(x, t, n) }
@@ -92,5 +92,12 @@ export function* kvBufferAttention(
   const op = parts(o, { ...site, textTokens });
   const imageOut = u === 1 ? op.image : yield* gatherHeads(op.image, u);
   const textOut = op.text && u > 1 ? yield* allGatherHeads(op.text, u) : op.text;
-  return join(textOut, imageOut, site);
+  const result = join(textOut, imageOut, site);
+  // Everything made here except the result and the buffers (q, k, v belong to the caller).
+  const made = new Set([qp.text, qp.image, kp.text, kp.image, vp.text, vp.image, qi, ki, vi, qt, kt, vt]);
+  for (const t of [qAll, kAll, vAll, o, op.text, op.image, imageOut, textOut]) made.add(t);
+  for (const t of made) {
+    if (t && t !== result && t !== q && t !== k && t !== v && t !== buffer.k && t !== buffer.v) t.release();
+  }
+  return result;
 }
