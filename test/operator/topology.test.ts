@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { podCouldLandOn } from '../../src/operator/topology/node-match.js';
-import { parseQuantity, resolveTopology } from '../../src/operator/topology/resolve.js';
+import { resolveTopology } from '../../src/operator/topology/resolve.js';
+import { quantityValue as parseQuantity } from '../../src/shared/api/v1alpha1/index.js';
 import { buildNode } from './support/builders.js';
 
 const H100 = 'NVIDIA-H100-80GB-HBM3';

@@ -1,5 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
-import type { IntraNodeLink, TopologySpec } from '../../shared/api/v1alpha1/index.js';
+import { type IntraNodeLink, quantityValue, type TopologySpec } from '../../shared/api/v1alpha1/index.js';
 
 /** GPU Feature Discovery labels and the device plugin's resource (NVIDIA/k8s-device-plugin). */
 export const GFD_LABELS = {
@@ -94,7 +94,7 @@ export function resolveTopology(
 
   const memoryBytes =
     spec?.gpuMemory !== undefined
-      ? parseQuantity(spec.gpuMemory)
+      ? quantityValue(spec.gpuMemory, 'spec.topology.gpuMemory')
       : best?.memoryMiB !== undefined && best.product === gpuProduct
         ? best.memoryMiB * 1024 * 1024
         : undefined;
@@ -121,29 +121,4 @@ export function resolveTopology(
       : `no matching nodes yet; planning from spec.topology: ${gpusPerNode}× ${gpuProduct} per node`,
   };
   return { resolved };
-}
-
-const SUFFIX: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  m: 1e-3,
-  '': 1,
-};
-
-/** Bytes of a Kubernetes quantity such as `80Gi` or `81920Mi` (the CRD schema checks its syntax). */
-export function parseQuantity(q: string | number): number {
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([KMGTPE]i|[mkMGTPE])?$/.exec(q.trim());
-  if (!m) throw new Error(`'${q}' is not a Kubernetes quantity (e.g. 80Gi)`);
-  return Number(m[1]) * (SUFFIX[m[2] ?? ''] ?? 1);
 }
