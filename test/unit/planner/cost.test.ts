@@ -7,16 +7,7 @@ import {
   explore,
   type PlannerInput,
 } from '../../../src/shared/planner/index.js';
-import { h100Nodes, input } from './fixtures.js';
-
-const deg = (over: Partial<Degrees>): Degrees => ({
-  dataParallel: 1,
-  cfg: 1,
-  pipefusion: 1,
-  ring: 1,
-  ulysses: 1,
-  ...over,
-});
+import { deg, h100Nodes, input } from './fixtures.js';
 
 function predict(i: PlannerInput, d: Degrees): Candidate {
   const { candidates, rejected } = explore({ ...i, policy: { ...i.policy, degrees: d } });

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { modelPreset } from '../../../src/shared/models/index.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
 import { memoryPerGpu, workload } from '../../../src/shared/planner/index.js';
-import { request } from './fixtures.js';
-
-const deg = (over: Partial<Degrees>): Degrees => ({
-  dataParallel: 1,
-  cfg: 1,
-  pipefusion: 1,
-  ring: 1,
-  ulysses: 1,
-  ...over,
-});
+import { deg, request } from './fixtures.js';
 
 describe('memory model', () => {
   const flux = modelPreset('flux-dev');

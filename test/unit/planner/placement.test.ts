@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Degrees } from '../../../src/shared/plan/index.js';
 import { axisLinks, linkBetween, podLayout, rankPlacements } from '../../../src/shared/planner/index.js';
 import { rankSpace } from '../../../src/shared/planner/placement.js';
-import { h100Nodes, l40Node } from './fixtures.js';
-
-const deg = (over: Partial<Degrees>): Degrees => ({
-  dataParallel: 1,
-  cfg: 1,
-  pipefusion: 1,
-  ring: 1,
-  ulysses: 1,
-  ...over,
-});
+import { deg, h100Nodes, l40Node } from './fixtures.js';
 
 describe('placement', () => {
   it('spans ceil(gpus / gpusPerNode) pods with equal GPU counts', () => {

@@ -11,16 +11,7 @@ import {
   type RuleId,
 } from '../../../src/shared/planner/index.js';
 import { choosePatches } from '../../../src/shared/planner/rules.js';
-import { h100Nodes, input } from './fixtures.js';
-
-const deg = (over: Partial<Degrees>): Degrees => ({
-  dataParallel: 1,
-  cfg: 1,
-  pipefusion: 1,
-  ring: 1,
-  ulysses: 1,
-  ...over,
-});
+import { deg, h100Nodes, input } from './fixtures.js';
 
 /** The violations of one manual plan (an empty list when it is accepted). */
 function violationsOf(i: ReturnType<typeof input>, d: Degrees): { rule: RuleId; reason: string }[] {
