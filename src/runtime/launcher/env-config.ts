@@ -20,8 +20,6 @@ export interface PodEnvironment {
 export const RANK_ENV = {
   rank: 'TESSERA_RANK',
   localRank: 'TESSERA_LOCAL_RANK',
-  /** 'gpu' or 'cpu'; CPU mode runs gloo and one process per rank the plan gives the pod. */
-  device: 'TESSERA_DEVICE',
   /** Bound on rendezvous and every collective, in ms (a dead peer fails everyone within it). */
   commTimeoutMs: 'TESSERA_COMM_TIMEOUT_MS',
 } as const;

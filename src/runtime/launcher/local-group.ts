@@ -108,7 +108,6 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
       [RUNTIME_ENV.rendezvousPort]: String(port),
       [RUNTIME_ENV.modelPath]: options.modelPath,
       [RUNTIME_ENV.groupName]: 'local',
-      [RANK_ENV.device]: 'cpu',
       ...(options.commTimeoutMs !== undefined
         ? { [RANK_ENV.commTimeoutMs]: String(options.commTimeoutMs) }
         : {}),
