@@ -17,10 +17,10 @@ import {
   nmse,
   type Run,
   randomValues,
-  rng,
   toBf16Bits,
   toStorage,
 } from '../support/cuda-cases.js';
+import { rng } from '../support/rng.js';
 
 const addon = loadCudaAddon();
 const status = typeof addon === 'string' ? undefined : addon.cudaStatus();

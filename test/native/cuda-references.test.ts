@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type NativeCore, type NativeTensor, nativeCore } from '../../src/runtime/native/binding.js';
-import { bound, cases, type Dtype, nmse, type Run, rng } from '../support/cuda-cases.js';
+import { bound, cases, type Dtype, nmse, type Run } from '../support/cuda-cases.js';
+import { rng } from '../support/rng.js';
 
 /** Runs the CPU kernel for a case; returns the outputs by buffer index, as the CUDA run would fill them. */
 type CpuRun = (core: NativeCore, r: Run) => Map<number, Float32Array>;

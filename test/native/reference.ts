@@ -3,17 +3,7 @@
  * kernels), plus seeded random inputs without zeros.
  */
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/rng.js';
 
 /** Values in ±[0.05, scale], never zero, so a kernel that drops a term cannot pass by accident. */
 export function randomValues(n: number, seed: number, scale = 1): Float32Array {

@@ -26,18 +26,6 @@ export function fromBf16Bits(bits: number): number {
 }
 
 // ---- random data ----------------------------------------------------------------------------------
-/** mulberry32: a small seeded generator, so a failure reproduces exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** n values uniform in [lo, hi), already rounded to the storage type. */
 export function randomValues(next: () => number, n: number, dtype: Dtype, lo = -1, hi = 1): Float64Array {
   const out = new Float64Array(n);

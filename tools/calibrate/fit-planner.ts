@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { COMPILED_PROFILE, EAGER_PROFILE, type EfficiencyProfile } from '../../src/shared/planner/index.js';
 import { evaluateTable } from '../../test/calibration/evaluate.js';
 import { PUBLISHED_TABLES, type PublishedTable } from '../../test/calibration/xdit-published.js';
+import { rng } from '../../test/support/rng.js';
 
 type Key = keyof Omit<EfficiencyProfile, 'name'>;
 interface Param {
@@ -98,18 +99,6 @@ function logScale(p: Param): boolean {
 }
 function span(p: Param): number {
   return transform(p, p.max) - transform(p, p.min);
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so the fit is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Nelder–Mead on the unbounded coordinates. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../../../src/runtime/native/index.js';
-import { rng } from '../reference.js';
+import { rng } from '../../support/rng.js';
 import { f32Bytes, safetensorsBytes, u16Bytes } from '../safetensors-writer.js';
 
 const ITERATIONS = 10_000;
