@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { rng } from '../../support/rng.js';
 
 export interface RankOutcome {
   rank: number;
@@ -86,16 +87,8 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   return diff / (scale || 1);
 }
 
-/** Deterministic values in [-1, 1) (mulberry32), so every process builds the same inputs. */
+/** Deterministic values in [-1, 1), so every process builds the same inputs. */
 export function seededValues(seed: number, count: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const next = rng(seed);
+  return Float32Array.from({ length: count }, () => next() * 2 - 1);
 }
