@@ -9,9 +9,12 @@ import { RESOURCES } from '../../src/operator/kube/resources.js';
 import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
 import { RUNTIME_ENV } from '../../src/shared/runtime-contract.js';
 import { createNamespace, eventually, useControlPlane } from '../support/controlplane.js';
+import { minimalInference } from './support/builders.js';
 import {
+  applyInferences,
   condition,
   describeStatus,
+  eventsWithReason,
   getInference,
   installCrd,
   kubectlOk,
@@ -84,10 +87,6 @@ async function provideClaim(ns: string, claim: string): Promise<void> {
   await kubectlOk(cluster(), ['apply', '-f', '-'], `${stringify(pv)}---\n${stringify(pvc)}`);
 }
 
-async function create(ns: string, inf: DiTInference): Promise<void> {
-  await kubectlOk(cluster(), ['apply', '--server-side', '-n', ns, '-f', '-'], stringify(inf));
-}
-
 async function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise<DiTInference> {
   return eventually(
     `${ns}/${name} reports Ready=True`,
@@ -111,18 +110,9 @@ async function groupPods(ns: string, name: string, index: number): Promise<V1Pod
   return pods.filter((p) => p.metadata?.labels?.['tessera.dev/group-index'] === String(index));
 }
 
+/** Flux on 16 GPUs a group unless `extra` says otherwise. */
 function smallInference(name: string, extra: Partial<DiTInference['spec']> = {}): DiTInference {
-  return {
-    apiVersion: 'tessera.dev/v1alpha1',
-    kind: 'DiTInference',
-    metadata: { name },
-    spec: {
-      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
-      parallelism: { mode: 'Auto', gpusPerGroup: 16 },
-      replicas: 1,
-      ...extra,
-    } as DiTInference['spec'],
-  };
+  return minimalInference(name, 16, extra);
 }
 
 describe('examples', () => {
@@ -140,7 +130,7 @@ describe('examples', () => {
       await prepare?.(ns);
       const inf = readExample(file);
       const name = inf.metadata.name ?? '';
-      await create(ns, inf);
+      await applyInferences(cluster(), ns, inf);
       const ready = await waitReady(ns, name);
 
       // Status: plan, groups, counts, selector.
@@ -156,18 +146,7 @@ describe('examples', () => {
       expect(ready.status?.replicas).toBe(inf.spec.replicas ?? 1);
       expect(ready.status?.selector).toBe(`tessera.dev/name=${name},tessera.dev/role=leader`);
       expect(condition(ready, 'Planned')?.status).toBe('True');
-      const planEvents = JSON.parse(
-        await kubectlOk(cluster(), [
-          'get',
-          'events',
-          '-n',
-          ns,
-          '--field-selector',
-          'reason=PlanChosen',
-          '-o',
-          'json',
-        ]),
-      ) as { items: Array<{ message: string }> };
+      const planEvents = await eventsWithReason(cluster(), ns, 'PlanChosen');
       expect(planEvents.items.map((e) => e.message)).toEqual([expect.stringContaining(plan?.summary ?? '?')]);
       if (inf.spec.parallelism?.mode === 'Manual')
         expect(plan?.degrees).toMatchObject(inf.spec.parallelism.degrees ?? {});
@@ -238,7 +217,7 @@ describe('examples', () => {
     const ns = await createNamespace(cluster(), 'zero');
     await provideClaim(ns, 'models');
     const inf = readExample('flux-schnell-scale-from-zero.yaml');
-    await create(ns, inf);
+    await applyInferences(cluster(), ns, inf);
     const planned = await eventually(
       'the plan is recorded while no node matches',
       async () => {
@@ -266,7 +245,11 @@ describe('examples', () => {
 describe('scaling', () => {
   it('adds and removes whole groups through kubectl scale, and status follows', async () => {
     const ns = await createNamespace(cluster(), 'scale');
-    await create(ns, smallInference('scaled', { parallelism: { mode: 'Auto', gpusPerGroup: 8 } as never }));
+    await applyInferences(
+      cluster(),
+      ns,
+      smallInference('scaled', { parallelism: { mode: 'Auto', gpusPerGroup: 8 } as never }),
+    );
     await waitReady(ns, 'scaled');
 
     await kubectlOk(cluster(), ['scale', 'ditinference/scaled', '-n', ns, '--replicas=3']);
@@ -307,7 +290,8 @@ describe('scaling', () => {
 describe('group failure policy RecreateGroup', () => {
   it('recreates every pod of a group when one is deleted, evicted or restarts, counts it, and stalls past the limit', async () => {
     const ns = await createNamespace(cluster(), 'fail');
-    await create(
+    await applyInferences(
+      cluster(),
       ns,
       smallInference('fragile', {
         failurePolicy: { type: 'RecreateGroup', restartLimit: 2, backoffSeconds: 0, maxBackoffSeconds: 0 },
@@ -348,18 +332,7 @@ describe('group failure policy RecreateGroup', () => {
       // Both pods were replaced, not only the deleted one.
       expect(after.pods.map((p) => p.metadata?.uid).filter((u) => oldUids.has(u))).toEqual([]);
     }
-    const events = JSON.parse(
-      await kubectlOk(cluster(), [
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        'reason=GroupRecreated',
-        '-o',
-        'json',
-      ]),
-    ) as { items: unknown[] };
+    const events = await eventsWithReason(cluster(), ns, 'GroupRecreated');
     expect(events.items.length).toBe(2);
 
     // A third failure is past restartLimit 2: a container restart, reported on the pod's status as a
@@ -395,7 +368,8 @@ describe('group failure policy RecreateGroup', () => {
 describe('group failure policy None', () => {
   it('leaves a lost pod to the StatefulSet: only that pod is replaced, nothing is counted', async () => {
     const ns = await createNamespace(cluster(), 'none');
-    await create(
+    await applyInferences(
+      cluster(),
       ns,
       smallInference('lenient', {
         failurePolicy: { type: 'None', restartLimit: 1, backoffSeconds: 0, maxBackoffSeconds: 0 },
@@ -446,7 +420,8 @@ describe('gang scheduling with Volcano', () => {
 
   it('says Volcano is missing, then keeps one PodGroup per group once it is there', async () => {
     const ns = await createNamespace(cluster(), 'gang');
-    await create(
+    await applyInferences(
+      cluster(),
       ns,
       smallInference('ganged', {
         replicas: 2,
@@ -506,7 +481,8 @@ describe('a spec the planner rejects', () => {
 
   it('stalls with the planner reason and creates no child', async () => {
     const ns = await createNamespace(cluster(), 'bad');
-    await create(
+    await applyInferences(
+      cluster(),
       ns,
       smallInference('bad', { parallelism: { mode: 'Manual', degrees: badDegrees } as never }),
     );
@@ -523,18 +499,7 @@ describe('a spec the planner rejects', () => {
       message: expect.stringMatching(/head/i),
     });
     expect(condition(inf, 'Ready')?.status).toBe('False');
-    const events = JSON.parse(
-      await kubectlOk(cluster(), [
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        'reason=SpecRejected',
-        '-o',
-        'json',
-      ]),
-    ) as { items: unknown[] };
+    const events = await eventsWithReason(cluster(), ns, 'SpecRejected');
     expect(events.items.length).toBe(1);
     for (const r of [RESOURCES.statefulSet, RESOURCES.service, RESOURCES.configMap, RESOURCES.pod]) {
       expect(await listByName(client, r, ns, 'bad')).toEqual([]);
@@ -544,7 +509,7 @@ describe('a spec the planner rejects', () => {
   it('names metadata.name and the fix when the name is too long for its pods', async () => {
     const ns = await createNamespace(cluster(), 'longname');
     const name = `a-${'very-'.repeat(9)}long-name`;
-    await create(ns, smallInference(name));
+    await applyInferences(cluster(), ns, smallInference(name));
     const inf = await eventually('Stalled=True', async () => {
       const got = await getInference(client, ns, name);
       return condition(got, 'Stalled')?.status === 'True' ? got : undefined;
@@ -558,7 +523,7 @@ describe('a spec the planner rejects', () => {
 
   it('leaves a running object children exactly as they were', async () => {
     const ns = await createNamespace(cluster(), 'badedit');
-    await create(ns, smallInference('edited'));
+    await applyInferences(cluster(), ns, smallInference('edited'));
     await waitReady(ns, 'edited');
     const versions = async () =>
       (
@@ -612,7 +577,8 @@ describe('operator endpoints', () => {
 describe('updates', () => {
   it('keeps running groups untouched on a topology change, and rolls a template change one group at a time', async () => {
     const ns = await createNamespace(cluster(), 'roll');
-    await create(
+    await applyInferences(
+      cluster(),
       ns,
       smallInference('rolled', { parallelism: { mode: 'Auto', gpusPerGroup: 8 } as never, replicas: 3 }),
     );
@@ -704,18 +670,7 @@ describe('updates', () => {
       },
     );
     expect(maxDown).toBe(1);
-    const events = JSON.parse(
-      await kubectlOk(cluster(), [
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        'reason=GroupRolled',
-        '-o',
-        'json',
-      ]),
-    ) as { items: unknown[] };
+    const events = await eventsWithReason(cluster(), ns, 'GroupRolled');
     expect(events.items.length).toBe(3);
   });
 });

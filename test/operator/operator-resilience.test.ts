@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { KubeClient } from '../../src/operator/kube/client.js';
 import { RESOURCES } from '../../src/operator/kube/resources.js';
 import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
 import { createNamespace, eventually, useControlPlane } from '../support/controlplane.js';
+import { minimalInference } from './support/builders.js';
 import {
+  applyInferences,
   condition,
   describeStatus,
   getInference,
   installCrd,
-  kubectlOk,
   testClient,
 } from './support/cluster.js';
 import { ensureBuilt, OperatorProcess } from './support/operator-process.js';
@@ -53,25 +53,9 @@ async function startOperator(label: string, args: string[]): Promise<OperatorPro
   return op;
 }
 
-function inference(name: string, replicas = 1): DiTInference {
-  return {
-    apiVersion: 'tessera.dev/v1alpha1',
-    kind: 'DiTInference',
-    metadata: { name },
-    spec: {
-      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
-      parallelism: { mode: 'Auto', gpusPerGroup: 8 },
-      replicas,
-    } as DiTInference['spec'],
-  };
-}
-
-async function create(ns: string, infs: DiTInference[]): Promise<void> {
-  await kubectlOk(
-    cluster(),
-    ['apply', '--server-side', '-n', ns, '-f', '-'],
-    infs.map((i) => stringify(i)).join('---\n'),
-  );
+/** Flux on one 8-GPU node, one group. */
+function inference(name: string): DiTInference {
+  return minimalInference(name, 8);
 }
 
 async function allReady(ns: string, names: string[], timeoutMs = 120_000): Promise<void> {
@@ -131,7 +115,7 @@ describe('restarts', () => {
     const ns = await createNamespace(cluster(), 'crash');
     const first = await startOperator('crash-1', ['--leader-elect=false']);
     const infs = ['a', 'b', 'c', 'd', 'e'].map((n) => inference(`crash-${n}`));
-    await create(ns, infs);
+    await applyInferences(cluster(), ns, ...infs);
     // Kill it while it is creating children (reconciles of five objects are in flight).
     await eventually(
       'the operator started creating children',
@@ -155,12 +139,12 @@ describe('restarts', () => {
     const ns = await createNamespace(cluster(), 'apirestart');
     const op = await startOperator('apirestart', ['--leader-elect=false', '--watch-timeout', '20s']);
     const before = [inference('api-a'), inference('api-b')];
-    await create(ns, before);
+    await applyInferences(cluster(), ns, ...before);
     await cluster().restartApiServer();
     await allReady(ns, ['api-a', 'api-b']);
     // Watches re-established: an object created after the restart is reconciled too.
     const after = inference('api-c');
-    await create(ns, [after]);
+    await applyInferences(cluster(), ns, after);
     await allReady(ns, ['api-c'], 60_000);
     await expectExactChildren(ns, [...before, after]);
     expect((await op.get('/healthz')).status).toBe(200);
@@ -188,12 +172,12 @@ describe('high availability', () => {
     expect(await b.metric('tessera_leader')).toBe(0);
     expect(await a.metric('tessera_leader')).toBe(1);
 
-    await create(ns, [inference('ha-before')]);
+    await applyInferences(cluster(), ns, inference('ha-before'));
     await allReady(ns, ['ha-before']);
 
     a.kill('SIGKILL');
     const killedAt = Date.now();
-    await create(ns, [inference('ha-after')]);
+    await applyInferences(cluster(), ns, inference('ha-after'));
     await eventually(
       'replica B took over and planned the new object',
       async () => {

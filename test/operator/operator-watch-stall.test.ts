@@ -5,14 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { KubeClient } from '../../src/operator/kube/client.js';
-import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
 import { createNamespace, eventually, useControlPlane } from '../support/controlplane.js';
+import { minimalInference } from './support/builders.js';
 import {
+  applyInferences,
   condition,
   describeStatus,
   getInference,
   installCrd,
-  kubectlOk,
   testClient,
 } from './support/cluster.js';
 import { FreezableProxy } from './support/freezable-proxy.js';
@@ -65,19 +65,6 @@ afterAll(async () => {
   client?.close();
 });
 
-function inference(name: string): DiTInference {
-  return {
-    apiVersion: 'tessera.dev/v1alpha1',
-    kind: 'DiTInference',
-    metadata: { name },
-    spec: {
-      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
-      parallelism: { mode: 'Auto', gpusPerGroup: 8 },
-      replicas: 1,
-    } as DiTInference['spec'],
-  };
-}
-
 describe('watch stalls', () => {
   it('fails /healthz while the watches are silent, restarts them, and reconciles again after', async () => {
     const ns = await createNamespace(cluster(), 'stall');
@@ -94,11 +81,7 @@ describe('watch stalls', () => {
     );
     expect(unhealthy).toMatch(/no contact with the API server/);
     // Created while the operator is cut off: only a restarted watch (or relist) can deliver it.
-    await kubectlOk(
-      cluster(),
-      ['apply', '--server-side', '-n', ns, '-f', '-'],
-      stringify(inference('after-stall')),
-    );
+    await applyInferences(cluster(), ns, minimalInference('after-stall', 8));
     await sleep(2_000);
     proxy.thaw();
 

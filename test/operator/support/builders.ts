@@ -24,6 +24,28 @@ export function buildInference(
   };
 }
 
+/**
+ * The least DiTInference to apply to a live cluster (the API server fills in the schema defaults):
+ * flux-dev from a hostPath, Auto degrees over `gpusPerGroup` GPUs, one group; `spec` overrides.
+ */
+export function minimalInference(
+  name: string,
+  gpusPerGroup: number,
+  spec: Partial<DiTInferenceSpec> = {},
+): DiTInference {
+  return {
+    apiVersion: 'tessera.dev/v1alpha1',
+    kind: 'DiTInference',
+    metadata: { name },
+    spec: {
+      model: { architecture: 'flux-dev', source: { hostPath: { path: '/models/flux' } } },
+      parallelism: { mode: 'Auto', gpusPerGroup },
+      replicas: 1,
+      ...spec,
+    } as DiTInferenceSpec,
+  };
+}
+
 export function buildNode(
   name: string,
   opts: {

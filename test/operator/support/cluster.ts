@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { ControlPlane } from '../../../src/devcluster/index.js';
 import { KubeClient } from '../../../src/operator/kube/client.js';
 import type { KubeObject } from '../../../src/operator/kube/objects.js';
@@ -27,6 +27,38 @@ export async function kubectlOk(cluster: ControlPlane, args: string[], input?: s
   const res = await cluster.kubectl(args, input === undefined ? {} : { input });
   if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
   return res.stdout;
+}
+
+/** Server-side applies DiTInference objects in `ns`, as a user would with kubectl. */
+export async function applyInferences(
+  cluster: ControlPlane,
+  ns: string,
+  ...infs: DiTInference[]
+): Promise<void> {
+  await kubectlOk(
+    cluster,
+    ['apply', '--server-side', '-n', ns, '-f', '-'],
+    infs.map((i) => stringify(i)).join('---\n'),
+  );
+}
+
+/** The events in `ns` with one reason, as kubectl lists them (what a user reading them would see). */
+export async function eventsWithReason(
+  cluster: ControlPlane,
+  ns: string,
+  reason: string,
+): Promise<{ items: Array<{ message: string }> }> {
+  const listed = await kubectlOk(cluster, [
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `reason=${reason}`,
+    '-o',
+    'json',
+  ]);
+  return JSON.parse(listed) as { items: Array<{ message: string }> };
 }
 
 export function readExample(file: string): DiTInference {
