@@ -64,13 +64,19 @@ export function apiServerArgs(o: {
   ];
 }
 
-export function controllerManagerArgs(o: {
-  certs: ClusterCertificates;
+/** Where controller-manager and scheduler serve: the same kubeconfig, address, port and certificates. */
+interface ServingComponent {
   kubeconfig: string;
   certDir: string;
   securePort: number;
   logLevel: number;
-}): string[] {
+}
+
+/**
+ * The flags controller-manager and scheduler share: one kubeconfig for the API and for checking who
+ * calls their own secure port on loopback, and a single instance each, so no leader election.
+ */
+function servingComponentArgs(o: ServingComponent): string[] {
   return [
     `--kubeconfig=${o.kubeconfig}`,
     `--authentication-kubeconfig=${o.kubeconfig}`,
@@ -79,6 +85,12 @@ export function controllerManagerArgs(o: {
     `--secure-port=${o.securePort}`,
     `--cert-dir=${o.certDir}`,
     '--leader-elect=false',
+  ];
+}
+
+export function controllerManagerArgs(o: ServingComponent & { certs: ClusterCertificates }): string[] {
+  return [
+    ...servingComponentArgs(o),
     '--controllers=*',
     `--service-account-private-key-file=${o.certs.serviceAccountKey}`,
     `--root-ca-file=${o.certs.caCert}`,
@@ -90,23 +102,8 @@ export function controllerManagerArgs(o: {
   ];
 }
 
-export function schedulerArgs(o: {
-  kubeconfig: string;
-  certDir: string;
-  securePort: number;
-  logLevel: number;
-}): string[] {
-  return [
-    `--kubeconfig=${o.kubeconfig}`,
-    `--authentication-kubeconfig=${o.kubeconfig}`,
-    `--authorization-kubeconfig=${o.kubeconfig}`,
-    `--bind-address=${LOOPBACK}`,
-    `--secure-port=${o.securePort}`,
-    `--cert-dir=${o.certDir}`,
-    '--leader-elect=false',
-    '--profiling=false',
-    `--v=${o.logLevel}`,
-  ];
+export function schedulerArgs(o: ServingComponent): string[] {
+  return [...servingComponentArgs(o), '--profiling=false', `--v=${o.logLevel}`];
 }
 
 export function kwokArgs(o: {
