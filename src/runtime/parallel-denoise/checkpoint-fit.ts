@@ -6,7 +6,6 @@
 
 import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
 import type { TransformerConfig } from '../checkpoint/index.js';
-import { stageRange } from './stages.js';
 
 export class PlanMismatchError extends Error {
   override readonly name = 'PlanMismatchError';
@@ -69,16 +68,6 @@ export function checkDegreesFitModel(
     reasons.push(
       `degrees.pipefusion = ${degrees.pipefusion} exceeds the checkpoint's ${facts.blocks} transformer blocks`,
     );
-  } else if (degrees.pipefusion > 1) {
-    for (let s = 0; s < degrees.pipefusion; s++) {
-      const r = stageRange(facts.blocks, degrees.pipefusion, s);
-      if (r.toBlock <= r.fromBlock) {
-        reasons.push(
-          `degrees.pipefusion = ${degrees.pipefusion} leaves stage ${s} without blocks (${facts.blocks} blocks)`,
-        );
-        break;
-      }
-    }
   }
   if (degrees.pipefusion === 1 && pipeline.patches !== 1) {
     reasons.push(`pipeline.patches = ${pipeline.patches} needs PipeFusion (degrees.pipefusion > 1)`);

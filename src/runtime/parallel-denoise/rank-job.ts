@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
-import { readTransformerConfig } from '../checkpoint/index.js';
+import { readTransformerConfig, type TransformerConfig } from '../checkpoint/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import { imageTokens } from '../denoise/inputs.js';
 import { type LoadedTransformer, loadTransformer, NamedTensors } from '../model-loader/index.js';
@@ -55,8 +55,8 @@ export interface RankJob {
 
 export async function runDenoiseRank(job: RankJob, request: DenoiseRequest): Promise<void> {
   const logger = job.logger.child({ rank: job.rank });
-  const facts = checkpointFacts(readTransformerConfig(request.modelPath));
-  checkDegreesFitModel(job.degrees, facts, job.pipeline);
+  const config = readTransformerConfig(request.modelPath);
+  checkDegreesFitModel(job.degrees, checkpointFacts(config), job.pipeline);
 
   const group = await joinGroup({
     host: job.rendezvous.host,
@@ -72,7 +72,7 @@ export async function runDenoiseRank(job: RankJob, request: DenoiseRequest): Pro
     ...(job.rendezvous.listenHost !== undefined ? { listenHost: job.rendezvous.listenHost } : {}),
   });
   try {
-    await runInGroup(group, job, request, facts.blocks, logger);
+    await runInGroup(group, job, request, config, logger);
   } catch (err) {
     // Tell the peers at once instead of letting them wait for the timeout.
     group.world.abort(`rank ${job.rank} failed: ${(err as Error).message}`);
@@ -85,11 +85,11 @@ async function runInGroup(
   group: ParallelGroup,
   job: RankJob,
   request: DenoiseRequest,
-  blocks: number,
+  config: TransformerConfig,
   logger: Logger,
 ): Promise<void> {
   const stage = group.coords.pipefusion;
-  const range = job.degrees.pipefusion > 1 ? stageRange(blocks, job.degrees.pipefusion, stage) : undefined;
+  const range = job.degrees.pipefusion > 1 ? stageRange(config, job.degrees.pipefusion, stage) : undefined;
   const loaded = loadTransformer(request.modelPath, range ? { blocks: range } : {});
   const stats: RankStats = rankStats(job.rank, group.coords, loaded);
   logger.info({ stage, blocks: range ?? 'all', loadedBytes: stats.loadedBytes }, 'weights loaded');

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { FluxTransformerConfig } from '../../../src/runtime/checkpoint/index.js';
 import { parallelFromFlags } from '../../../src/runtime/launcher/degree-flags.js';
 import { readPodEnvironment } from '../../../src/runtime/launcher/env-config.js';
 import { localPlan } from '../../../src/runtime/launcher/local-group.js';
@@ -16,7 +17,7 @@ import {
   checkDegreesFitModel,
   checkDegreesFitRequest,
 } from '../../../src/runtime/parallel-denoise/checkpoint-fit.js';
-import { stageRange } from '../../../src/runtime/parallel-denoise/stages.js';
+import { balancedStages, blockParameters, stageRange } from '../../../src/runtime/parallel-denoise/stages.js';
 import { log } from '../../../src/shared/log.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
 
@@ -163,13 +164,42 @@ describe('plan against checkpoint and request', () => {
       checkDegreesFitRequest(degrees({ pipefusion: 2, ulysses: 2 }), request, { patches: 3, warmupSteps: 1 }),
     ).toThrow(/pipeline.patches = 3 must cut the 8 token rows/);
   });
-  it('cuts stages as xDiT does: ⌈blocks/pp⌉ each, the rest on the last', () => {
-    expect([0, 1, 2, 3].map((s) => stageRange(57, 4, s))).toEqual([
-      { fromBlock: 0, toBlock: 15 },
-      { fromBlock: 15, toBlock: 30 },
-      { fromBlock: 30, toBlock: 45 },
-      { fromBlock: 45, toBlock: 57 },
+  it('cuts stages where the heaviest is lightest: by count for alike blocks, by weight for Flux', () => {
+    expect(balancedStages([1, 1, 1, 1, 1, 1, 1], 3)).toEqual([
+      { fromBlock: 0, toBlock: 2 },
+      { fromBlock: 2, toBlock: 4 },
+      { fromBlock: 4, toBlock: 7 },
     ]);
+    expect(balancedStages([4, 1, 1, 1, 1], 2)).toEqual([
+      { fromBlock: 0, toBlock: 1 },
+      { fromBlock: 1, toBlock: 5 },
+    ]);
+    expect(() => balancedStages([1, 1], 3)).toThrow(/3 pipeline stages cannot each get one of 2 blocks/);
+    // FLUX.1's real shapes (19 double + 38 single blocks, 24 heads × 128), from the manifest alone.
+    const flux1: FluxTransformerConfig = {
+      className: 'FluxTransformer2DModel',
+      patchSize: 1,
+      inChannels: 64,
+      outChannels: 64,
+      numLayers: 19,
+      numSingleLayers: 38,
+      attentionHeadDim: 128,
+      numAttentionHeads: 24,
+      jointAttentionDim: 4096,
+      pooledProjectionDim: 768,
+      guidanceEmbeds: true,
+      axesDimsRope: [16, 56, 56],
+    };
+    const params = blockParameters(flux1);
+    const total = params.reduce((a, b) => a + b, 0);
+    const [first, second] = [0, 1].map((s) => stageRange(flux1, 2, s));
+    expect(first).toEqual({ fromBlock: 0, toBlock: second?.fromBlock });
+    expect(second?.toBlock).toBe(57);
+    const share = params.slice(0, second?.fromBlock).reduce((a, b) => a + b, 0) / total;
+    process.stdout.write(
+      `FLUX.1 pp2: stage 0 holds blocks [0, ${second?.fromBlock}) = ${(100 * share).toFixed(1)}% of block parameters\n`,
+    );
+    expect(Math.abs(share - 0.5)).toBeLessThan(0.03);
   });
 });
 

@@ -148,11 +148,7 @@ async function runPipeline<S>(
   const stage = ctx.coords.pipefusion;
   const first = stage === 0;
   const last = stage === stages - 1;
-  const blocks =
-    loaded.family === 'flux'
-      ? loaded.config.numLayers + loaded.config.numSingleLayers
-      : loaded.config.numLayers;
-  const range = stageRange(blocks, stages, stage);
+  const range = stageRange(loaded.config, stages, stage);
   const link = new StageLink(ctx.axes.pipefusion, (stage + 1) % stages, (stage + stages - 1) % stages);
   const sp = spDegree(ctx);
   const s = spRank(ctx);
