@@ -9,18 +9,3 @@ export interface Command {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-/**
- * A subcommand whose implementation has not landed yet. It says so and fails, so that nothing
- * pretends to work.
- */
-export function notBuiltYet(name: string, summary: string, issue: number): Command {
-  return {
-    name,
-    summary: `${summary} (not built yet)`,
-    async run() {
-      process.stderr.write(`tessera ${name}: not built yet (tracked in issue #${issue})\n`);
-      return 3;
-    },
-  };
-}

@@ -6,10 +6,7 @@ import { planCommand } from './plan.js';
 import { runTransformerCommand } from './run-transformer.js';
 import { workerCommand } from './worker.js';
 
-/**
- * The subcommand table. Each entry lives in its own module; replace a `notBuiltYet` line with the real
- * command when it lands.
- */
+/** The subcommand table. Each entry lives in its own module. */
 export const commands: readonly Command[] = [
   planCommand,
   operatorCommand,
