@@ -19,6 +19,21 @@ const float* OptionalVector(const Tensor* t, int64_t size, const char* name, Ten
 
 int64_t RowGrain(int64_t width) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(width, 1)); }
 
+// Layer and RMS norm normalise each row of the last dimension on its own: `normalise(row, dst)` runs
+// once per row of x (read as f32), the rows split across the pool, into outIn or a fresh tensor.
+template <typename RowFn>
+Tensor NormaliseRows(const Tensor& xIn, int64_t d, const Tensor* outIn, RowFn normalise) {
+  Tensor out = PrepareOut(outIn, xIn.shape);
+  const Tensor x = AsF32(xIn);
+  const int64_t rows = d == 0 ? 0 : x.Numel() / d;
+  const float* xp = x.F32();
+  float* yp = out.F32();
+  ParallelFor(rows, RowGrain(d), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) normalise(xp + r * d, yp + r * d);
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor LayerNorm(const Tensor& xIn, const Tensor* weightIn, const Tensor* biasIn, float eps, const Tensor* outIn) {
@@ -29,34 +44,24 @@ Tensor LayerNorm(const Tensor& xIn, const Tensor* weightIn, const Tensor* biasIn
   Tensor wHold, bHold;
   const float* w = OptionalVector(weightIn, d, "layerNorm weight", wHold);
   const float* b = OptionalVector(biasIn, d, "layerNorm bias", bHold);
-  Tensor out = PrepareOut(outIn, xIn.shape);
-  const Tensor x = AsF32(xIn);
-  const int64_t rows = d == 0 ? 0 : x.Numel() / d;
-  const float* xp = x.F32();
-  float* yp = out.F32();
-  ParallelFor(rows, RowGrain(d), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* row = xp + r * d;
-      float* dst = yp + r * d;
-      double sum = 0;
-      for (int64_t i = 0; i < d; ++i) sum += row[i];
-      const double mean = sum / static_cast<double>(d);
-      double sq = 0;
-      for (int64_t i = 0; i < d; ++i) {
-        const double c = row[i] - mean;
-        sq += c * c;
-      }
-      const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + eps));
-      const float m = static_cast<float>(mean);
-      for (int64_t i = 0; i < d; ++i) {
-        float v = (row[i] - m) * inv;
-        if (w != nullptr) v *= w[i];
-        if (b != nullptr) v += b[i];
-        dst[i] = v;
-      }
+  return NormaliseRows(xIn, d, outIn, [&](const float* row, float* dst) {
+    double sum = 0;
+    for (int64_t i = 0; i < d; ++i) sum += row[i];
+    const double mean = sum / static_cast<double>(d);
+    double sq = 0;
+    for (int64_t i = 0; i < d; ++i) {
+      const double c = row[i] - mean;
+      sq += c * c;
+    }
+    const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + eps));
+    const float m = static_cast<float>(mean);
+    for (int64_t i = 0; i < d; ++i) {
+      float v = (row[i] - m) * inv;
+      if (w != nullptr) v *= w[i];
+      if (b != nullptr) v += b[i];
+      dst[i] = v;
     }
   });
-  return out;
 }
 
 Tensor RmsNorm(const Tensor& xIn, const Tensor* weightIn, float eps, const Tensor* outIn) {
@@ -66,22 +71,12 @@ Tensor RmsNorm(const Tensor& xIn, const Tensor* weightIn, float eps, const Tenso
   const int64_t d = xIn.shape.back();
   Tensor wHold;
   const float* w = OptionalVector(weightIn, d, "rmsNorm weight", wHold);
-  Tensor out = PrepareOut(outIn, xIn.shape);
-  const Tensor x = AsF32(xIn);
-  const int64_t rows = d == 0 ? 0 : x.Numel() / d;
-  const float* xp = x.F32();
-  float* yp = out.F32();
-  ParallelFor(rows, RowGrain(d), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* row = xp + r * d;
-      float* dst = yp + r * d;
-      double sq = 0;
-      for (int64_t i = 0; i < d; ++i) sq += static_cast<double>(row[i]) * row[i];
-      const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + eps));
-      for (int64_t i = 0; i < d; ++i) dst[i] = w != nullptr ? row[i] * inv * w[i] : row[i] * inv;
-    }
+  return NormaliseRows(xIn, d, outIn, [&](const float* row, float* dst) {
+    double sq = 0;
+    for (int64_t i = 0; i < d; ++i) sq += static_cast<double>(row[i]) * row[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + eps));
+    for (int64_t i = 0; i < d; ++i) dst[i] = w != nullptr ? row[i] * inv * w[i] : row[i] * inv;
   });
-  return out;
 }
 
 Tensor GroupNorm(const Tensor& xIn, int64_t groups, const Tensor* weightIn, const Tensor* biasIn, float eps,
