@@ -3,8 +3,7 @@
  * contract between that C++ and the TypeScript in this folder. Everything here is internal; use
  * `TcpStore` and `createCommunicator` from `./index.js`.
  */
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { loadNativeAddon } from '../native/binding.js';
 
 /** Element types the communicators understand ('f16'/'bf16' reduce through f32). */
 export type CommDType = 'f32' | 'f64' | 'f16' | 'bf16' | 'i8' | 'u8' | 'i32' | 'i64';
@@ -83,27 +82,10 @@ export interface CommBinding {
 
 let cached: CommBinding | undefined;
 
-/**
- * Loads the addon once. TESSERA_NATIVE_ADDON overrides the path (a separately built copy); otherwise
- * native/build/Release/tessera_native.node, which sits at the same depth from src/ and dist/.
- */
+/** Loads the addon's comm part once (where the addon is: nativeAddonPath). */
 export function commBinding(): CommBinding {
-  if (cached) return cached;
-  const path =
-    process.env.TESSERA_NATIVE_ADDON ??
-    resolve(import.meta.dirname, '../../../native/build/Release/tessera_native.node');
-  const require = createRequire(import.meta.url);
-  let loaded: Partial<CommBinding>;
-  try {
-    loaded = require(path) as Partial<CommBinding>;
-  } catch (err) {
-    throw new Error(`cannot load the native addon at ${path}: run ./scripts/setup to build it`, {
-      cause: err,
-    });
-  }
-  if (!loaded.connectStore || !loaded.createCommunicator || !loaded.StoreServer) {
-    throw new Error(`the native addon at ${path} has no comm part (built without native/comm.gypi?)`);
-  }
-  cached = loaded as CommBinding;
+  cached ??= loadNativeAddon<CommBinding>('comm part (built without native/comm.gypi?)', (loaded) =>
+    Boolean(loaded.connectStore && loaded.createCommunicator && loaded.StoreServer),
+  );
   return cached;
 }

@@ -86,24 +86,33 @@ export function nativeAddonPath(): string {
   );
 }
 
-let cached: NativeCore | undefined;
-
-/** Loads the addon once; a missing or foreign build fails with what to run. */
-export function nativeCore(): NativeCore {
-  if (cached) return cached;
+/**
+ * Requires the addon and checks that it has the part a caller needs (`complete`); a missing build fails
+ * with what to run, a build without that part says which (`missing`). Node caches the module, so the
+ * tensor core and the comm part share one load.
+ */
+export function loadNativeAddon<T>(missing: string, complete: (loaded: Partial<T>) => boolean): T {
   const path = nativeAddonPath();
   const require = createRequire(import.meta.url);
-  let loaded: Partial<NativeCore>;
+  let loaded: Partial<T>;
   try {
-    loaded = require(path) as Partial<NativeCore>;
+    loaded = require(path) as Partial<T>;
   } catch (err) {
     throw new Error(`cannot load the native addon at ${path}: run ./scripts/setup to build it`, {
       cause: err,
     });
   }
-  if (typeof loaded.linear !== 'function' || typeof loaded.SafetensorsFile !== 'function') {
-    throw new Error(`the native addon at ${path} has no tensor core (built without native/core.gypi?)`);
-  }
-  cached = loaded as NativeCore;
+  if (!complete(loaded)) throw new Error(`the native addon at ${path} has no ${missing}`);
+  return loaded as T;
+}
+
+let cached: NativeCore | undefined;
+
+/** Loads the addon's tensor core once. */
+export function nativeCore(): NativeCore {
+  cached ??= loadNativeAddon<NativeCore>(
+    'tensor core (built without native/core.gypi?)',
+    (loaded) => typeof loaded.linear === 'function' && typeof loaded.SafetensorsFile === 'function',
+  );
   return cached;
 }
