@@ -71,7 +71,7 @@ def build_scheduler(ckpt: Checkpoint) -> FlowMatchEulerDiscreteScheduler:
 
 def save_checkpoint(ckpt: Checkpoint, transformer: torch.nn.Module, folder: Path) -> None:
     """Writes model_index.json, scheduler/ and transformer/ exactly as Diffusers lays a model repo out."""
-    pipe = _pipeline(ckpt, transformer)
+    pipe = pipeline_for(ckpt, transformer)
     kwargs = {"safe_serialization": True}
     if ckpt.max_shard_size is not None:
         kwargs["max_shard_size"] = ckpt.max_shard_size
@@ -79,7 +79,8 @@ def save_checkpoint(ckpt: Checkpoint, transformer: torch.nn.Module, folder: Path
     _check_layout(ckpt, folder)
 
 
-def _pipeline(ckpt: Checkpoint, transformer: torch.nn.Module):
+def pipeline_for(ckpt: Checkpoint, transformer: torch.nn.Module):
+    """The real Diffusers pipeline around the F32 transformer (text encoders and VAE absent)."""
     scheduler = build_scheduler(ckpt)
     if ckpt.family == "flux":
         return FluxPipeline(
@@ -102,11 +103,6 @@ def _pipeline(ckpt: Checkpoint, transformer: torch.nn.Module):
         text_encoder_3=None,
         tokenizer_3=None,
     )
-
-
-def pipeline_for(ckpt: Checkpoint, transformer: torch.nn.Module):
-    """The real Diffusers pipeline around the F32 transformer (text encoders and VAE absent)."""
-    return _pipeline(ckpt, transformer)
 
 
 def _check_layout(ckpt: Checkpoint, folder: Path) -> None:
