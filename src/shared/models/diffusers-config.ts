@@ -124,7 +124,7 @@ export function specFromDiffusersConfig(config: unknown, source = 'transformer/c
         'SD3Transformer2DModel or PixArtTransformer2DModel',
     );
   }
-  return { ...parsed.base, name: parsed.base.name, facts: parsed.facts };
+  return { ...parsed.base, facts: parsed.facts };
 }
 
 /** Reads `<folder>/transformer/config.json` of a Diffusers model folder. */
