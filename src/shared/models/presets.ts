@@ -1,5 +1,5 @@
 import { type ArchitectureName, isArchitectureName, KNOWN_ARCHITECTURES } from './architectures.js';
-import { BF16_BYTES, type ModelSpec } from './model-spec.js';
+import type { ModelSpec } from './model-spec.js';
 
 // Sizes of the parts outside the transformer, from the released checkpoints (refs/runtime.md §9):
 // T5-XXL encoder 4.76e9 parameters ≈ 9.5 GB bf16, CLIP-L 0.25 GB, CLIP-G (OpenCLIP bigG) 1.4 GB,
@@ -140,10 +140,6 @@ const PRESETS: Record<ArchitectureName, ModelSpec> = {
   },
 };
 
-export function presetNames(): readonly ArchitectureName[] {
-  return KNOWN_ARCHITECTURES;
-}
-
 /** The preset of `name`; throws naming the known presets when there is none. */
 export function modelPreset(name: string): ModelSpec {
   if (!isArchitectureName(name)) {
@@ -151,9 +147,4 @@ export function modelPreset(name: string): ModelSpec {
   }
   const p = PRESETS[name];
   return { ...p, facts: { ...p.facts } };
-}
-
-/** Weight bytes of the transformer in bf16. */
-export function transformerBytes(spec: ModelSpec): number {
-  return spec.facts.parameters * BF16_BYTES;
 }
