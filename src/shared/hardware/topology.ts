@@ -21,7 +21,6 @@ export interface ClusterTopology {
 
 /** The link that two ranks' traffic crosses, fastest first. */
 export type LinkLevel = 'domain' | 'node' | 'network';
-export const LINK_LEVELS: readonly LinkLevel[] = ['domain', 'node', 'network'];
 
 export function gpusPerDomain(t: ClusterTopology): number {
   if (t.gpusPerDomain !== undefined) return Math.min(t.gpusPerDomain, t.gpusPerNode);
