@@ -669,7 +669,10 @@ describe('updates', () => {
         describe: async () => describeStatus(await getInference(client, ns, 'rolled')),
       },
     );
-    expect(maxDown).toBe(1);
+    // The invariant is "never more than one group down". Sampling every 100 ms can miss a short
+    // window, so a zero is not a failure; the replaced pods and the three GroupRolled events prove
+    // that every group did roll.
+    expect(maxDown).toBeLessThanOrEqual(1);
     const events = await eventsWithReason(cluster(), ns, 'GroupRolled');
     expect(events.items.length).toBe(3);
   });
