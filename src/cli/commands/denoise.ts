@@ -7,10 +7,9 @@
  * Parallel flags (--ulysses, --ring, --pipefusion, --cfg-parallel, --data-parallel) belong in
  * `DENOISE_OPTIONS` and `DenoiseCommandOptions`, dispatching to the parallel denoiser.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DenoiseInputs, denoise } from '../../runtime/denoise/index.js';
+import { denoise } from '../../runtime/denoise/index.js';
+import { denoiseInputs, readSchedulerConfig } from '../../runtime/denoise/input-files.js';
 import {
   DEGREE_OPTIONS,
   DEGREE_USAGE,
@@ -19,14 +18,10 @@ import {
   parallelFromFlags,
 } from '../../runtime/launcher/degree-flags.js';
 import { runParallelDenoise } from '../../runtime/launcher/local-denoise.js';
-import { type LoadedTransformer, loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
-import { imageIds, packLatents, textIds, unpackLatents } from '../../runtime/models/flux/packing.js';
+import { loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
+import { unpackLatents } from '../../runtime/models/flux/packing.js';
 import type { Tensor } from '../../runtime/native/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
-import {
-  type FlowMatchEulerConfig,
-  parseFlowMatchEulerConfig,
-} from '../../runtime/scheduler/flow-match-config.js';
 import { log } from '../../shared/log.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
@@ -122,75 +117,6 @@ function parallelFlags(values: Record<string, string | boolean | undefined>): Pa
     if (err instanceof DegreeFlagError) throw new UsageError(err.message, { cause: err });
     throw err;
   }
-}
-
-export function readSchedulerConfig(folder: string): FlowMatchEulerConfig {
-  const path = join(folder, 'scheduler', 'scheduler_config.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new Error(`cannot read the scheduler config ${path}: ${(cause as Error).message}`, { cause });
-  }
-  return parseFlowMatchEulerConfig(raw, path);
-}
-
-const FLUX_NAMES = ['latents', 'prompt_embeds', 'pooled_prompt_embeds', 'img_ids', 'txt_ids'];
-const SD3_NAMES = [
-  'latents',
-  'prompt_embeds',
-  'pooled_prompt_embeds',
-  'negative_prompt_embeds',
-  'negative_pooled_prompt_embeds',
-];
-
-/** Denoiser inputs from the named tensors; `unpackTo` is set when Flux latents came unpacked. */
-export function denoiseInputs(
-  loaded: LoadedTransformer,
-  named: NamedTensors,
-): { inputs: DenoiseInputs; unpackTo: { height: number; width: number } | null } {
-  const unknown = named.unknown(loaded.family === 'flux' ? FLUX_NAMES : SD3_NAMES);
-  if (unknown.length > 0)
-    logger.warn({ ignored: unknown }, 'inputs file has tensors the denoiser does not read');
-  const latents = named.required('latents', 'the initial noise');
-  const promptEmbeds = named.required('prompt_embeds', 'the text embeddings');
-  const pooledPromptEmbeds = named.required('pooled_prompt_embeds', 'the pooled text embedding');
-  if (loaded.family === 'sd3') {
-    return {
-      inputs: {
-        family: 'sd3',
-        latents,
-        promptEmbeds,
-        pooledPromptEmbeds,
-        negativePromptEmbeds: named.optional('negative_prompt_embeds'),
-        negativePooledPromptEmbeds: named.optional('negative_pooled_prompt_embeds'),
-      },
-      unpackTo: null,
-    };
-  }
-  const txtIds = named.optional('txt_ids') ?? textIds(promptEmbeds.size(1));
-  if (latents.rank === 4) {
-    const [, , height, width] = latents.shape as [number, number, number, number];
-    return {
-      inputs: {
-        family: 'flux',
-        latents: packLatents(latents),
-        imgIds: imageIds(height, width),
-        txtIds,
-        promptEmbeds,
-        pooledPromptEmbeds,
-      },
-      unpackTo: { height, width },
-    };
-  }
-  const imgIds = named.required(
-    'img_ids',
-    'packed latents need their position ids; or give unpacked latents [B,C,h,w]',
-  );
-  return {
-    inputs: { family: 'flux', latents, imgIds, txtIds, promptEmbeds, pooledPromptEmbeds },
-    unpackTo: null,
-  };
 }
 
 export const denoiseCommand: Command = {

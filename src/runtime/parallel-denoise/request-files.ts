@@ -1,9 +1,9 @@
 /**
  * A denoise request read from files, as `tessera denoise` reads them: the inputs safetensors (turned into
- * denoiser inputs by the denoise command's reader, so both paths accept the same files), the scheduler
- * config next to the checkpoint. (The readers live with the denoise command; the runtime borrows them.)
+ * denoiser inputs by the reader `tessera denoise` uses too, so both paths accept the same files), the scheduler
+ * config next to the checkpoint.
  */
-import { denoiseInputs, readSchedulerConfig } from '../../cli/commands/denoise.js';
+import { denoiseInputs, readSchedulerConfig } from '../denoise/input-files.js';
 import type { WorkerRequestArgs } from '../launcher/worker-args.js';
 import { unpackLatents } from '../models/flux/packing.js';
 import type { DenoiseRequest } from './rank-job.js';

@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { denoiseInputs, readSchedulerConfig } from '../../../src/cli/commands/denoise.js';
 import { denoise } from '../../../src/runtime/denoise/index.js';
+import { denoiseInputs, readSchedulerConfig } from '../../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { packLatents } from '../../../src/runtime/models/flux/packing.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';

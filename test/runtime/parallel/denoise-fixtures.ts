@@ -5,8 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { denoiseInputs, readSchedulerConfig } from '../../../src/cli/commands/denoise.js';
 import { denoise } from '../../../src/runtime/denoise/index.js';
+import { denoiseInputs, readSchedulerConfig } from '../../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { unpackLatents } from '../../../src/runtime/models/flux/packing.js';
 import { ops, type Tensor } from '../../../src/runtime/native/index.js';

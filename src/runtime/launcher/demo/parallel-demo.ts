@@ -6,9 +6,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { denoiseInputs, readSchedulerConfig } from '../../../cli/commands/denoise.js';
 import { planShortString } from '../../../shared/plan/index.js';
 import { denoise } from '../../denoise/index.js';
+import { denoiseInputs, readSchedulerConfig } from '../../denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../model-loader/index.js';
 import { unpackLatents } from '../../models/flux/packing.js';
 import { runLocalGroup } from '../local-group.js';
