@@ -1,4 +1,4 @@
-"""One rank of the torch.distributed gloo side of `npm run bench:comm` (tools/bench/comm.ts).
+"""One rank of the torch.distributed gloo side of `npm run bench:comm` (bench/comm.ts).
 
 Usage: python comm_torch.py <rank> <size> <port> <sizes-json> <min-seconds>
 Prints one JSON line: [{"op", "bytes", "seconds"}] with the mean seconds per operation.

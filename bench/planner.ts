@@ -3,10 +3,10 @@
  * Target: under 100 ms per plan. Run: npm run bench:planner
  */
 import { performance } from 'node:perf_hooks';
-import { gpuSpec } from '../../src/shared/hardware/index.js';
-import { modelPreset } from '../../src/shared/models/index.js';
-import { planShortString } from '../../src/shared/plan/index.js';
-import { type PlannerInput, plan } from '../../src/shared/planner/index.js';
+import { gpuSpec } from '../src/shared/hardware/index.js';
+import { modelPreset } from '../src/shared/models/index.js';
+import { planShortString } from '../src/shared/plan/index.js';
+import { type PlannerInput, plan } from '../src/shared/planner/index.js';
 
 const TARGET_MS = 100;
 const RUNS = 50;

@@ -24,7 +24,7 @@ interface Sample {
 }
 
 const HERE = import.meta.dirname;
-const ROOT = resolve(HERE, '../..');
+const ROOT = resolve(HERE, '..');
 const SIZES = JSON.parse(process.env.BENCH_COMM_SIZES ?? '[65536, 1048576, 16777216]') as number[];
 const MIN_SECONDS = Number(process.env.BENCH_COMM_MIN_SECONDS ?? '1');
 const RANKS = Number(process.env.BENCH_COMM_RANKS ?? '2');

@@ -1,9 +1,9 @@
 /**
- * One rank of Tessera's side of `npm run bench:comm` (tools/bench/comm.ts): gloo through the runtime's
+ * One rank of Tessera's side of `npm run bench:comm` (bench/comm.ts): gloo through the runtime's
  * communicator API, the same operations and sizes as comm_torch.py.
  * Usage: comm-rank.ts <rank> <size> <port> <sizes-json> <min-seconds>; prints one JSON line.
  */
-import { type Communicator, createCommunicator, TcpStore } from '../../src/runtime/comm/index.js';
+import { type Communicator, createCommunicator, TcpStore } from '../src/runtime/comm/index.js';
 
 const [rankArg = '0', sizeArg = '2', portArg = '0', sizesArg = '[]', minArg = '1'] = process.argv.slice(2);
 const rank = Number(rankArg);
