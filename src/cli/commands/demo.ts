@@ -152,6 +152,6 @@ async function run(argv: readonly string[]): Promise<number> {
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'start the local control plane with 2 fake 8×H100 nodes and show them',
+  summary: 'the whole path locally: control plane + fake GPU nodes, operator, a planned group on CPU',
   run,
 };

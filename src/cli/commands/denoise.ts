@@ -121,7 +121,7 @@ function parallelFlags(values: Record<string, string | boolean | undefined>): Pa
 
 export const denoiseCommand: Command = {
   name: 'denoise',
-  summary: 'run the denoising loop in one process',
+  summary: 'run the denoising loop: one process, or a local parallel group (--ulysses, --ring, …)',
   async run(argv) {
     const options = parseDenoiseArgs(argv);
     if (options === 'help') {
