@@ -71,11 +71,31 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
     comm_ = *info[0].As<Napi::External<std::shared_ptr<Communicator>>>().Data();
     completions_ = Completions::New(info.Env(), "tessera.comm", 0, 1);
     completions_.Unref(info.Env());  // an idle communicator must not keep the process alive
+    // Registered after completions_ on purpose: Node runs env cleanup hooks newest first, so this hook
+    // runs before the one that closes completions_, while it still exists (see StopAtExit).
+    env_ = info.Env();
+    hookRegistered_ = napi_add_env_cleanup_hook(env_, &CommunicatorWrap::StopAtExit, this) == napi_ok;
   }
 
+  // Garbage collected without close(), or finalized while the environment is torn down (after
+  // StopAtExit). Runs on the JS thread and never touches JS. Cannot block for long: an in-flight
+  // operation holds this object alive (PendingOp::owner), so the threads it joins are idle — at exit
+  // StopAtExit has joined them already.
   ~CommunicatorWrap() override {
-    completions_.Release();
-    // Dropping the last reference joins the communicator's threads after aborting them.
+    if (hookRegistered_) napi_remove_env_cleanup_hook(env_, &CommunicatorWrap::StopAtExit, this);
+    Stop("communicator dropped without close()");
+  }
+
+  // Env cleanup hook (the event loop drained, or a worker thread's env ends). At teardown Node closes
+  // and frees every ThreadSafeFunction from its own cleanup hook; freeing the last one drops the napi
+  // env's last reference, which only then runs the finalizers of all wrapped objects. So the destructor
+  // alone would release completions_ that Node had already freed (use after free: with two or more
+  // communicators the process aborted in uv_mutex_lock, SIGABRT). Stop the threads and release it here
+  // instead, while it exists; the threads are joined first, so none of them posts to it once freed.
+  static void StopAtExit(void* self) {
+    auto* wrap = static_cast<CommunicatorWrap*>(self);
+    wrap->hookRegistered_ = false;  // Node drops a hook once it ran: removing it again would be an error
+    wrap->Stop("the process is exiting");
   }
 
   // Called on the JS thread once per settled operation.
@@ -248,19 +268,44 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
     return PromiseWorker::Start(info.Env(), "tessera.comm.close", [comm] { comm->Close(); }, nullptr);
   }
 
+  // Fails what is pending (peers learn at once through the closed connections), joins the threads,
+  // then drops this wrapper's hold on completions_. Idempotent; swallows every error: it runs from a
+  // finalizer or an env cleanup hook, where an exception would terminate the process.
+  void Stop(const std::string& reason) noexcept {
+    try {
+      comm_->Abort(reason);
+      comm_->Close();
+    } catch (...) {
+      // Close() is not expected to throw; the process exits with its own code either way.
+    }
+    if (!released_) {
+      released_ = true;
+      completions_.Release();
+    }
+  }
+
   std::shared_ptr<Communicator> comm_;
   Completions completions_;
   std::size_t pending_ = 0;
+  napi_env env_ = nullptr;
+  bool hookRegistered_ = false;
+  bool released_ = false;
 };
 
 void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, OpResult* data) {
   std::unique_ptr<OpResult> result(data);
   std::unique_ptr<PendingOp> op(result->op);
   if (env == nullptr) return;  // shutting down: nothing left to settle
-  if (result->error.empty()) {
-    op->deferred.Resolve(env.Undefined());
-  } else {
-    op->deferred.Reject(Napi::Error::New(env, result->error).Value());
+  // Called from Node's C code: a napi call that fails (JS can no longer run while the environment is
+  // torn down) throws here and must not unwind through it.
+  try {
+    if (result->error.empty()) {
+      op->deferred.Resolve(env.Undefined());
+    } else {
+      op->deferred.Reject(Napi::Error::New(env, result->error).Value());
+    }
+  } catch (...) {
+    // Nothing to report to: no JS will observe this promise any more.
   }
   op->wrap->Settled(env);
 }

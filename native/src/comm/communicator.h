@@ -72,7 +72,8 @@ class Communicator {
   // Fails every pending and later operation with `reason`; does not block. Idempotent.
   virtual void Abort(const std::string& reason) = 0;
   // Aborts, then joins the communicator's threads; after it returns no `done` will run. May block until
-  // the transport notices the abort (bounded by the operation timeout).
+  // the transport notices the abort (bounded by the operation timeout). Idempotent, and safe from several
+  // threads at once: every caller returns only once the threads are joined.
   virtual void Close() = 0;
   // The failure that tore the communicator down, or "" while it is healthy.
   virtual std::string Failure() const = 0;

@@ -161,6 +161,9 @@ class GlooCommunicator final : public Communicator {
 
   void Close() override {
     Abort("communicator closed");
+    // A second caller (close() on the libuv pool racing the finalizer or the exit hook) must also return
+    // only once the threads are joined: its caller may free what they post to next.
+    std::lock_guard<std::mutex> lock(closeMutex_);
     lane_.Stop();
     waiters_.Stop();
   }
@@ -277,6 +280,7 @@ class GlooCommunicator final : public Communicator {
   FailureState failure_;
   std::mutex pendingMutex_;
   std::set<gloo::transport::UnboundBuffer*> pendingP2p_;
+  std::mutex closeMutex_;
   // Declared last: destroyed (joined) first, while the contexts above are still alive.
   WorkerPool waiters_{kMaxP2pWaiters};
   WorkerPool lane_{1};

@@ -146,6 +146,9 @@ class NcclCommunicator final : public Communicator {
 
   void Close() override {
     Abort("communicator closed");
+    // A second caller (close() on the libuv pool racing the finalizer or the exit hook) must also return
+    // only once the threads are joined and the comm is released.
+    std::lock_guard<std::mutex> closeLock(closeMutex_);
     lane_.Stop();
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -286,6 +289,7 @@ class NcclCommunicator final : public Communicator {
   CUdeviceptr barrierBuf_ = 0;
   FailureState failure_;
   std::mutex mutex_;
+  std::mutex closeMutex_;
   std::condition_variable wake_;
   std::deque<InFlight> inFlight_;
   bool stopping_ = false;

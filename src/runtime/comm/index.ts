@@ -10,6 +10,9 @@
  *
  * Every operation is async and runs on native threads; a timeout or a dead peer rejects every pending
  * operation with a CommError and tears the communicator down (rebuild with a new `generation`).
+ * close() is optional at the end: a process may end (event loop drains, process.exit) with communicators
+ * and the store still open and exits with its own code; at teardown the addon aborts and joins them, and
+ * peers see a dead rank.
  */
 export type { CommBuffer, CommDType, ReduceOp, TensorLike } from './binding.js';
 export {

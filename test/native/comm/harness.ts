@@ -35,6 +35,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunOptions {
   scenario: string;
+  /** The script each rank runs (same arguments as worker.ts); worker.ts when omitted. */
+  worker?: string;
   size: number;
   /** Hard bound for the whole run; processes still alive then are killed and reported as such. */
   deadlineMs: number;
@@ -52,7 +54,15 @@ export async function runRanks(options: RunOptions): Promise<RankOutcome[]> {
 function runRank(rank: number, port: number, options: RunOptions): Promise<RankOutcome> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', WORKER, options.scenario, String(rank), String(options.size), String(port)],
+    [
+      '--import',
+      'tsx',
+      options.worker ?? WORKER,
+      options.scenario,
+      String(rank),
+      String(options.size),
+      String(port),
+    ],
     {
       env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
