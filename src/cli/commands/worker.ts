@@ -2,7 +2,9 @@
  * `tessera worker`: the pod's entry point (src/shared/runtime-contract.ts RUNTIME_COMMAND). Without
  * TESSERA_RANK it is the launcher: one worker process per rank the plan gives this pod, signals
  * forwarded, non-zero exit as soon as any worker dies. With TESSERA_RANK (set by the launcher) it is one
- * worker: rendezvous, checks, this rank's weights, the parallel denoiser.
+ * worker: rendezvous, checks, this rank's weights, the parallel denoiser. With `--inputs` the group runs
+ * that one request and exits; without it (the operator's pods) it serves: rank 0 answers HTTP and every
+ * rank loops over the leader's broadcast batches (src/runtime/serve-loop/).
  */
 import { EnvironmentError, RANK_ENV } from '../../runtime/launcher/env-config.js';
 import { launchPod } from '../../runtime/launcher/launch.js';
@@ -10,6 +12,7 @@ import { PlanFileError } from '../../runtime/launcher/plan-file.js';
 import { runRankProcess } from '../../runtime/launcher/rank-mode.js';
 import { parseWorkerArgs, WORKER_USAGE, WorkerArgsError } from '../../runtime/launcher/worker-args.js';
 import { loadedRequest } from '../../runtime/parallel-denoise/request-files.js';
+import { serveRank } from '../../runtime/serve-loop/serve-rank.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
 
@@ -47,8 +50,10 @@ export const workerCommand: Command = {
           env: process.env,
           workerCommand: process.execPath,
           workerArgs: [...process.execArgv, cli, 'worker', ...argv],
+          serving: request === undefined,
         });
       }
+      if (!request) exitRank(await serveRank(process.env, args.model));
       await runRankProcess(process.env, {
         modelPath: args.model,
         request: request ? (modelPath) => loadedRequest(modelPath, request) : undefined,

@@ -5,9 +5,11 @@
 import { log } from '../../shared/log.js';
 import { readTransformerConfig } from '../checkpoint/index.js';
 import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
+import { bindAddresses } from './addresses.js';
 import { type PodEnvironment, RANK_ENV, readPodEnvironment } from './env-config.js';
 import { ranksOfPod, readPlanFile } from './plan-file.js';
-import { superviseWorkers, type WorkerSpec } from './supervisor.js';
+import { PodProbes } from './pod-probes.js';
+import { type SupervisorOptions, superviseWorkers, type WorkerSpec } from './supervisor.js';
 
 export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
@@ -15,6 +17,11 @@ export interface LaunchOptions {
   workerCommand: string;
   workerArgs: readonly string[];
   graceMs?: number;
+  /**
+   * Serving mode (no request on the command line): workers report their stages over IPC, the launcher
+   * answers the probes on pods other than the leader's, and a clean drain after SIGTERM exits 0.
+   */
+  serving?: boolean;
 }
 
 export function workerSpecs(pod: PodEnvironment, options: LaunchOptions): WorkerSpec[] {
@@ -42,5 +49,27 @@ export async function launchPod(options: LaunchOptions): Promise<number> {
   const logger = log.child({ component: 'launcher', pod: pod.podIndex, group: pod.groupName });
   const specs = workerSpecs(pod, options);
   logger.info({ ranks: specs.map((s) => s.rank), plan: pod.planPath }, 'starting workers');
-  return superviseWorkers(specs, { graceMs: options.graceMs ?? 10_000, logger });
+  const supervision: SupervisorOptions = { graceMs: options.graceMs ?? 10_000, logger };
+  if (!options.serving) return superviseWorkers(specs, supervision);
+  // Pod 0's serving port belongs to rank 0's GenerationServer; every other pod's to its launcher.
+  const probes =
+    pod.podIndex === 0
+      ? undefined
+      : await PodProbes.start({
+          env: options.env,
+          ranks: specs.map((s) => s.rank),
+          host: bindAddresses(pod.rendezvousAddress, options.env).storeListenHost,
+          logger,
+        });
+  try {
+    return await superviseWorkers(specs, {
+      ...supervision,
+      cleanStopExitsZero: true,
+      onMessage: (rank, message) => probes?.onMessage(rank, message),
+      onWorkerExit: (rank, code, signal) => probes?.onWorkerExit(rank, code, signal),
+      onSignal: () => probes?.draining(),
+    });
+  } finally {
+    await probes?.close();
+  }
 }

@@ -21,6 +21,20 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Signals forwarded to the workers (tests pass [] to leave the test runner's handlers alone). */
   forwardSignals?: readonly NodeJS.Signals[];
+  /**
+   * Opens an IPC channel to each worker and hands its messages here (serving ranks report their stages
+   * so the pod's probes follow them); without it workers get no channel.
+   */
+  onMessage?: (rank: number, message: unknown) => void;
+  /** Told of every worker's exit (the probes turn not-ready when one dies). */
+  onWorkerExit?: (rank: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Told when the pod itself is signalled (the probes turn not-ready while draining). */
+  onSignal?: (signal: NodeJS.Signals) => void;
+  /**
+   * A signal is the ordinary end of a serving pod: when every worker then exits 0 (the leader drained and
+   * the group left cleanly), the pod exits 0 instead of 128+n.
+   */
+  cleanStopExitsZero?: boolean;
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -57,13 +71,21 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
     };
     function onSignal(signal: NodeJS.Signals) {
       logger.info({ signal }, 'forwarding signal to the workers');
-      outcome ??= SIGNAL_EXIT[signal] ?? 1;
+      if (!options.cleanStopExitsZero) outcome ??= SIGNAL_EXIT[signal] ?? 1;
+      options.onSignal?.(signal);
       stopAll(signal);
     }
     for (const s of signals) process.on(s, onSignal);
 
     for (const spec of specs) {
-      const child = spawn(spec.command, [...spec.args], { env: spec.env, stdio: 'inherit' });
+      const child = spawn(spec.command, [...spec.args], {
+        env: spec.env,
+        stdio: options.onMessage ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
+      });
+      if (options.onMessage) {
+        const onMessage = options.onMessage;
+        child.on('message', (message) => onMessage(spec.rank, message));
+      }
       children.set(spec.rank, child);
       logger.info({ rank: spec.rank, localRank: spec.localRank, pid: child.pid }, 'worker started');
       child.on('error', (err) => {
@@ -71,6 +93,7 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
       });
       child.on('exit', (code, signal) => {
         children.delete(spec.rank);
+        options.onWorkerExit?.(spec.rank, code, signal);
         const failed = code !== 0;
         if (failed && outcome === undefined) {
           outcome = code !== null && code !== 0 ? code : 1;

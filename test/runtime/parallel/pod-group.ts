@@ -24,6 +24,8 @@ export interface PodGroupOptions {
   args: string[];
   dir: string;
   env?: Record<string, string>;
+  /** Variables for one pod only (pods sharing a host need distinct serving ports). */
+  podEnv?: (pod: number) => Record<string, string>;
 }
 
 export interface PodProcess {
@@ -116,6 +118,7 @@ export async function startPodGroup(
         TESSERA_LOG_LEVEL: 'info',
         ...Object.fromEntries(env),
         ...options.env,
+        ...options.podEnv?.(pod),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

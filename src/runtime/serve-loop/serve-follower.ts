@@ -1,0 +1,44 @@
+/**
+ * Every rank but 0: load this rank's weights, join the group, then follow the leader's broadcasts until
+ * its shutdown message (exit 0) or until the group breaks (exit 1). SIGTERM alone does not end a
+ * follower: the leader's drain finishes the running batch with every rank and then sends the shutdown;
+ * a follower whose leader never does is killed by its launcher after the grace period.
+ */
+import type { ParallelGroup } from '../rendezvous/group.js';
+import { followLeader } from './follow-leader.js';
+import { joinServingGroup } from './join.js';
+import { loadRankWeights, RankModel } from './rank-model.js';
+import type { RankSetup } from './rank-setup.js';
+import { reportToLauncher } from './rank-status.js';
+
+export async function serveAsFollower(setup: RankSetup): Promise<number> {
+  const { plan, logger, rank } = setup;
+  const onSigterm = () => logger.info('SIGTERM: waiting for the leader to drain and send the shutdown');
+  process.on('SIGTERM', onSigterm);
+  let group: ParallelGroup | undefined;
+  try {
+    const loaded = loadRankWeights(setup.modelPath, setup.config, rank, plan.degrees, logger);
+    reportToLauncher(rank, 'weights-loaded');
+    group = await joinServingGroup(setup);
+    reportToLauncher(rank, 'joined');
+    logger.info({ size: group.size, coords: group.coords }, 'joined the group');
+    const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);
+    await followLeader(model, group.world, {
+      logger,
+      onFirstRun: () => {
+        logger.info('warmed up');
+        reportToLauncher(rank, 'warmed-up');
+      },
+    });
+    await group.close();
+    return 0;
+  } catch (err) {
+    const reason = (err as Error).message;
+    logger.error({ err }, 'the group broke; leaving');
+    reportToLauncher(rank, 'fatal', reason);
+    group?.world.abort(`rank ${rank}: ${reason}`);
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSigterm);
+  }
+}
