@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from '../../shared/log.js';
+import type { PeerExitedMessage } from '../serve-loop/rank-status.js';
 
 export interface WorkerSpec {
   rank: number;
@@ -69,6 +70,22 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
         killTimer.unref();
       }
     };
+    // With IPC (serving), the survivors are told which rank died and end themselves (the leader first
+    // turns not-ready with that reason); a signal would look like an ordinary stop and start a drain.
+    const notifyThenKill = (rank: number, code: number | null, signal: NodeJS.Signals | null) => {
+      for (const child of children.values()) {
+        const notice: PeerExitedMessage = { type: 'tessera-peer-exited', rank, code, signal };
+        if (child.connected) child.send(notice);
+        else child.kill('SIGTERM');
+      }
+      killTimer ??= setTimeout(() => {
+        for (const [r, child] of children) {
+          logger.warn({ rank: r }, 'worker still running after a peer died; killing it');
+          child.kill('SIGKILL');
+        }
+      }, options.graceMs);
+      killTimer.unref();
+    };
     function onSignal(signal: NodeJS.Signals) {
       logger.info({ signal }, 'forwarding signal to the workers');
       if (!options.cleanStopExitsZero) outcome ??= SIGNAL_EXIT[signal] ?? 1;
@@ -101,7 +118,8 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
             { rank: spec.rank, code, signal },
             'worker died; stopping the other workers so the group restarts',
           );
-          stopAll('SIGTERM');
+          if (options.onMessage) notifyThenKill(spec.rank, code, signal);
+          else stopAll('SIGTERM');
         } else {
           logger.info({ rank: spec.rank, code, signal }, 'worker exited');
         }

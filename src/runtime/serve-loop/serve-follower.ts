@@ -9,13 +9,22 @@ import { followLeader } from './follow-leader.js';
 import { joinServingGroup } from './join.js';
 import { loadRankWeights, RankModel } from './rank-model.js';
 import type { RankSetup } from './rank-setup.js';
-import { reportToLauncher } from './rank-status.js';
+import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 
 export async function serveAsFollower(setup: RankSetup): Promise<number> {
   const { plan, logger, rank } = setup;
   const onSigterm = () => logger.info('SIGTERM: waiting for the leader to drain and send the shutdown');
   process.on('SIGTERM', onSigterm);
   let group: ParallelGroup | undefined;
+  onPeerExited((notice) => {
+    const reason = describePeerExit(notice);
+    logger.error({ reason }, 'a rank of this pod died; leaving the group');
+    reportToLauncher(rank, 'fatal', reason);
+    group?.world.abort(reason);
+    // Exit now: an abort does not interrupt a broadcast already waiting in gloo (it fails only at the
+    // collective timeout), and there is nothing left to finish for a group that lost a rank.
+    process.exit(1);
+  });
   try {
     const loaded = loadRankWeights(setup.modelPath, setup.config, rank, plan.degrees, logger);
     reportToLauncher(rank, 'weights-loaded');

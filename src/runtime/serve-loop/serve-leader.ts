@@ -15,7 +15,7 @@ import { GroupLeader } from './group-leader.js';
 import { joinServingGroup } from './join.js';
 import { loadRankWeights, RankModel } from './rank-model.js';
 import type { RankSetup } from './rank-setup.js';
-import { reportToLauncher } from './rank-status.js';
+import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 import { warmUp } from './warm-up.js';
 
 /** How long a failed leader keeps answering (503 with the reason) before it exits. */
@@ -101,6 +101,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       reportToLauncher(rank, 'warmed-up');
       server.markStarted();
     };
+    onPeerExited((notice) => fail(describePeerExit(notice), undefined));
     start().catch((err: unknown) => fail(`starting failed: ${(err as Error).message}`, err));
   });
 }

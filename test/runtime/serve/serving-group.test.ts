@@ -20,6 +20,7 @@ import {
   groupPids,
   killGroup,
   probe,
+  readiness,
   type ServingGroup,
   startServingGroup,
   waitAllReady,
@@ -103,10 +104,13 @@ describe('tessera worker in pod mode: a 2 pods × 2 ranks serving group', () => 
     expect(pids).toHaveLength(6);
     const victim = workerPids(g.pods[1]?.output() ?? '').get(3) as number;
     const leaderStatuses: number[] = [];
+    const leaderReasons: string[] = [];
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        leaderStatuses.push(await probe(g.leader, '/readyz'));
+        const seen = await readiness(g.leader);
+        leaderStatuses.push(seen.status);
+        if (seen.reason) leaderReasons.push(seen.reason);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -122,13 +126,16 @@ describe('tessera worker in pod mode: a 2 pods × 2 ranks serving group', () => 
     }
     process.stdout.write(
       `serving kill test: every pod exited ${elapsed} ms after the kill (timeout ${COMM_TIMEOUT_MS} ms); ` +
-        `leader readyz seen: ${[...new Set(leaderStatuses)].join(', ')} (0 = gone)\n`,
+        `leader readyz seen: ${[...new Set(leaderStatuses)].join(', ')} (0 = gone); reason: ${leaderReasons[0]}\n`,
     );
     for (const [i, e] of exits.entries()) expect(e.code === 0, `pod ${i} exited ${e.code}`).toBe(false);
     expect(elapsed).toBeLessThan(COMM_TIMEOUT_MS + 5_000);
     // After the kill the leader never reported ready again for long: its readiness failed or it was gone.
     expect(leaderStatuses.at(-1)).not.toBe(200);
-    expect(leaderStatuses.some((s) => s === 503 || s === 0)).toBe(true);
+    // The leader said why before it went: a fatal 503 (whichever of its own heartbeat or its launcher's
+    // notice about a dead local rank found the failure first).
+    expect(leaderStatuses).toContain(503);
+    expect(leaderReasons[0]).toMatch(/^executor failed: /);
     for (const pid of pids) expect(alive(pid), `process ${pid} still running`).toBe(false);
   }, 120_000);
 });

@@ -46,6 +46,17 @@ export async function probe(base: string, path: '/healthz' | '/readyz'): Promise
   }
 }
 
+/** `/readyz` with its reason; status 0 when nothing answers. */
+export async function readiness(base: string): Promise<{ status: number; reason?: string }> {
+  try {
+    const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await res.json()) as { reason?: string };
+    return { status: res.status, ...(body.reason !== undefined ? { reason: body.reason } : {}) };
+  } catch {
+    return { status: 0 };
+  }
+}
+
 export async function waitAllReady(group: ServingGroup, withinMs: number): Promise<number> {
   const started = Date.now();
   for (;;) {
