@@ -1,8 +1,8 @@
 /**
  * `tessera worker` inside one worker process (the launcher set TESSERA_RANK): join the group named by
  * the env contract, check the plan against the checkpoint, load this rank's weights and run the request
- * given on the command line. (The HTTP serving loop, which takes requests from the leader instead, is a
- * separate piece; without a request the worker says so and fails.)
+ * given on the command line. (Without a request, worker.ts runs the serving loop instead:
+ * src/runtime/serve-loop/.)
  */
 import { log } from '../../shared/log.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
@@ -51,7 +51,7 @@ export async function runRankProcess(
   };
   if (!options.request) {
     throw new EnvironmentError(
-      'no request given (--inputs): this build runs one denoise request per worker start; HTTP serving is not built yet',
+      'no request given (--inputs): runRankProcess runs one request; serving ranks start through serveRank',
     );
   }
   await runDenoiseRank(job, options.request(modelPath));

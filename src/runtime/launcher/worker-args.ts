@@ -1,7 +1,7 @@
 /**
  * The arguments of `tessera worker` (the operator renders `spec.runtime.args` after the command). With a
- * request (`--inputs`), every rank runs that one denoise request and the leader writes the result; the
- * launcher passes the same arguments to every worker process.
+ * request (`--inputs`), every rank runs that one denoise request and the leader writes the result;
+ * without one, the group serves HTTP. The launcher passes the same arguments to every worker process.
  */
 import { parseArgs } from 'node:util';
 
@@ -12,6 +12,8 @@ The pod's entry point. Reads the env contract (TESSERA_POD_INDEX, TESSERA_PLAN_P
 ...) and the plan, starts one worker process per rank the plan gives this pod, and exits non-zero as soon
 as any worker dies. Each worker joins the group through the TCP store on rank 0, checks the plan against
 the checkpoint (TESSERA_MODEL_PATH or --model) and loads its share of the weights.
+Without --inputs the group serves: rank 0 (pod 0) answers HTTP on TESSERA_SERVING_PORT (docs/serving.md)
+and broadcasts each batch to every rank; the other pods' launchers answer /healthz and /readyz there.
   --inputs, --steps, --guidance-scale, -o   run this one denoise request (inputs as for tessera denoise)
   --stats-dir DIR                           each rank writes rank-<r>.json (bytes loaded, step times)
 `;
