@@ -6,6 +6,7 @@
  * Any communicator failure is fatal for the group: `onFatal` takes the leader out of service.
  */
 import type { Logger } from '../../shared/log.js';
+import type { Communicator } from '../comm/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { Tensor } from '../native/index.js';
 import type { GroupDenoiseOptions } from '../serving/index.js';
@@ -32,7 +33,7 @@ export class GroupLeader {
 
   constructor(
     private readonly model: RankModel,
-    world: ConstructorParameters<typeof LeaderChannel>[0],
+    world: Communicator,
     private readonly options: GroupLeaderOptions,
   ) {
     this.channel = new LeaderChannel(world);
@@ -50,7 +51,7 @@ export class GroupLeader {
     this.channel.exclusive(async () => {
       if (this.stopped) throw new Error('the group is shutting down');
       this.busy = true;
-      const requestId = `run-${++this.runs}`;
+      const requestId = options.requestIds?.join(',') || `run-${++this.runs}`;
       const tensors = inputTensors(inputs);
       try {
         await this.channel.send(

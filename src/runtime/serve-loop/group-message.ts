@@ -36,7 +36,7 @@ export interface TensorHeader {
 export interface RunMessage {
   kind: 'run';
   family: 'flux' | 'sd3';
-  /** The batch's first request id (or the warm-up's), for the ranks' logs. */
+  /** The batch's request ids joined with commas (the warm-up's is 'warm-up'), for the ranks' logs. */
   requestId: string;
   steps: number;
   guidanceScale: number;

@@ -21,6 +21,8 @@ export interface GroupDenoiseOptions {
   guidanceScale: number;
   /** One per request of the batch, in order (null: the request gave none). */
   seeds: readonly (number | null)[];
+  /** The batch's request ids, in order: every rank logs them with its share of the run. */
+  requestIds?: readonly string[];
 }
 
 /**
@@ -85,7 +87,12 @@ export class DenoiseExecutor implements GenerationExecutor {
     try {
       latents = await this.options.denoise(
         inputs,
-        { steps: first.steps, guidanceScale: first.guidanceScale, seeds: batch.map((r) => r.seed) },
+        {
+          steps: first.steps,
+          guidanceScale: first.guidanceScale,
+          seeds: batch.map((r) => r.seed),
+          requestIds: batch.map((r) => r.id),
+        },
         signal,
       );
       const whole = firstSamples({ shape: [...latents.shape], data: latents.toFloat32Array() }, samples);

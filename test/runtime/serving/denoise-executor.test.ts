@@ -91,7 +91,12 @@ describe('DenoiseExecutor', () => {
       imgIds: [16, 3],
       txtIds: [4, 3],
     });
-    expect(seen[0]?.options).toEqual({ steps: 4, guidanceScale: 3.5, seeds: [null, 7] });
+    expect(seen[0]?.options).toEqual({
+      steps: 4,
+      guidanceScale: 3.5,
+      seeds: [null, 7],
+      requestIds: ['a', 'b'],
+    });
     expect(results.map((r) => r.latents.shape)).toEqual([
       [1, 16, 8],
       [2, 16, 8],
