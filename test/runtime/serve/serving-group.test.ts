@@ -13,7 +13,7 @@ import { packLatents } from '../../../src/runtime/models/flux/packing.js';
 import { FLUX_TXT7, oneProcessResult, writeInputs } from '../parallel/denoise-fixtures.js';
 import { maxRelativeError } from '../parallel/harness.js';
 import { workerPids } from '../parallel/pod-group.js';
-import { decodeF32, postJson } from '../serving/harness.js';
+import { decodeF32, metricsText, postJson, sample } from '../serving/harness.js';
 import {
   alive,
   fixtureRequestBody,
@@ -94,6 +94,32 @@ describe('tessera worker in pod mode: a 2 pods × 2 ranks serving group', () => 
       `serving group pp2·u2 (2 pods × 2 ranks): ready in ${readyMs} ms; max relative error ${error.toExponential(2)}; ` +
         `run ${ran.runMs} ms, second request queued ${queued.queueMs} ms; SIGTERM drain ${stopMs} ms\n`,
     );
+  }, 120_000);
+
+  it('SIGTERM during a run answers that run, then every process exits 0', async () => {
+    const g = await startServingGroup(dir, COMM_TIMEOUT_MS);
+    group = g;
+    await waitAllReady(g, READY_WITHIN_MS);
+    const pids = groupPids(g);
+    // Enough steps that the run is still going when the pods are told to stop.
+    const running = postJson(g.leader, { ...fixtureRequestBody(), steps: 100 });
+    const deadline = Date.now() + 10_000;
+    while (sample(await metricsText(g.leader), 'tessera_serving_in_flight') < 1) {
+      if (Date.now() > deadline) throw new Error('the request never started running');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const p of g.pods) p.child.kill('SIGTERM');
+    const answer = await running;
+    const exits = await Promise.all(g.pods.map((p) => p.exited));
+    const runMs = (answer.json as unknown as DenoiseAnswer).timing?.runMs;
+    process.stdout.write(
+      `serving drain: the 100-step run (${runMs} ms) was answered ${answer.status} after SIGTERM\n`,
+    );
+    expect(answer.status, JSON.stringify(answer.json).slice(0, 500)).toBe(200);
+    for (const [i, e] of exits.entries()) {
+      expect(e.code, `pod ${i}:\n${g.pods[i]?.output().slice(-3000)}`).toBe(0);
+    }
+    for (const pid of pids) expect(alive(pid), `process ${pid} still running`).toBe(false);
   }, 120_000);
 
   it('a killed rank takes every process of the group down, non-zero, within the timeout', async () => {
