@@ -5,13 +5,12 @@
  * (latents stay identical across its SP and CFG ranks); PipeFusion runs its own loop (pipefusion/).
  * The group's leader returns the whole batch; other ranks return null.
  */
+
+import { runEulerLoop } from '../denoise/euler-loop.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
-import { imageTokens } from '../denoise/inputs.js';
-import { denoiseSchedule } from '../denoise/schedule.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
 import type { Tensor } from '../native/index.js';
 import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
-import { eulerStep } from '../scheduler/flow-match-euler.js';
 import type { RankContext } from './context.js';
 import { collectOnLeader, replicaInputs } from './data-parallel.js';
 import { pipefusionDenoise } from './pipefusion/pipefusion-denoise.js';
@@ -51,30 +50,19 @@ async function stepLoop(
   options: ParallelDenoiseOptions,
   ctx: RankContext,
 ): Promise<Tensor> {
-  const patch = loaded.family === 'sd3' ? loaded.config.patchSize : 1;
-  const schedule = denoiseSchedule(
-    loaded.family,
-    options.scheduler,
-    options.steps,
-    imageTokens(inputs, patch),
-  );
-  const latents = inputs.latents.to('f32').clone();
-  const values = latents.data() as Float32Array;
-  for (let i = 0; i < schedule.timesteps.length; i++) {
-    const started = performance.now();
-    const t = schedule.timesteps[i] as number;
-    const velocity =
+  const { guidanceScale } = options;
+  const { latents } = await runEulerLoop(loaded, inputs, {
+    steps: options.steps,
+    scheduler: options.scheduler,
+    velocityAt: (current, t) =>
       loaded.family === 'flux' && inputs.family === 'flux'
-        ? await fluxStepVelocity(loaded, inputs, latents, t, options.guidanceScale, ctx)
+        ? fluxStepVelocity(loaded, inputs, current, t, guidanceScale, ctx)
         : loaded.family === 'sd3' && inputs.family === 'sd3'
-          ? await sd3StepVelocity(loaded, inputs, latents, t, options.guidanceScale, ctx)
-          : unreachable();
-    eulerStep(schedule, i, values, velocity.toFloat32Array(), values);
-    velocity.release();
-    const ms = performance.now() - started;
-    ctx.logger.debug({ step: i, timestep: t, ms: Math.round(ms) }, 'parallel denoising step');
-    options.onStep?.({ index: i, ms });
-  }
+          ? sd3StepVelocity(loaded, inputs, current, t, guidanceScale, ctx)
+          : unreachable(),
+    onStep: options.onStep,
+    logger: ctx.logger,
+  });
   return latents;
 }
 
