@@ -1,7 +1,7 @@
 /**
  * What a worker process calls to serve, so the launcher's wiring stays a few lines. Exactly one process
  * per pod binds TESSERA_SERVING_PORT: on the group's pod 0 the rank-0 process (the leader, with
- * generation routes), on the other pods their local rank 0 (probes only).
+ * generation routes), on the other pods their launcher (probes only, from its ranks' IPC status).
  */
 import type { Logger } from '../../shared/log.js';
 import type { Plan } from '../../shared/plan/index.js';
