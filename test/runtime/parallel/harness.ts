@@ -4,7 +4,6 @@
  * outlives the test (killAll in afterEach).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { rng } from '../../support/rng.js';
 
 export interface RankOutcome {
@@ -19,17 +18,9 @@ export interface RankOutcome {
 
 const live = new Set<ChildProcess>();
 
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => done(port));
-    });
-  });
-}
+import { freePort } from '../../../src/devcluster/ports.js';
+
+export { freePort };
 
 export interface SpawnSpec {
   args: string[];
