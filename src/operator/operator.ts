@@ -1,8 +1,8 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { OPERATOR_MANAGER } from '../shared/api/v1alpha1/index.js';
 import type { Logger } from '../shared/log.js';
 import { Controller } from './controller/controller.js';
 import { KubeClient } from './kube/client.js';
+import { loadKubeConfig } from './kube/kubeconfig.js';
 import { LeaseElector } from './leader/lease-elector.js';
 import type { OperatorOptions } from './options.js';
 import { HealthServer } from './server/health-server.js';
@@ -26,9 +26,7 @@ export class Operator {
 
   /** Starts everything; resolves when the health server listens (with its port). */
   async start(): Promise<number> {
-    const kc = new KubeConfig();
-    if (this.options.kubeconfig) kc.loadFromFile(this.options.kubeconfig);
-    else kc.loadFromDefault();
+    const kc = loadKubeConfig(this.options.kubeconfig, this.options.kubeconfigSource);
     this.client = await KubeClient.create(kc);
     const controller = new Controller(this.client, this.log, {
       defaultImage: this.options.runtimeImage,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Toleration } from '../shared/api/v1alpha1/index.js';
+import type { KubeconfigSource } from './kube/kubeconfig.js';
 import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from './leader/lease-elector.js';
 import { DEFAULT_RATE_LIMITER, type RateLimiterOptions } from './queue/rate-limiter.js';
 
@@ -8,6 +9,8 @@ import { DEFAULT_RATE_LIMITER, type RateLimiterOptions } from './queue/rate-limi
 export interface OperatorOptions {
   /** Kubeconfig file; absent: $KUBECONFIG, then in-cluster service account, then ~/.kube/config. */
   kubeconfig: string | undefined;
+  /** Where `kubeconfig` came from, so an error can name it. */
+  kubeconfigSource: KubeconfigSource;
   /** Image of pods whose `spec.runtime.image` is empty. */
   runtimeImage: string;
   /** Tolerations added to every pod (and considered when reading topology). */
@@ -89,7 +92,9 @@ export function parseToleration(value: string): Toleration {
 
 export function parseOperatorOptions(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorOptions {
   const o: OperatorOptions = {
-    kubeconfig: env.KUBECONFIG || undefined,
+    // A KUBECONFIG list (a:b) is merged by client-node's default loading, not read as one file.
+    kubeconfig: env.KUBECONFIG && !env.KUBECONFIG.includes(':') ? env.KUBECONFIG : undefined,
+    kubeconfigSource: 'KUBECONFIG',
     runtimeImage: DEFAULT_RUNTIME_IMAGE,
     podTolerations: [],
     leaderElect: true,
@@ -120,6 +125,7 @@ export function parseOperatorOptions(argv: readonly string[], env: NodeJS.Proces
     switch (flag) {
       case '--kubeconfig':
         o.kubeconfig = value();
+        o.kubeconfigSource = '--kubeconfig';
         break;
       case '--runtime-image':
         o.runtimeImage = value();

@@ -1,3 +1,4 @@
+import { KubeconfigError } from '../../operator/kube/kubeconfig.js';
 import { Operator } from '../../operator/operator.js';
 import { OPERATOR_USAGE, OptionsError, parseOperatorOptions } from '../../operator/options.js';
 import { log } from '../../shared/log.js';
@@ -29,7 +30,9 @@ export const operatorCommand: Command = {
     try {
       await operator.start();
     } catch (err) {
-      logger.error({ err }, 'Operator failed to start');
+      // One line for the person at the terminal; the stack only at debug level in the JSON log.
+      logger.debug({ err }, 'Operator failed to start');
+      process.stderr.write(`tessera operator: ${startFailure(err)}\n`);
       await operator.stop().catch(() => undefined);
       return 1;
     }
@@ -39,3 +42,18 @@ export const operatorCommand: Command = {
     return why === 'lost' ? 1 : 0;
   },
 };
+
+/** What went wrong at start, in one line: the error's message and its causes' first lines. */
+function startFailure(err: unknown): string {
+  if (err instanceof KubeconfigError) return err.message;
+  const parts: string[] = [];
+  for (
+    let e: unknown = err;
+    e !== undefined && parts.length < 3;
+    e = e instanceof Error ? e.cause : undefined
+  ) {
+    const text = e instanceof Error ? e.message : String(e);
+    parts.push(text.split('\n')[0] ?? text);
+  }
+  return `could not start: ${parts.join(': ')}`;
+}
