@@ -47,7 +47,7 @@ export class Operator {
         get synced() {
           return controller.synced;
         },
-        metricsText: () => controller.metrics.registry.render(),
+        metricsText: () => controller.metrics.render(),
       },
       {
         host: this.options.httpHost,

@@ -11,7 +11,7 @@ async function serve(
   health: InformerHealth[],
 ): Promise<(path: string) => Promise<{ status: number; body: string }>> {
   const server = new HealthServer(
-    { informerHealth: () => health, synced: health.every((h) => h.synced), metricsText: () => 'm 1\n' },
+    { informerHealth: () => health, synced: health.every((h) => h.synced), metricsText: async () => 'm 1\n' },
     { host: '127.0.0.1', port: 0, informerDeadAfterMs: 60_000 },
   );
   servers.push(server);

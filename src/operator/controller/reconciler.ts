@@ -78,9 +78,12 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<Outcome> {
     const inf = this.deps.caches.inferences.get(key);
-    // Deleted: the garbage collector removes the children through their owner references.
-    if (!inf || inf.metadata.deletionTimestamp) return {};
     const { namespace, name } = splitKey(key);
+    // Deleted: the garbage collector removes the children through their owner references.
+    if (!inf || inf.metadata.deletionTimestamp) {
+      this.deps.metrics.forgetObject(namespace, name);
+      return {};
+    }
     const log = this.deps.log.child({ namespace, name });
     const events: PendingEvent[] = [];
     const children = observeChildren(inf, this.deps.caches);
@@ -281,11 +284,12 @@ export class Reconciler {
     ready: number,
     groups: readonly GroupStatus[],
   ): void {
-    this.deps.metrics.groupsReady.set(ready, { namespace, name });
-    this.deps.metrics.groupsRestarting.set(groups.filter((g) => g.phase === 'Recreating').length, {
+    this.deps.metrics.recordGroups(
       namespace,
       name,
-    });
+      ready,
+      groups.filter((g) => g.phase === 'Recreating').length,
+    );
   }
 
   private resolveTopology(inf: DiTInference): TopologyOutcome {

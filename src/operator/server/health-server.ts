@@ -5,7 +5,8 @@ import type { InformerHealth } from '../informers/informer.js';
 export interface HealthSource {
   informerHealth(): InformerHealth[];
   readonly synced: boolean;
-  metricsText(): string;
+  /** Prometheus text exposition (format 0.0.4). */
+  metricsText(): Promise<string>;
 }
 
 export interface HealthServerOptions {
@@ -66,7 +67,10 @@ export class HealthServer {
         notSynced.length === 0 ? 'ok\n' : `${notSynced.join('\n')}\n`,
       );
     } else if (path === '/metrics') {
-      this.reply(res, 200, this.source.metricsText(), 'text/plain; version=0.0.4');
+      this.source.metricsText().then(
+        (text) => this.reply(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'),
+        (err: unknown) => this.reply(res, 500, `collecting metrics failed: ${String(err)}\n`),
+      );
     } else {
       this.reply(res, 404, 'not found\n');
     }
