@@ -1,0 +1,91 @@
+"""Writes the prompt-to-image goldens under test/fixtures/pipeline/ from real transformers + diffusers.
+
+Run through the reference venv:  "$(tools/reference/venv.sh)" tools/reference/make_pipeline_fixtures.py [--only PART,...]
+Each part replaces only its own files, so one part can be regenerated alone:
+  tokenizers   tokenizers/<name>/ (tiny tokenizer folders in the released layouts), tokenizers.json (ids)
+"""
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+import transformers
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = REPO / "test" / "fixtures" / "pipeline"
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n")
+
+
+def versions() -> dict:
+    import diffusers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "diffusers": diffusers.__version__,
+        "python": platform.python_version(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def make_tokenizers(out: Path) -> None:
+    folder = out / "tokenizers"
+    shutil.rmtree(folder, ignore_errors=True)
+    folders = build_tokenizers(folder)
+    goldens = tokenizer_goldens(folders, out)
+    # One prompt per line keeps the diff of a regenerated golden readable.
+    goldens["versions"] = versions()
+    text = json.dumps({k: v for k, v in goldens.items() if k != "settings"}, indent=1, ensure_ascii=False)
+    settings = ",\n".join(_setting_json(s) for s in goldens["settings"])
+    (out / "tokenizers.json").write_text(text[:-2] + ',\n "settings": [\n' + settings + "\n ]\n}\n")
+    _log(f"  tokenizers: {len(goldens['corpus'])} prompts x {len(goldens['settings'])} settings")
+
+
+def _setting_json(setting: dict) -> str:
+    head = {k: v for k, v in setting.items() if k not in ("ids", "attention")}
+    ids = ",\n".join("    " + json.dumps(row) for row in setting["ids"])
+    return (
+        "  " + json.dumps(head, ensure_ascii=False)[:-1]
+        + ', "attention": ' + json.dumps(setting["attention"])
+        + ', "ids": [\n' + ids + "\n  ]}"
+    )
+
+
+PARTS = {"tokenizers": make_tokenizers}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of: {', '.join(PARTS)}")
+    args = parser.parse_args()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for part in args.only.split(","):
+        if part not in PARTS:
+            raise SystemExit(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
+        started = time.time()
+        _log(f"{part} ...")
+        PARTS[part](args.out)
+        _log(f"  {part} done in {time.time() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
