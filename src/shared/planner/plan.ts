@@ -1,5 +1,11 @@
 import { validateTopology } from '../hardware/index.js';
-import { type Degrees, PLAN_SCHEMA_VERSION, planShortString, type RequestShape } from '../plan/index.js';
+import {
+  type Degrees,
+  PLAN_SCHEMA_VERSION,
+  planShortString,
+  type RequestShape,
+  replicaRanks,
+} from '../plan/index.js';
 import { predictTime } from './cost.js';
 import { factorisations, groupSizes } from './enumerate.js';
 import { explainChoice, explainRejections } from './explain.js';
@@ -203,7 +209,14 @@ function toPlan(input: PlannerInput, best: Candidate, reason: string): ChosenPla
     gpusPerGroup: best.gpusPerGroup,
     podsPerGroup: best.podsPerGroup,
     gpusPerPod: best.gpusPerPod,
-    pipeline: { patches: best.patches, warmupSteps: best.warmupSteps },
+    pipeline: {
+      patches: best.patches,
+      warmupSteps: best.warmupSteps,
+      // The runtime's placement (docs/architecture.md): text encoders on rank 0 only, the VAE decode
+      // patch-parallel over the replica's ranks; the memory model counts them the same way.
+      textEncoders: 'leader',
+      vaeDecode: { ranks: replicaRanks(best.degrees) },
+    },
     ranks: rankPlacements(best.gpusPerGroup, best.gpusPerPod),
     predicted: {
       stepSeconds: best.time.stepSeconds,
