@@ -393,6 +393,27 @@ describe('invalid objects', () => {
     },
   );
 
+  it.each([
+    ['a dotted name', 'flux.dev', 'must be a DNS-1035 label'],
+    ['a name starting with a digit', '9lives', 'must be a DNS-1035 label'],
+    ['a 64-character name', `f${'x'.repeat(63)}`, 'must be at most 42 characters'],
+    ['a 43-character name', `f${'x'.repeat(42)}`, 'must be at most 42 characters'],
+  ])('the API server refuses %s, naming metadata.name', async (_what, name, fragment) => {
+    for (const mode of [['--server-side'], []]) {
+      const res = await kubectl(['apply', ...mode, '-n', ns, '-f', '-'], stringify(valid(name)));
+      expect(res.code, `${mode.join('') || 'client-side'} apply succeeded: ${res.stdout}`).not.toBe(0);
+      expect(res.stderr).toContain(`metadata.name ${fragment}`);
+    }
+  });
+
+  it('accepts a 42-character name (the longest whose derived names fit)', async () => {
+    const name = `f${'x'.repeat(41)}`;
+    await mustKubectl(
+      ['apply', '--server-side', '--dry-run=server', '-n', ns, '-f', '-'],
+      stringify(valid(name)),
+    );
+  });
+
   it('stores none of them', async () => {
     expect(INVALID.length).toBeGreaterThanOrEqual(15);
     expect((await mustKubectl(['get', 'dit', '-n', ns, '-o', 'name'])).trim()).toBe('');

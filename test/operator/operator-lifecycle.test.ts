@@ -105,6 +105,17 @@ async function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise
   );
 }
 
+async function waitStalled(ns: string, name: string, timeoutMs = 60_000): Promise<DiTInference> {
+  return eventually(
+    `${ns}/${name} reports Stalled=True`,
+    async () => {
+      const inf = await getInference(client, ns, name);
+      return condition(inf, 'Stalled')?.status === 'True' ? inf : undefined;
+    },
+    { timeoutMs, describe: async () => describeStatus(await getInference(client, ns, name)) },
+  );
+}
+
 async function groupPods(ns: string, name: string, index: number): Promise<V1Pod[]> {
   const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, name);
   return pods.filter((p) => p.metadata?.labels?.['tessera.dev/group-index'] === String(index));
@@ -486,14 +497,7 @@ describe('a spec the planner rejects', () => {
       ns,
       smallInference('bad', { parallelism: { mode: 'Manual', degrees: badDegrees } as never }),
     );
-    const inf = await eventually(
-      'Stalled=True',
-      async () => {
-        const got = await getInference(client, ns, 'bad');
-        return condition(got, 'Stalled')?.status === 'True' ? got : undefined;
-      },
-      { describe: async () => describeStatus(await getInference(client, ns, 'bad')) },
-    );
+    const inf = await waitStalled(ns, 'bad');
     expect(condition(inf, 'Stalled')).toMatchObject({
       reason: 'NoFeasiblePlan',
       message: expect.stringMatching(/head/i),
@@ -506,19 +510,58 @@ describe('a spec the planner rejects', () => {
     }
   });
 
-  it('names metadata.name and the fix when the name is too long for its pods', async () => {
-    const ns = await createNamespace(cluster(), 'longname');
-    const name = `a-${'very-'.repeat(9)}long-name`;
-    await applyInferences(cluster(), ns, smallInference(name));
-    const inf = await eventually('Stalled=True', async () => {
-      const got = await getInference(client, ns, name);
-      return condition(got, 'Stalled')?.status === 'True' ? got : undefined;
-    });
-    expect(condition(inf, 'Stalled')).toMatchObject({
+  it('refuses a dotted name and a 64-character name before the object or any child exists', async () => {
+    const ns = await createNamespace(cluster(), 'names');
+    for (const name of ['flux.dev', `f${'x'.repeat(63)}`]) {
+      const res = await cluster().kubectl(['apply', '--server-side', '-n', ns, '-f', '-'], {
+        input: stringify(smallInference(name)),
+      });
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/metadata\.name must be (a DNS-1035 label|at most 42 characters)/);
+      expect(await getInference(client, ns, name)).toBeUndefined();
+    }
+    for (const r of [RESOURCES.statefulSet, RESOURCES.service, RESOURCES.configMap, RESOURCES.pod]) {
+      expect(
+        (await client.list(r, { namespace: ns })).items.filter(
+          (o) => o.metadata?.name !== 'kube-root-ca.crt',
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  it('stalls with InvalidSpec, creating nothing, when the API server refuses a child; a fixed spec runs', async () => {
+    const ns = await createNamespace(cluster(), 'refused');
+    // A topology key the CRD does not check but the API server refuses in the pod template.
+    await applyInferences(
+      cluster(),
+      ns,
+      smallInference('refused', { placement: { exclusiveTopologyKey: 'not a label key!' } } as never),
+    );
+    const stalled = await waitStalled(ns, 'refused');
+    expect(condition(stalled, 'Stalled')).toMatchObject({
       reason: 'InvalidSpec',
-      message: expect.stringMatching(/metadata\.name .* use a shorter name/),
+      message: expect.stringMatching(/API server refused .*topologyKey.*change the spec field/),
     });
-    expect(await listByName(client, RESOURCES.statefulSet, ns, name)).toEqual([]);
+    expect(condition(stalled, 'Reconciling')).toBeUndefined();
+    // Not retried in a loop: after a while there is still one event and nothing exists.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await eventsWithReason(cluster(), ns, 'SpecRejected')).items.length).toBe(1);
+    for (const r of [RESOURCES.statefulSet, RESOURCES.service, RESOURCES.configMap, RESOURCES.pod]) {
+      expect(await listByName(client, r, ns, 'refused')).toEqual([]);
+    }
+    await kubectlOk(cluster(), [
+      'patch',
+      'ditinference',
+      'refused',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { placement: { exclusiveTopologyKey: 'topology.kubernetes.io/zone' } } }),
+    ]);
+    const ready = await waitReady(ns, 'refused');
+    expect(condition(ready, 'Stalled')).toBeUndefined();
+    await kubectlOk(cluster(), ['delete', 'ditinference', 'refused', '-n', ns, '--wait=false']);
   });
 
   it('leaves a running object children exactly as they were', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFor } from '../../src/operator/planning/plan-for.js';
 import { renderPlanConfigMap } from '../../src/operator/render/configmap.js';
-import { planKey } from '../../src/operator/render/names.js';
+import { MAX_INFERENCE_NAME_LENGTH, nameProblem, planKey } from '../../src/operator/render/names.js';
 import { renderVolcanoPodGroup } from '../../src/operator/render/podgroup.js';
 import { renderPeersService, renderServingService } from '../../src/operator/render/services.js';
 import { renderGroup } from '../../src/operator/render/statefulset.js';
@@ -186,5 +186,23 @@ describe('gang scheduling', () => {
     expect(template.metadata?.annotations?.['kueue.x-k8s.io/pod-group-total-count']).toBe(
       String(plan.podsPerGroup),
     );
+  });
+});
+
+describe('nameProblem', () => {
+  it('accepts DNS-1035 labels up to the length the derived names allow', () => {
+    expect(nameProblem('flux-dev')).toBeUndefined();
+    expect(nameProblem(`f${'x'.repeat(MAX_INFERENCE_NAME_LENGTH - 1)}`)).toBeUndefined();
+  });
+  it('refuses a dotted name, naming the Services it cannot name and a valid alternative', () => {
+    expect(nameProblem('flux.dev')).toBe(
+      "metadata.name 'flux.dev' cannot name the Services flux.dev and flux.dev-peers: a Service name must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, no dots); rename the object, e.g. 'flux-dev'",
+    );
+    expect(nameProblem('9lives')).toMatch(/DNS-1035 label.*e\.g\. 'lives'/);
+    expect(nameProblem('Flux')).toMatch(/e\.g\. 'flux'/);
+  });
+  it('refuses a name too long for the pods and labels derived from it', () => {
+    const long = `f${'x'.repeat(63)}`;
+    expect(nameProblem(long)).toMatch(/has 64 characters; at most 42 .* use a shorter name/);
   });
 });

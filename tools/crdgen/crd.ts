@@ -13,7 +13,7 @@ import {
 import { propertySchema } from './convert.js';
 import { readDocComment } from './doc-comments.js';
 import { canonical, type Schema } from './schema.js';
-import { SchemaSourceError } from './tags.js';
+import { applyTags, SchemaSourceError } from './tags.js';
 import { applyDefaults } from './validate.js';
 
 /** Where the API types live, relative to the repository root. */
@@ -105,8 +105,13 @@ export function openApiSchema(project: Project): Schema {
     throw new SchemaSourceError(ROOT_FILE, `${KIND} must be an interface`);
   const spec = rootProperty(project, 'spec');
   expandObjectDefaults(spec);
+  const doc = readDocComment(rootDecl);
+  // Root-level CEL rules are the only ones that can read metadata.name.
+  const rules: Schema = {};
+  applyTags(rules, doc.tags, ROOT_FILE);
   return canonical({
-    description: readDocComment(rootDecl).description,
+    ...rules,
+    description: doc.description,
     type: 'object',
     required: ['spec'],
     properties: {

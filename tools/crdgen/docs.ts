@@ -32,8 +32,21 @@ export function apiReference(root: Schema): string {
     '  `/spec/replicas`), so the two do not fight.',
     '- **Restarts**: change `spec.restartToken` to restart every group, e.g. from a Git commit.',
     '',
+    ...rootRules(root),
     ...sections,
   ].join('\n');
+}
+
+/** CEL rules on the whole object: the only place a rule can read `metadata.name`. */
+function rootRules(root: Schema): string[] {
+  const rules = root['x-kubernetes-validations'] ?? [];
+  if (rules.length === 0) return [];
+  return [
+    '## `metadata.name`',
+    '',
+    ...rules.map((r) => `- \`${r.rule}\` — ${r.message ?? r.messageExpression ?? ''}`),
+    '',
+  ];
 }
 
 function collect(s: Schema | undefined, path: string, out: string[]): void {

@@ -18,6 +18,11 @@ export class Applier {
     return this.client.apply<T>(r, desired, { fieldManager: this.fieldManager, force: true });
   }
 
+  /** The same apply, checked and defaulted by the API server (admission included) but not stored. */
+  async dryRunApply<T extends KubeObject>(r: ResourceType, desired: T): Promise<T> {
+    return this.client.apply<T>(r, desired, { fieldManager: this.fieldManager, force: true, dryRun: true });
+  }
+
   /**
    * Merges annotations the operator keeps for its own bookkeeping (not part of the rendered object), so
    * the next apply of the rendered object leaves them alone. `null` removes one.

@@ -14,7 +14,7 @@ import { type Plan, planShortString } from '../../shared/plan/index.js';
 import { Applier, containsAll } from '../apply/applier.js';
 import { EVENT_REASONS, type EventRecorder, type PendingEvent } from '../events/recorder.js';
 import type { KubeClient } from '../kube/client.js';
-import { isNotFound } from '../kube/errors.js';
+import { ApiError, isInvalid, isNotFound } from '../kube/errors.js';
 import { splitKey } from '../kube/objects.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
@@ -23,7 +23,7 @@ import { groupsToRemove, groupsToRoll } from '../policy/rollout.js';
 import type { Outcome } from '../queue/work-queue.js';
 import { renderPlanConfigMap } from '../render/configmap.js';
 import { canonicalJson } from '../render/hash.js';
-import { MAX_INFERENCE_NAME_LENGTH } from '../render/names.js';
+import { nameProblem } from '../render/names.js';
 import { renderVolcanoPodGroup } from '../render/podgroup.js';
 import { renderPeersService, renderServingService } from '../render/services.js';
 import { type RenderedGroup, renderGroup } from '../render/statefulset.js';
@@ -100,7 +100,7 @@ export class Reconciler {
 
     const desired = this.renderGroups(inf, plan, currentPlanHash);
     const rollout = decideRollout(children, desired, currentPlanHash);
-    let applyError = await this.applyChildren(
+    const applied = await this.applyChildren(
       inf,
       children,
       desired,
@@ -110,7 +110,7 @@ export class Reconciler {
       log,
     );
     const policy = await this.runGroupPolicies(inf, children, desired, rollout.toRoll, events, log);
-    applyError ??= policy.error;
+    const applyError = applied.error ?? policy.error;
 
     const status = computeStatus({
       inference: inf,
@@ -120,8 +120,10 @@ export class Reconciler {
       outdatedGroups: rollout.outdatedCount,
       gaveUp: policy.gaveUp,
       applyError,
+      refusedChild: applied.refused,
       now: this.now(),
     });
+    if (applied.refused !== undefined) this.noteRefusal(inf, applied.refused, events, log);
     this.recordGroupMetrics(namespace, name, status.readyReplicas ?? 0, policy.statuses);
     await this.writeStatus(inf, status, events, log);
     if (applyError !== undefined) throw new Error(`applying children of ${key} failed: ${applyError}`);
@@ -186,10 +188,19 @@ export class Reconciler {
     return desired;
   }
 
+  /** One `SpecRejected` event per new reason a child was refused for. */
+  private noteRefusal(inf: DiTInference, refused: string, events: PendingEvent[], log: Logger): void {
+    if (stalledMessage(inf) === refused) return;
+    events.push({ type: 'Warning', reason: EVENT_REASONS.specRejected, message: refused });
+    log.warn({ reason: refused }, 'The API server refused a child object; waiting for a spec change');
+  }
+
   /**
    * Writes the ConfigMap and Services, removes groups above `spec.replicas`, creates missing groups and
-   * rolls the groups the rollout chose. Returns the error message when a write failed (the rest of the
-   * reconcile still runs, so status says what happened).
+   * rolls the groups the rollout chose. Before the first write for an object, every child is applied as
+   * a dry run, so an object the API server refuses leaves nothing behind. A refused object (422) is
+   * returned as `refused` — retrying cannot help, only a spec change can; any other failed write as
+   * `error`, retried with back-off. The rest of the reconcile still runs, so status says what happened.
    */
   private async applyChildren(
     inf: DiTInference,
@@ -199,8 +210,9 @@ export class Reconciler {
     current: { plan: Plan; hash: string },
     events: PendingEvent[],
     log: Logger,
-  ): Promise<string | undefined> {
+  ): Promise<{ error?: string; refused?: string }> {
     try {
+      if (isFirstCreation(children)) await this.dryRunChildren(inf, desired, current);
       await this.applyConfigMapAndServices(inf, children, current, rollout.stillRunning);
       await this.removeExtraGroups(inf, children, desired.size, events, log);
       const created: Promise<unknown>[] = [];
@@ -219,11 +231,27 @@ export class Reconciler {
       }
       await Promise.all(created);
       await this.applyPodGroups(inf, desired.size, current.plan);
-      return undefined;
+      return {};
     } catch (err) {
+      if (err instanceof ApiError && isInvalid(err)) return { refused: refusalMessage(err) };
       log.warn({ err }, 'Applying children failed; retrying with back-off');
-      return err instanceof Error ? err.message : String(err);
+      return { error: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  /** Every child of a new object, applied with dryRun=All: the API server checks them, nothing is stored. */
+  private async dryRunChildren(
+    inf: DiTInference,
+    desired: ReadonlyMap<number, RenderedGroup>,
+    current: { plan: Plan; hash: string },
+  ): Promise<void> {
+    const cm = renderPlanConfigMap(inf, { ...current, inputsHash: planInputsHash(inf) }, new Map());
+    await Promise.all([
+      this.applier.dryRunApply(RESOURCES.configMap, cm),
+      this.applier.dryRunApply(RESOURCES.service, renderPeersService(inf)),
+      this.applier.dryRunApply(RESOURCES.service, renderServingService(inf)),
+      ...[...desired.values()].map((g) => this.applier.dryRunApply(RESOURCES.statefulSet, g.statefulSet)),
+    ]);
   }
 
   /**
@@ -300,15 +328,9 @@ export class Reconciler {
   }
 
   private planFor(inf: DiTInference, children: Children, topology: TopologyOutcome): PlanState {
-    const name = inf.metadata.name ?? '';
-    if (name.length > MAX_INFERENCE_NAME_LENGTH) {
-      return {
-        rejected: {
-          reason: CONDITION_REASONS.invalidSpec,
-          message: `metadata.name '${name}' has ${name.length} characters; at most ${MAX_INFERENCE_NAME_LENGTH} fit the names of its pods and their labels — use a shorter name`,
-        },
-      };
-    }
+    const badName = nameProblem(inf.metadata.name ?? '');
+    if (badName !== undefined)
+      return { rejected: { reason: CONDITION_REASONS.invalidSpec, message: badName } };
     return decidePlan(inf, children.planConfigMap, topology);
   }
 
@@ -404,6 +426,16 @@ export class Reconciler {
     const involved = { ...inf, apiVersion: API_GROUP_VERSION, kind: KIND };
     await Promise.all(events.map((e) => this.deps.recorder.emit(involved, e)));
   }
+}
+
+/** Nothing has been written for the object yet. */
+function isFirstCreation(children: Children): boolean {
+  return children.planConfigMap === undefined && children.services.size === 0 && children.groups.size === 0;
+}
+
+/** What the API server said about a child it refused, for status and the event. */
+function refusalMessage(err: ApiError): string {
+  return `the API server refused a child object: ${err.detail}; change the spec field it names (nothing was created for the refused object)`;
 }
 
 function stalledMessage(inf: DiTInference): string | undefined {

@@ -112,7 +112,7 @@ export class KubeClient {
   async apply<T extends KubeObject>(
     r: ResourceType,
     obj: T,
-    opts: { fieldManager: string; force: boolean; subresource?: string },
+    opts: { fieldManager: string; force: boolean; subresource?: string; dryRun?: boolean },
   ): Promise<T> {
     const namespace = obj.metadata?.namespace;
     const name = obj.metadata?.name;
@@ -120,7 +120,11 @@ export class KubeClient {
     return this.request<T>({
       method: 'PATCH',
       path: resourcePath(r, { namespace, name, subresource: opts.subresource }),
-      query: { fieldManager: opts.fieldManager, force: opts.force },
+      query: {
+        fieldManager: opts.fieldManager,
+        force: opts.force,
+        ...(opts.dryRun ? { dryRun: 'All' } : {}),
+      },
       contentType: PATCH_TYPES.apply,
       body: { apiVersion: apiVersionOf(r), kind: r.kind, ...obj },
     });

@@ -7,9 +7,10 @@ export class ApiError extends Error {
     readonly statusCode: number,
     /** The `reason` of the API server's Status object (`NotFound`, `Conflict`, `Expired`, ...). */
     readonly reason: string,
-    message: string,
+    /** The Status object's message as the API server wrote it. */
+    readonly detail: string,
   ) {
-    super(`${method} ${path}: ${statusCode} ${reason}: ${message}`);
+    super(`${method} ${path}: ${statusCode} ${reason}: ${detail}`);
   }
 }
 
@@ -28,4 +29,12 @@ export function isAlreadyExists(err: unknown): boolean {
 /** 410 Gone: the resourceVersion a watch or list continued from is no longer in the API server's window. */
 export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 410;
+}
+
+/**
+ * 422 Invalid: the API server refused the object itself (a name, a label, a field value). Retrying the
+ * same object cannot succeed; only a change of the input that produced it can.
+ */
+export function isInvalid(err: unknown): boolean {
+  return err instanceof ApiError && err.statusCode === 422;
 }

@@ -28,8 +28,10 @@ export interface StatusInputs {
   readonly outdatedGroups: number;
   /** Set when a group used up its restart limit: the reason. */
   readonly gaveUp: string | undefined;
-  /** Set when applying a child failed this round. */
+  /** Set when applying a child failed this round (retried with back-off). */
   readonly applyError: string | undefined;
+  /** Set when the API server refused a child as invalid: only a spec change helps. */
+  readonly refusedChild?: string | undefined;
   readonly now: Date;
 }
 
@@ -108,13 +110,13 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
       message: planState.unresolved,
     };
   }
-  if (inputs.gaveUp !== undefined && !stalled) {
-    stalled = {
-      type: CONDITION_TYPES.stalled,
-      status: 'True',
-      reason: CONDITION_REASONS.restartLimitExceeded,
-      message: inputs.gaveUp,
-    };
+  // After the plan's own reasons: a child the API server refused, then a group past its restart limit.
+  for (const [reason, message] of [
+    [CONDITION_REASONS.invalidSpec, inputs.refusedChild],
+    [CONDITION_REASONS.restartLimitExceeded, inputs.gaveUp],
+  ] as const) {
+    if (message !== undefined && !stalled)
+      stalled = { type: CONDITION_TYPES.stalled, status: 'True', reason, message };
   }
 
   const allReady = ready === desired && inputs.outdatedGroups === 0 && groups.length === desired;

@@ -70,6 +70,10 @@ export interface DiTInferenceSpec {
 /**
  * A group of GPU pods, possibly across nodes, running one diffusion transformer (FLUX.1, SD3/SD3.5,
  * PixArt-Σ) with hybrid parallelism (data, CFG, PipeFusion, Ulysses, Ring), times `spec.replicas`.
+ * The name is checked here because the operator derives Service, StatefulSet and pod names from it
+ * (`src/operator/render/names.ts` holds the same limits).
+ * @validation {"rule": "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')", "message": "metadata.name must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, no dots), because it also names the object's Services: rename the object, e.g. flux.dev to flux-dev"}
+ * @validation {"rule": "self.metadata.name.size() <= 42", "message": "metadata.name must be at most 42 characters, because the names of the object's pods and their labels (<name>-g<group>-<pod>, controller-revision-hash) are derived from it and must fit 63: use a shorter name"}
  */
 export interface DiTInference {
   /** `tessera.dev/v1alpha1`. */
