@@ -15,7 +15,6 @@ import { sendError } from './http-io.js';
 import type { ServingLimits } from './limits.js';
 import { closeServer, listenOn } from './listen.js';
 import { answerProbe, isProbePath } from './probe-routes.js';
-import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { RequestError } from './request-error.js';
 import { requestIdFrom } from './request-id.js';
 import { ServingMetrics } from './serving-metrics.js';
@@ -183,8 +182,9 @@ export class GenerationServer {
     if (isProbePath(path) || path === METRICS_PATH) {
       if (req.method !== 'GET') throw methodNotAllowed('GET');
       if (path === METRICS_PATH) {
-        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        res.end(this.metrics.registry.render());
+        const text = await this.metrics.render();
+        res.writeHead(200, { 'content-type': this.metrics.contentType });
+        res.end(text);
       } else answerProbe(path, this.health, res);
       return;
     }

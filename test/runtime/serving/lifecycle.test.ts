@@ -193,6 +193,9 @@ describe('metrics', () => {
     expect(sample(after, 'tessera_serving_queue_capacity')).toBe(8);
     expect(sample(after, 'tessera_serving_max_batch')).toBe(4);
     expect(sample(after, 'tessera_serving_in_flight')).toBe(0);
+    // The leader process's own series come from prom-client's default collectors.
+    expect(after).toContain('# TYPE process_resident_memory_bytes gauge');
+    expect(after).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
   });
 });
 
