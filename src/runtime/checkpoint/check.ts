@@ -1,7 +1,8 @@
 /**
- * The load-time check of weights against the config: block counts, then every expected tensor's presence,
- * shape and dtype, then tensors the config does not explain. The first problem ends the load with a message
- * naming the tensor and, where the config explains the expectation, the config field.
+ * The load-time check of weights against the config, after the block counts (./block-counts.ts): every
+ * expected tensor's presence, shape and dtype, then tensors the config does not explain. The first
+ * problem ends the load with a message naming the tensor and, where the config explains the
+ * expectation, the config field.
  */
 import type { ExpectedTensor, ModelManifest } from './manifest.js';
 import { allTensors } from './manifest.js';
@@ -27,7 +28,7 @@ export interface CheckOptions {
   configFile: string;
   /** The weights (single file or index), for messages. */
   weightsLabel: string;
-  /** Check only these (one pipeline stage); skips the block-count and unexpected-tensor checks. */
+  /** Check only these (one pipeline stage); skips the unexpected-tensor check. */
   only?: ExpectedTensor[];
 }
 
@@ -35,41 +36,10 @@ const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 export function checkWeights(manifest: ModelManifest, source: TensorSource, options: CheckOptions): void {
   const present = new Set(source.names());
-  if (!options.only) checkBlockCounts(manifest, present, options);
   for (const expected of options.only ?? allTensors(manifest)) {
     checkTensor(expected, source, present, options);
   }
   if (!options.only) checkUnexpected(manifest, present, options);
-}
-
-/** Highest block index + 1 per block prefix found in the weights. */
-function blockCountsInWeights(names: Iterable<string>, prefixes: string[]): Map<string, number> {
-  const counts = new Map<string, number>(prefixes.map((p) => [p, 0]));
-  for (const name of names) {
-    const m = /^([a-z_]+)\.(\d+)\./.exec(name);
-    if (m?.[1] && m[2] && counts.has(m[1])) {
-      counts.set(m[1], Math.max(counts.get(m[1]) ?? 0, Number(m[2]) + 1));
-    }
-  }
-  return counts;
-}
-
-function checkBlockCounts(manifest: ModelManifest, present: Set<string>, options: CheckOptions): void {
-  const prefixes = Object.keys(manifest.blockCountFields);
-  const inWeights = blockCountsInWeights(present, prefixes);
-  for (const prefix of prefixes) {
-    const field = manifest.blockCountFields[prefix] ?? prefix;
-    const expected = manifest.groups.filter((g) => g.id.startsWith(`${prefix}.`)).length;
-    const found = inWeights.get(prefix) ?? 0;
-    if (found !== expected) {
-      throw new CheckpointMismatchError(
-        `${options.configFile} says ${field} = ${expected}, but ${options.weightsLabel} has ${found} ` +
-          `${prefix}.* blocks: the config does not match the weights (fix ${field} or use the matching weights)`,
-        null,
-        field,
-      );
-    }
-  }
 }
 
 function checkTensor(

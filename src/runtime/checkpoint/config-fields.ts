@@ -8,6 +8,14 @@ export class CheckpointConfigError extends Error {
   override readonly name = 'CheckpointConfigError';
 }
 
+const SHOWN_CHARS = 120;
+
+/** A config value as JSON for a message, cut short: a corrupt file may hold a 100 KB list or string. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= SHOWN_CHARS ? text : `${text.slice(0, SHOWN_CHARS)}… (${text.length} characters)`;
+}
+
 /** Reads and parses a JSON object file; errors name the file and keep the cause. */
 export function readJsonObject(path: string): Record<string, unknown> {
   let text: string;
@@ -28,6 +36,18 @@ export function readJsonObject(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Upper bounds on what a config.json may claim. Released models stay far below them (FLUX: 19 + 38
+ * blocks, SD3.5 Large: 38, widths up to 4096), and the loader does work per block and per width before
+ * it can compare the config with the weights, so a corrupt or hostile value (2^31 layers) must fail here.
+ */
+export const CONFIG_CAPS = {
+  /** Blocks of one kind (num_layers, num_single_layers) and entries of a block list. */
+  blocks: 1024,
+  /** Any width, count of heads or channels, patch or table size. */
+  dim: 65_536,
+} as const;
+
 export class ConfigFields {
   constructor(
     private readonly raw: Record<string, unknown>,
@@ -36,29 +56,39 @@ export class ConfigFields {
 
   private fail(key: string, expected: string): never {
     throw new CheckpointConfigError(
-      `${this.source}: field "${key}" must be ${expected}, got ${JSON.stringify(this.raw[key])}`,
+      `${this.source}: field "${key}" must be ${expected}, got ${shown(this.raw[key])}`,
     );
   }
 
-  /** A positive integer (sizes, counts). */
-  count(key: string, fallback: number): number {
-    const v = this.raw[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) this.fail(key, 'a positive integer');
-    return v;
+  private capped(key: string, value: number, cap: number, unit = ''): number {
+    if (value > cap) {
+      throw new CheckpointConfigError(
+        `${this.source}: field "${key}" is ${value}, above the cap of ${cap}${unit} (released models stay far ` +
+          'below it); the config is corrupt or not a transformer config — fix the value',
+      );
+    }
+    return value;
   }
 
-  /** A non-negative integer (block counts may be 0). */
-  countOrZero(key: string, fallback: number): number {
+  /** A positive integer (sizes, counts) of at most `cap`. */
+  count(key: string, fallback: number, cap: number = CONFIG_CAPS.dim): number {
+    const v = this.raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) this.fail(key, 'a positive integer');
+    return this.capped(key, v, cap, cap === CONFIG_CAPS.blocks ? ' blocks' : '');
+  }
+
+  /** A block count: a non-negative integer (Flux may have no blocks of one kind) of at most the block cap. */
+  blockCount(key: string, fallback: number): number {
     const v = this.raw[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) this.fail(key, 'a non-negative integer');
-    return v;
+    return this.capped(key, v, CONFIG_CAPS.blocks, ' blocks');
   }
 
   optionalCount(key: string, fallback: number | null): number | null {
     const v = this.raw[key] === undefined ? fallback : this.raw[key];
     if (v === null) return null;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) this.fail(key, 'a positive integer or null');
-    return v;
+    return this.capped(key, v, CONFIG_CAPS.dim);
   }
 
   bool(key: string, fallback: boolean): boolean {
@@ -67,12 +97,16 @@ export class ConfigFields {
     return v;
   }
 
+  /** A list of at most the block cap non-negative integers, each at most the dimension cap. */
   integers(key: string, fallback: readonly number[]): number[] {
     const v = this.raw[key] ?? fallback;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
       this.fail(key, 'a list of non-negative integers');
     }
-    return [...(v as number[])];
+    const list = v as number[];
+    this.capped(key, list.length, CONFIG_CAPS.blocks, ' entries');
+    for (const x of list) this.capped(key, x, CONFIG_CAPS.dim);
+    return [...list];
   }
 
   optionalString(key: string, fallback: string | null): string | null {

@@ -1,5 +1,5 @@
 /** `transformer/config.json` of a FluxTransformer2DModel (runtime.md §1.1), defaults as in diffusers. */
-import type { ConfigFields } from './config-fields.js';
+import { type ConfigFields, shown } from './config-fields.js';
 
 export interface FluxTransformerConfig {
   className: 'FluxTransformer2DModel';
@@ -40,8 +40,8 @@ export function parseFluxConfig(fields: ConfigFields): FluxTransformerConfig {
     inChannels,
     // diffusers: `out_channels or in_channels`
     outChannels: fields.optionalCount('out_channels', d.out_channels) ?? inChannels,
-    numLayers: fields.countOrZero('num_layers', d.num_layers),
-    numSingleLayers: fields.countOrZero('num_single_layers', d.num_single_layers),
+    numLayers: fields.blockCount('num_layers', d.num_layers),
+    numSingleLayers: fields.blockCount('num_single_layers', d.num_single_layers),
     attentionHeadDim: fields.count('attention_head_dim', d.attention_head_dim),
     numAttentionHeads: fields.count('num_attention_heads', d.num_attention_heads),
     jointAttentionDim: fields.count('joint_attention_dim', d.joint_attention_dim),
@@ -52,11 +52,11 @@ export function parseFluxConfig(fields: ConfigFields): FluxTransformerConfig {
   const ropeSum = config.axesDimsRope.reduce((a, b) => a + b, 0);
   fields.require(
     config.axesDimsRope.length === 3 && config.axesDimsRope.every((x) => x % 2 === 0),
-    `axes_dims_rope must be three even numbers (one per id axis), got ${JSON.stringify(config.axesDimsRope)}`,
+    `axes_dims_rope must be three even numbers (one per id axis), got ${shown(config.axesDimsRope)}`,
   );
   fields.require(
     ropeSum === config.attentionHeadDim,
-    `axes_dims_rope ${JSON.stringify(config.axesDimsRope)} sums to ${ropeSum} but attention_head_dim is ` +
+    `axes_dims_rope ${shown(config.axesDimsRope)} sums to ${ropeSum} but attention_head_dim is ` +
       `${config.attentionHeadDim}; RoPE covers the whole head, so they must be equal`,
   );
   fields.require(

@@ -1,4 +1,5 @@
 /** Expected tensors of a FluxTransformer2DModel for a config (diffusers naming, runtime.md §1.2). */
+import type { BlockCount } from './block-counts.js';
 import type { FluxTransformerConfig } from './flux-config.js';
 import { dim, GroupBuilder, type ModelManifest, type TensorGroup } from './manifest.js';
 
@@ -74,9 +75,13 @@ export function fluxManifest(c: FluxTransformerConfig): ModelManifest {
   const head = new GroupBuilder('').linear('norm_out.linear', times(2), D).linear('proj_out', out, D);
   groups.push({ id: 'head', kind: 'head', executionIndex: null, tensors: head.tensors });
 
-  return {
-    className: c.className,
-    groups,
-    blockCountFields: { transformer_blocks: 'num_layers', single_transformer_blocks: 'num_single_layers' },
-  };
+  return { className: c.className, groups };
+}
+
+/** The block kinds the config counts, checked against the weights' names before the manifest is built. */
+export function fluxBlockCounts(c: FluxTransformerConfig): BlockCount[] {
+  return [
+    { prefix: 'transformer_blocks', field: 'num_layers', count: c.numLayers },
+    { prefix: 'single_transformer_blocks', field: 'num_single_layers', count: c.numSingleLayers },
+  ];
 }

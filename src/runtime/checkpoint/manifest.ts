@@ -33,8 +33,6 @@ export interface ModelManifest {
   className: string;
   /** embed, blocks in execution order, head. */
   groups: TensorGroup[];
-  /** Config field that counts each block kind, for messages about extra or missing blocks. */
-  blockCountFields: Record<string, string>;
 }
 
 export const dim = (size: number, from: string): Dim => ({ size, from });

@@ -3,7 +3,7 @@
  * `transformer/config.json` (dispatched on `_class_name`).
  */
 import { join } from 'node:path';
-import { CheckpointConfigError, ConfigFields, readJsonObject } from './config-fields.js';
+import { CheckpointConfigError, ConfigFields, readJsonObject, shown } from './config-fields.js';
 import { type FluxTransformerConfig, parseFluxConfig } from './flux-config.js';
 import { parseSd3Config, type Sd3TransformerConfig } from './sd3-config.js';
 
@@ -52,7 +52,7 @@ export function readTransformerConfig(folder: string, index?: ModelIndex): Trans
   const className = raw._class_name;
   if (typeof className !== 'string' || !TRANSFORMER_CLASSES.includes(className)) {
     throw new CheckpointConfigError(
-      `${path}: "_class_name" is ${JSON.stringify(className)}; supported: ${TRANSFORMER_CLASSES.join(', ')}`,
+      `${path}: "_class_name" is ${shown(className)}; supported: ${TRANSFORMER_CLASSES.join(', ')}`,
     );
   }
   const listed = index?.components.transformer;

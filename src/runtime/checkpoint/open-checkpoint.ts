@@ -1,12 +1,14 @@
 /**
- * Opens a Diffusers model folder's transformer: reads model_index.json and transformer/config.json, derives
- * the expected tensors, resolves single vs sharded weights and checks them — all before any weight is read.
- * A pipeline stage passes `stage` to open and check only the shards holding its own blocks.
+ * Opens a Diffusers model folder's transformer: reads model_index.json and transformer/config.json (whose
+ * sizes are capped), resolves single vs sharded weights, checks the config's block counts against the
+ * tensor names, and only then derives the expected tensors and checks them — all before any weight is
+ * read. A pipeline stage passes `stage` to open and check only the shards holding its own blocks.
  */
 import { join } from 'node:path';
 import { log } from '../../shared/log.js';
+import { type BlockCount, checkBlockCounts } from './block-counts.js';
 import { checkWeights } from './check.js';
-import { fluxManifest } from './flux-manifest.js';
+import { fluxBlockCounts, fluxManifest } from './flux-manifest.js';
 import {
   allTensors,
   type ExpectedTensor,
@@ -20,7 +22,7 @@ import {
   readTransformerConfig,
   type TransformerConfig,
 } from './model-folder.js';
-import { sd3Manifest } from './sd3-manifest.js';
+import { sd3BlockCounts, sd3Manifest } from './sd3-manifest.js';
 import { type OpenTensorSource, type TensorSource, weightsSource } from './tensor-source.js';
 import { resolveWeightFiles, type WeightFiles } from './weight-files.js';
 
@@ -41,6 +43,16 @@ export function manifestFor(config: TransformerConfig): ModelManifest {
   return config.className === 'FluxTransformer2DModel' ? fluxManifest(config) : sd3Manifest(config);
 }
 
+function blockCountsFor(config: TransformerConfig): BlockCount[] {
+  return config.className === 'FluxTransformer2DModel' ? fluxBlockCounts(config) : sd3BlockCounts(config);
+}
+
+/** Every tensor name of the component: the shard index's, or the single file's header. */
+function allNames(weights: WeightFiles, open: OpenTensorSource): Iterable<string> {
+  if (weights.weightMap) return weights.weightMap.keys();
+  return weights.files.flatMap((f) => open(f).names());
+}
+
 export interface OpenOptions {
   /** Only this pipeline stage's blocks (+ embedders on the first, head on the last). */
   stage?: StageSelection;
@@ -53,14 +65,19 @@ export function openTransformer(
 ): OpenedTransformer {
   const index = readModelIndex(folder);
   const config = readTransformerConfig(folder, index);
-  const manifest = manifestFor(config);
   const componentDir = join(folder, 'transformer');
+  const configFile = join(componentDir, 'config.json');
   const weights = resolveWeightFiles(componentDir);
+  checkBlockCounts(blockCountsFor(config), allNames(weights, open), {
+    configFile,
+    weightsLabel: weights.label,
+  });
+  const manifest = manifestFor(config);
   const tensors = options.stage ? stageTensors(manifest, options.stage) : allTensors(manifest);
   const files = options.stage ? filesFor(tensors, weights) : weights.files;
   const source = weightsSource(weights, open, files);
   checkWeights(manifest, source, {
-    configFile: join(componentDir, 'config.json'),
+    configFile,
     weightsLabel: weights.label,
     only: options.stage ? tensors : undefined,
   });

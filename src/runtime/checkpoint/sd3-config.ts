@@ -1,5 +1,5 @@
 /** `transformer/config.json` of an SD3Transformer2DModel (runtime.md §2), defaults as in diffusers. */
-import type { ConfigFields } from './config-fields.js';
+import { CONFIG_CAPS, type ConfigFields, shown } from './config-fields.js';
 
 /** q/k normalisations the released SD3 / SD3.5 configs use. */
 export type Sd3QkNorm = 'rms_norm' | null;
@@ -45,14 +45,14 @@ export function parseSd3Config(fields: ConfigFields): Sd3TransformerConfig {
   const qkNorm = fields.optionalString('qk_norm', d.qk_norm);
   fields.require(
     qkNorm === null || qkNorm === 'rms_norm',
-    `qk_norm ${JSON.stringify(qkNorm)} is not supported; SD3/SD3.5 use null or "rms_norm"`,
+    `qk_norm ${shown(qkNorm)} is not supported; SD3/SD3.5 use null or "rms_norm"`,
   );
   const config: Sd3TransformerConfig = {
     className: 'SD3Transformer2DModel',
     sampleSize: fields.count('sample_size', d.sample_size),
     patchSize: fields.count('patch_size', d.patch_size),
     inChannels,
-    numLayers: fields.count('num_layers', d.num_layers),
+    numLayers: fields.count('num_layers', d.num_layers, CONFIG_CAPS.blocks),
     attentionHeadDim: fields.count('attention_head_dim', d.attention_head_dim),
     numAttentionHeads: fields.count('num_attention_heads', d.num_attention_heads),
     jointAttentionDim: fields.count('joint_attention_dim', d.joint_attention_dim),

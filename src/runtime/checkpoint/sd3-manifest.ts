@@ -1,4 +1,5 @@
 /** Expected tensors of an SD3Transformer2DModel for a config (diffusers naming, runtime.md §2). */
+import type { BlockCount } from './block-counts.js';
 import { dim, GroupBuilder, type ModelManifest, type TensorGroup } from './manifest.js';
 import type { Sd3TransformerConfig } from './sd3-config.js';
 
@@ -43,7 +44,12 @@ export function sd3Manifest(c: Sd3TransformerConfig): ModelManifest {
   const out = dim(c.patchSize * c.patchSize * c.outChannels, 'patch_size² × out_channels');
   const head = new GroupBuilder('').linear('norm_out.linear', times(2), D).linear('proj_out', out, D);
   groups.push({ id: 'head', kind: 'head', executionIndex: null, tensors: head.tensors });
-  return { className: c.className, groups, blockCountFields: { transformer_blocks: 'num_layers' } };
+  return { className: c.className, groups };
+}
+
+/** The block kinds the config counts, checked against the weights' names before the manifest is built. */
+export function sd3BlockCounts(c: Sd3TransformerConfig): BlockCount[] {
+  return [{ prefix: 'transformer_blocks', field: 'num_layers', count: c.numLayers }];
 }
 
 function jointBlock(

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CheckpointConfigError, readJsonObject } from './config-fields.js';
+import { CheckpointConfigError, readJsonObject, shown } from './config-fields.js';
 
 export const SINGLE_WEIGHTS = 'diffusion_pytorch_model.safetensors';
 export const SHARD_INDEX = 'diffusion_pytorch_model.safetensors.index.json';
@@ -57,7 +57,7 @@ function readShardIndex(componentDir: string, indexPath: string): WeightFiles {
     // A shard is a file next to the index; anything else (paths, "..") would read outside the model folder.
     if (typeof shard !== 'string' || shard === '' || basename(shard) !== shard || shard.startsWith('.')) {
       throw new CheckpointConfigError(
-        `${indexPath}: weight_map["${tensor}"] must be a shard file name in the same folder, got ${JSON.stringify(shard)}`,
+        `${indexPath}: weight_map["${tensor}"] must be a shard file name in the same folder, got ${shown(shard)}`,
       );
     }
     const path = join(componentDir, shard);

@@ -266,3 +266,55 @@ describe('a malformed or mismatched checkpoint fails at load, naming the tensor 
     );
   });
 });
+
+describe('bounds before work (config counts against the tensors present)', () => {
+  for (const [field, value] of [
+    ['num_layers', 2 ** 31],
+    ['num_layers', 1e308],
+    ['num_single_layers', 2 ** 31],
+    ['num_layers', 10_000],
+  ] as const) {
+    it(`${field} = ${value} is refused naming the cap, before any per-layer work`, () => {
+      const dir = copyOf('flux-dev');
+      editConfig(dir, (c) => {
+        c[field] = value;
+      });
+      const err = (() => {
+        try {
+          openTransformer(dir, liteOpen);
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error('expected the open to fail');
+      })();
+      expect(err).toBeInstanceOf(CheckpointConfigError);
+      expect(err.message).toMatch(new RegExp(`field "${field}" .*above the cap of 1024`));
+    });
+  }
+
+  it('a dimension above its cap is refused naming the cap', () => {
+    const dir = copyOf('sd3-medium');
+    editConfig(dir, (c) => {
+      c.joint_attention_dim = 2 ** 40;
+    });
+    expect(() => openTransformer(dir, liteOpen)).toThrow(
+      /field "joint_attention_dim" .*above the cap of 65536/,
+    );
+  });
+
+  it('a pipeline stage checks the block counts too, from the names, before building its blocks', () => {
+    // A stage used to check only its own tensors, so a config claiming more blocks than the weights hold
+    // passed for every stage whose blocks happened to exist.
+    for (const name of ['flux-dev', 'flux-schnell']) {
+      const dir = copyOf(name);
+      editConfig(dir, (c) => {
+        c.num_single_layers = 900;
+      });
+      const err = mismatch(() => openTransformer(dir, liteOpen, { stage: { fromBlock: 0, toBlock: 1 } }));
+      expect(err.field).toBe('num_single_layers');
+      expect(err.message).toMatch(
+        /says num_single_layers = 900, but .* has 2 single_transformer_blocks\.\* blocks/,
+      );
+    }
+  });
+});
