@@ -144,6 +144,20 @@ describe('SafetensorsFile', () => {
     expect(message).toMatch(reason);
   });
 
+  it('a header with more entries than any real checkpoint is refused, naming the cap', () => {
+    // 100,000 entries is far above any real file (a FLUX shard holds under 800) and still opens.
+    const entries = (n: number) =>
+      Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    const atCap = rawFile('cap.safetensors', `{${entries(100_000).join(',')}}`);
+    const opened = SafetensorsFile.open(atCap);
+    expect(opened.names().length).toBe(100_000);
+    opened.close();
+    const over = rawFile('over.safetensors', `{"__metadata__":{},${entries(500_000).join(',')}}`);
+    expect(() => SafetensorsFile.open(over)).toThrow(
+      /over\.safetensors': header has more than 100000 tensors \(the cap;/,
+    );
+  });
+
   it('a missing file names the path and the system reason', () => {
     expect(() => SafetensorsFile.open(join(dir, 'nope.safetensors'))).toThrow(
       /nope\.safetensors': cannot open: No such file/,

@@ -21,6 +21,10 @@ std::size_t SafetensorsDTypeSize(const std::string& dtype) {
 
 namespace {
 
+[[noreturn]] void FailTooManyTensors() {
+  Fail("header has more than " + std::to_string(kMaxTensors) + " tensors (the cap; real checkpoints hold a few thousand at most)");
+}
+
 TensorEntry ParseEntry(const std::string& name, const json::Value& v, uint64_t dataSize) {
   const std::string where = "tensor \"" + name + "\": ";
   if (v.kind != json::Value::Kind::Object) Fail(where + "entry is " + json::KindName(v.kind) + ", expected an object");
@@ -80,7 +84,13 @@ Header ParseHeader(const unsigned char* data, std::size_t fileSize) {
   }
   if (n < 2) Fail("header length " + std::to_string(n) + " is too short for a JSON object");
   if (data[8] != '{') Fail("header does not start with '{'");
-  const json::Value root = json::Parse(reinterpret_cast<const char*>(data + 8), static_cast<std::size_t>(n));
+  json::Value root;
+  try {
+    // One member more than the cap, for __metadata__.
+    root = json::Parse(reinterpret_cast<const char*>(data + 8), static_cast<std::size_t>(n), kMaxTensors + 1);
+  } catch (const json::RootTooLarge&) {
+    FailTooManyTensors();
+  }
   if (root.kind != json::Value::Kind::Object) Fail("header is not a JSON object");
 
   Header h;
@@ -96,6 +106,9 @@ Header ParseHeader(const unsigned char* data, std::size_t fileSize) {
       continue;
     }
     h.tensors.push_back(ParseEntry(key, value, dataSize));
+    if (h.tensors.size() > kMaxTensors) {
+      FailTooManyTensors();
+    }
   }
 
   // The tensors must tile [0, dataSize) exactly.

@@ -3,6 +3,7 @@
 // that the tensors tile the data buffer exactly (no holes, no overlaps, nothing past the end).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -11,6 +12,9 @@
 namespace tessera {
 
 constexpr uint64_t kMaxHeaderBytes = 100u * 1000u * 1000u;  // the reference reader's limit
+// Far above any real file (a FLUX or T5-XXL shard holds under 1,000 tensors, the largest LLM shards a
+// few thousand), and low enough that refusing a hostile header of 500,000 empty tensors is quick.
+constexpr std::size_t kMaxTensors = 100'000;
 
 struct TensorEntry {
   std::string name;

@@ -15,7 +15,8 @@ constexpr std::size_t kMaxValues = 4'000'000;
 
 class Parser {
  public:
-  Parser(const char* text, std::size_t length) : p_(text), begin_(text), end_(text + length) {}
+  Parser(const char* text, std::size_t length, std::size_t maxRootMembers)
+      : p_(text), begin_(text), end_(text + length), maxRootMembers_(maxRootMembers) {}
 
   Value Document() {
     Value v = ParseValue(0);
@@ -89,6 +90,9 @@ class Parser {
       if (p_ >= end_ || *p_ != '"') Error("expected a string key");
       std::string key = ParseString();
       if (!keys.insert(key).second) Error("duplicate key \"" + key + "\"");
+      if (depth == 0 && v.members.size() >= maxRootMembers_) {
+        throw RootTooLarge("more than " + std::to_string(maxRootMembers_) + " top-level members");
+      }
       Expect(':');
       v.members.emplace_back(std::move(key), ParseValue(depth + 1));
     } while (Consume(','));
@@ -239,6 +243,7 @@ class Parser {
   const char* p_;
   const char* begin_;
   const char* end_;
+  const std::size_t maxRootMembers_;
 };
 
 }  // namespace
@@ -263,7 +268,9 @@ bool Value::AsUint64(uint64_t& out) const {
   return true;
 }
 
-Value Parse(const char* text, std::size_t length) { return Parser(text, length).Document(); }
+Value Parse(const char* text, std::size_t length, std::size_t maxRootMembers) {
+  return Parser(text, length, maxRootMembers).Document();
+}
 
 const char* KindName(Value::Kind kind) {
   switch (kind) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,7 +25,15 @@ struct Value {
 };
 
 // Parses the whole of `text` (trailing whitespace allowed). Throws tessera::Error("...at byte N").
-Value Parse(const char* text, std::size_t length);
+// The top-level object may have at most maxRootMembers members; one more throws RootTooLarge at once,
+// before the rest is parsed.
+Value Parse(const char* text, std::size_t length, std::size_t maxRootMembers = SIZE_MAX);
+
+// The top-level object has more members than the caller allows.
+class RootTooLarge : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 const char* KindName(Value::Kind kind);
 

@@ -24,6 +24,9 @@ export function readSchedulerConfig(folder: string): FlowMatchEulerConfig {
   return parseFlowMatchEulerConfig(raw, path);
 }
 
+/** How many ignored names a warning lists; the count says how many there were. */
+const LOGGED_NAMES = 10;
+
 const FLUX_NAMES = ['latents', 'prompt_embeds', 'pooled_prompt_embeds', 'img_ids', 'txt_ids'];
 const SD3_NAMES = [
   'latents',
@@ -39,8 +42,12 @@ export function denoiseInputs(
   named: NamedTensors,
 ): { inputs: DenoiseInputs; unpackTo: { height: number; width: number } | null } {
   const unknown = named.unknown(loaded.family === 'flux' ? FLUX_NAMES : SD3_NAMES);
-  if (unknown.length > 0)
-    logger.warn({ ignored: unknown }, 'inputs file has tensors the denoiser does not read');
+  if (unknown.length > 0) {
+    logger.warn(
+      { ignored: unknown.slice(0, LOGGED_NAMES), ignoredCount: unknown.length },
+      'inputs file has tensors the denoiser does not read',
+    );
+  }
   const latents = named.required('latents', 'the initial noise');
   const promptEmbeds = named.required('prompt_embeds', 'the text embeddings');
   const pooledPromptEmbeds = named.required('pooled_prompt_embeds', 'the pooled text embedding');

@@ -4,6 +4,12 @@
  */
 import { SafetensorsFile, type Tensor } from '../native/index.js';
 
+/**
+ * A request needs at most five tensors and a golden file a few more; a file with thousands of (possibly
+ * empty) tensors is refused before any is read, so it can neither cost minutes nor flood the log.
+ */
+export const MAX_INPUT_TENSORS = 256;
+
 export class NamedTensors {
   private constructor(
     private readonly tensors: Map<string, Tensor>,
@@ -18,7 +24,14 @@ export class NamedTensors {
       throw new Error(`cannot read inputs ${path}: ${(cause as Error).message}`, { cause });
     }
     try {
-      return new NamedTensors(new Map(file.names().map((n) => [n, file.read(n, { dtype: 'f32' })])), path);
+      const names = file.names();
+      if (names.length > MAX_INPUT_TENSORS) {
+        throw new Error(
+          `${path} holds ${names.length} tensors, more than the ${MAX_INPUT_TENSORS} an inputs file may hold ` +
+            '(a request needs latents, prompt_embeds, pooled_prompt_embeds and a few more)',
+        );
+      }
+      return new NamedTensors(new Map(names.map((n) => [n, file.read(n, { dtype: 'f32' })])), path);
     } finally {
       file.close();
     }
