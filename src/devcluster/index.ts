@@ -9,11 +9,15 @@ export type { ControlPlane, ControlPlaneOptions } from './control-plane.js';
 export { startControlPlane } from './control-plane.js';
 export type { Component } from './errors.js';
 export { ControlPlaneStartError } from './errors.js';
-export type { FakeGpuNodeSpec } from './fake-nodes.js';
+export type { FakeGpuNodeSpec, GpuServerModel } from './fake-nodes.js';
 export {
   buildFakeGpuNode,
   FAKE_NODE_TAINT,
   GPU_LABELS,
   GPU_RESOURCE,
+  GPU_SERVER_MODELS,
+  H100_SXM_PRODUCT,
   KWOK_NODE_ANNOTATION,
+  L40S_PRODUCT,
+  twoPoolCluster,
 } from './fake-nodes.js';

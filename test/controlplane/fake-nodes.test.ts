@@ -4,8 +4,12 @@ import { validateFakeGpuNodeSpec } from '../../src/devcluster/fake-nodes.js';
 import {
   buildFakeGpuNode,
   FAKE_NODE_TAINT,
+  type FakeGpuNodeSpec,
   GPU_LABELS,
+  H100_SXM_PRODUCT,
   KWOK_NODE_ANNOTATION,
+  L40S_PRODUCT,
+  twoPoolCluster,
 } from '../../src/devcluster/index.js';
 import { kwokConfigYaml } from '../../src/devcluster/kwok-stages.js';
 
@@ -46,6 +50,42 @@ describe('fake GPU node objects', () => {
       [GPU_LABELS.clique]: 'c7',
       'topology.kubernetes.io/zone': 'custom',
     });
+  });
+
+  it('form an H100 NVLink pool and an L40S PCIe pool with the labels GFD, NFD and the cloud write', () => {
+    const [h100, l40s] = twoPoolCluster(6, 2);
+    expect([h100?.count, l40s?.count]).toEqual([6, 2]);
+    const h = buildFakeGpuNode(h100 as FakeGpuNodeSpec, 'h100-0').metadata?.labels;
+    const l = buildFakeGpuNode(l40s as FakeGpuNodeSpec, 'l40s-0').metadata?.labels;
+    expect(h).toMatchObject({
+      [GPU_LABELS.product]: H100_SXM_PRODUCT,
+      [GPU_LABELS.memoryMiB]: '81559',
+      [GPU_LABELS.count]: '8',
+      [GPU_LABELS.family]: 'hopper',
+      [GPU_LABELS.computeMajor]: '9',
+      [GPU_LABELS.computeMinor]: '0',
+      'nvidia.com/mig.capable': 'true',
+      'node.kubernetes.io/instance-type': 'p5.48xlarge',
+      'karpenter.sh/nodepool': 'h100-nvlink',
+      'feature.node.kubernetes.io/pci-10de.present': 'true',
+      'nvidia.com/cuda.driver-version.full': expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+    expect(l).toMatchObject({
+      [GPU_LABELS.product]: L40S_PRODUCT,
+      [GPU_LABELS.memoryMiB]: '46068',
+      [GPU_LABELS.family]: 'ada-lovelace',
+      [GPU_LABELS.computeMinor]: '9',
+      'nvidia.com/mig.capable': 'false',
+      'node.kubernetes.io/instance-type': 'g6e.48xlarge',
+      'karpenter.sh/nodepool': 'l40s-pcie',
+    });
+    // GFD labels multi-node NVLink domains only; a single HGX board has no clique.
+    expect(h).not.toHaveProperty(GPU_LABELS.clique);
+    // Every label is a valid Kubernetes label (the API server would refuse the node otherwise).
+    for (const [k, v] of Object.entries({ ...h, ...l })) {
+      expect(k).toMatch(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
+      expect(v).toMatch(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/);
+    }
   });
 
   it.each([
