@@ -12,7 +12,14 @@ import {
   withFacts,
 } from '../shared/models/index.js';
 import type { Degrees, ModelFacts } from '../shared/plan/index.js';
-import { type GroupSize, type Objective, type PlannerInput, PROFILES } from '../shared/planner/index.js';
+import {
+  type ApproximatePolicy,
+  DEFAULT_APPROXIMATE_POLICY,
+  type GroupSize,
+  type Objective,
+  type PlannerInput,
+  PROFILES,
+} from '../shared/planner/index.js';
 import { UsageError } from './command.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'svg'] as const;
@@ -48,7 +55,10 @@ request:
   --batch N                  prompts one group serves at once (default 1)
 policy:
   --objective latency|throughput   (default latency)
-  --no-pipefusion            forbid PipeFusion (approximate: stale activations)
+  --approximate exact-first|prefer|forbid   how PipeFusion (approximate: stale activations)
+                             competes with exact plans (default exact-first)
+  --approximate-margin PCT   the predicted saving that overrides that preference (default 10)
+  --no-pipefusion            forbid PipeFusion (same as --approximate forbid)
   --degrees dp=1,cfg=1,pp=1,ring=1,ulysses=4   validate and predict these degrees only
   --patches N --warmup-steps N     PipeFusion settings
   --profile compiled|eager   efficiency constants (default compiled)
@@ -80,6 +90,8 @@ const OPTIONS = {
   guidance: { type: 'string' },
   objective: { type: 'string' },
   pipefusion: { type: 'boolean' },
+  approximate: { type: 'string' },
+  'approximate-margin': { type: 'string' },
   degrees: { type: 'string' },
   patches: { type: 'string' },
   'warmup-steps': { type: 'string' },
@@ -260,6 +272,15 @@ export function parsePlanArgs(argv: readonly string[]): PlanCommandOptions | 'he
   const imageTokens = integer('image-tokens', v['image-tokens']);
   const patches = integer('patches', v.patches);
   const warmupSteps = integer('warmup-steps', v['warmup-steps'], 0);
+  const approximateRule = oneOf('approximate', v.approximate, ['exact-first', 'prefer', 'forbid'] as const);
+  if (approximateRule !== undefined && approximateRule !== 'forbid' && v.pipefusion === false) {
+    throw new UsageError(`--no-pipefusion contradicts --approximate ${approximateRule}; give one of them`);
+  }
+  const marginPercent = integer('approximate-margin', v['approximate-margin'], 0);
+  const approximate: ApproximatePolicy = {
+    rule: approximateRule ?? (v.pipefusion === false ? 'forbid' : DEFAULT_APPROXIMATE_POLICY.rule),
+    margin: marginPercent !== undefined ? marginPercent / 100 : DEFAULT_APPROXIMATE_POLICY.margin,
+  };
 
   const input: PlannerInput = {
     model,
@@ -280,7 +301,8 @@ export function parsePlanArgs(argv: readonly string[]): PlanCommandOptions | 'he
     policy: {
       gpusPerGroup: size,
       objective,
-      allowPipefusion: v.pipefusion !== false,
+      allowPipefusion: approximate.rule !== 'forbid',
+      approximate,
       ...(degreesGiven ? { degrees: degreesGiven } : {}),
       ...(patches !== undefined ? { pipelinePatches: patches } : {}),
       ...(warmupSteps !== undefined ? { warmupSteps } : {}),

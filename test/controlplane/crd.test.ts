@@ -364,6 +364,21 @@ const INVALID: [string, Mutation, string, string | RegExp][] = [
     /unknown field|field not declared in schema/,
   ],
   ['no model at all', (s) => delete s.model, 'spec.model', 'Required value'],
+  [
+    'manual PipeFusion while approximate methods are forbidden',
+    (s) => {
+      Object.assign(s.parallelism!.degrees as object, { pipefusion: 2, ulysses: 2 });
+      s.parallelism!.approximateMethods = { policy: 'Forbid' };
+    },
+    'spec.parallelism.approximateMethods.policy',
+    'approximateMethods.policy is Forbid',
+  ],
+  [
+    'an unknown approximate-methods policy',
+    (s) => (s.parallelism!.approximateMethods = { policy: 'Sometimes' }),
+    'spec.parallelism.approximateMethods.policy',
+    'Unsupported value',
+  ],
 ];
 
 describe('invalid objects', () => {

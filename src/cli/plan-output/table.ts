@@ -1,6 +1,6 @@
 import { planShortString } from '../../shared/plan/index.js';
 import type { PlannerInput, PlannerResult } from '../../shared/planner/index.js';
-import { explainRejections } from '../../shared/planner/index.js';
+import { explainRejections, isExact } from '../../shared/planner/index.js';
 import { degreesLong, gib, rankRanges, seconds } from './format.js';
 
 function pad(rows: string[][]): string[] {
@@ -57,10 +57,11 @@ export function renderTable(input: PlannerInput, result: PlannerResult, top: num
   lines.push(`ranks     ${podLines.join('; ')}`);
   lines.push('');
 
-  lines.push(`candidates (${result.candidates.length}, best first)`);
+  lines.push(`candidates (${result.candidates.length}, the chosen first, then best first)`);
   const header = [
     '#',
     'plan',
+    'kind',
     'GPUs',
     'pods',
     'total s',
@@ -78,6 +79,7 @@ export function renderTable(input: PlannerInput, result: PlannerResult, top: num
     .map((c) => [
       `${c.rank}`,
       planShortString(c.degrees),
+      isExact(c) ? 'exact' : 'approx.',
       `${c.gpusPerGroup}`,
       `${c.podsPerGroup}`,
       seconds(c.time.totalSeconds),

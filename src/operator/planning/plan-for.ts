@@ -1,9 +1,11 @@
-import type { DiTInferenceSpec } from '../../shared/api/v1alpha1/index.js';
+import type { ApproximateMethodsSpec, DiTInferenceSpec } from '../../shared/api/v1alpha1/index.js';
 import { CONDITION_REASONS } from '../../shared/api/v1alpha1/index.js';
 import { type ClusterTopology, findGpu, GPU_TABLE } from '../../shared/hardware/index.js';
 import { type ModelSpec, modelPreset } from '../../shared/models/index.js';
 import { PLAN_SCHEMA_VERSION, type Plan } from '../../shared/plan/index.js';
 import {
+  type ApproximatePolicy,
+  DEFAULT_APPROXIMATE_POLICY,
   type GroupSize,
   NoFeasiblePlanError,
   type PlannerInput,
@@ -97,11 +99,20 @@ export function plannerInput(spec: DiTInferenceSpec, topology: ResolvedTopology)
       gpusPerGroup,
       objective: p.objective === 'Throughput' ? 'throughput' : 'latency',
       allowPipefusion: true,
+      approximate: approximatePolicyOf(p.approximateMethods),
       ...(manual ? { degrees: { ...manual } } : {}),
       ...(p.pipeline?.patches !== undefined ? { pipelinePatches: p.pipeline.patches } : {}),
       ...(p.pipeline?.warmupSteps !== undefined ? { warmupSteps: p.pipeline.warmupSteps } : {}),
     },
   };
+}
+
+const APPROXIMATE_RULES = { ExactFirst: 'exact-first', Forbid: 'forbid', Prefer: 'prefer' } as const;
+
+/** `spec.parallelism.approximateMethods` in the planner's terms; omitted means ExactFirst with 10 %. */
+function approximatePolicyOf(spec: ApproximateMethodsSpec | undefined): ApproximatePolicy {
+  if (!spec) return DEFAULT_APPROXIMATE_POLICY;
+  return { rule: APPROXIMATE_RULES[spec.policy], margin: spec.marginPercent / 100 };
 }
 
 /**

@@ -15,9 +15,12 @@ const LINK_WORDS = {
   network: 'across nodes',
 } as const;
 
-/** One sentence on why the first candidate won, for status and `tessera plan`. */
-export function explainChoice(ranked: RankedCandidate[], objective: Objective): string {
-  const best = ranked[0];
+/**
+ * One sentence on why the chosen (first) candidate won, for status and `tessera plan`: its time, where
+ * its axes run, and the approximate-policy rule that decided (`decision`); in manual mode, the runner-up.
+ */
+export function explainChoice(ordered: RankedCandidate[], objective: Objective, decision?: string): string {
+  const best = ordered[0];
   if (!best) return 'no feasible plan';
   const what =
     objective === 'latency'
@@ -30,11 +33,13 @@ export function explainChoice(ranked: RankedCandidate[], objective: Objective): 
     return `${AXIS_WORDS[a]} ${best.degrees[a]} ${link === 'none' ? '' : LINK_WORDS[link]}`.trim();
   });
   const layout = axes.length > 0 ? axes.join(', ') : 'one GPU';
-  const runnerUp = ranked[1];
-  const margin = runnerUp
-    ? `; next ${planShortString(runnerUp.degrees)} is ${((runnerUp.relativeToBest - 1) * 100).toFixed(1)} % worse`
-    : '';
-  return `${planShortString(best.degrees)} is best for ${objective} (${what}): ${layout}${margin}`;
+  const runnerUp = ordered[1];
+  const margin =
+    runnerUp && runnerUp.relativeToBest >= best.relativeToBest
+      ? `; next ${planShortString(runnerUp.degrees)} is ${((runnerUp.relativeToBest / best.relativeToBest - 1) * 100).toFixed(1)} % worse`
+      : '';
+  const rule = decision ? `; ${decision}` : '';
+  return `${planShortString(best.degrees)} is chosen for ${objective} (${what}): ${layout}${margin}${rule}`;
 }
 
 /** A readable list of why each rejected candidate failed, one line each. */

@@ -11,6 +11,7 @@ import { factorisations, groupSizes } from './enumerate.js';
 import { explainChoice, explainRejections } from './explain.js';
 import { memoryPerGpu } from './memory.js';
 import { axisLinks, podLayout, rankPlacements, rankSpace } from './placement.js';
+import { approximatePolicy, decide } from './policy.js';
 import { COMPILED_PROFILE } from './profiles.js';
 import { rankCandidates } from './rank.js';
 import { checkDegrees, checkMemory, checkShape, choosePatches, type RuleContext } from './rules.js';
@@ -239,9 +240,12 @@ function toPlan(input: PlannerInput, best: Candidate, reason: string): ChosenPla
 export function plan(input: PlannerInput): PlannerResult {
   const { candidates, rejected } = explore(input);
   const ranked = rankCandidates(candidates, input.policy.objective);
-  const best = ranked[0];
+  const manual = input.policy.degrees;
+  const decided = manual
+    ? undefined
+    : decide(ranked, approximatePolicy(input.policy), input.policy.objective, rejected);
+  const best = manual ? ranked[0] : decided?.chosen;
   if (!best) {
-    const manual = input.policy.degrees;
     const head = manual
       ? `${planShortString(manual)} is rejected for ${input.model.name}`
       : `no feasible plan for ${input.model.name} with the given GPUs and policy`;
@@ -249,10 +253,17 @@ export function plan(input: PlannerInput): PlannerResult {
     const more = rejected.length > lines.length ? `\n  … and ${rejected.length - lines.length} more` : '';
     throw new NoFeasiblePlanError(rejected, `${head}:\n  ${lines.join('\n  ')}${more}`);
   }
+  // The chosen plan leads; the others follow best first by the objective.
+  const ordered = [best, ...ranked.filter((c) => c !== best)];
+  // rankCandidates made these objects for this call, and the decision points at them: renumber in place.
+  ordered.forEach((c, i) => {
+    c.rank = i + 1;
+  });
   return {
-    chosen: toPlan(input, best, explainChoice(ranked, input.policy.objective)),
-    candidates: ranked,
+    chosen: toPlan(input, best, explainChoice(ordered, input.policy.objective, decided?.decision.sentence)),
+    candidates: ordered,
     rejected,
+    ...(decided ? { decision: decided.decision } : {}),
   };
 }
 

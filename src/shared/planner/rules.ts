@@ -2,6 +2,7 @@ import type { ClusterTopology } from '../hardware/index.js';
 import type { ModelSpec } from '../models/index.js';
 import { type Degrees, MESH_AXES, planShortString, type RequestShape } from '../plan/index.js';
 import { USABLE_MEMORY_FRACTION } from './memory.js';
+import { approximatePolicy } from './policy.js';
 import type { MemoryBreakdown, PlannerPolicy, Violation } from './types.js';
 import type { Workload } from './workload.js';
 
@@ -82,10 +83,10 @@ export function checkDegrees(d: Degrees, ctx: RuleContext): Violation[] {
     });
   }
   if (d.pipefusion > 1) {
-    if (!policy.allowPipefusion) {
+    if (approximatePolicy(policy).rule === 'forbid') {
       out.push({
         rule: 'pipefusion-policy',
-        reason: `pipefusion=${d.pipefusion} but the policy forbids PipeFusion`,
+        reason: `pipefusion=${d.pipefusion} but the policy forbids approximate methods (PipeFusion)`,
       });
     }
     if (d.pipefusion > f.layers) {

@@ -8,11 +8,30 @@ export type Objective = 'latency' | 'throughput';
 /** GPUs per group: a fixed count or an inclusive range the planner may choose from. */
 export type GroupSize = number | { min: number; max: number };
 
+/**
+ * How approximate methods (PipeFusion: stale activations) compete with exact ones.
+ * `exact-first`: an approximate plan only when it beats the best exact plan by `margin`, or when no exact
+ * plan is feasible. `prefer`: an approximate plan unless the best exact plan beats it by `margin`, or
+ * none is feasible. `forbid`: exact plans only.
+ */
+export type ApproximateRule = 'exact-first' | 'prefer' | 'forbid';
+
+export interface ApproximatePolicy {
+  rule: ApproximateRule;
+  /** Fraction of the slower plan's objective the faster one must save, e.g. 0.1 for 10 %. */
+  margin: number;
+}
+
+/** What `plan()` applies when a policy names no approximate policy. */
+export const DEFAULT_APPROXIMATE_POLICY: ApproximatePolicy = { rule: 'exact-first', margin: 0.1 };
+
 export interface PlannerPolicy {
   gpusPerGroup: GroupSize;
   objective: Objective;
-  /** PipeFusion is approximate (stale activations); a policy may forbid it. */
+  /** PipeFusion is approximate (stale activations); `false` forbids it whatever `approximate` says. */
   allowPipefusion: boolean;
+  /** How approximate plans compete with exact ones; default `DEFAULT_APPROXIMATE_POLICY`. */
+  approximate?: ApproximatePolicy;
   /** Manual mode: validate and predict these degrees only. */
   degrees?: Degrees;
   /** Pipeline patches; default: the pipeline degree (xDiT's default), adjusted to fit the patch rules. */
@@ -125,8 +144,34 @@ export interface ChosenPlan extends Plan {
   links: AxisLinks;
 }
 
+/** Which rule of the approximate policy decided between the best exact and the best approximate plan. */
+export type DecisionRule =
+  /** Only exact plans were candidates (PipeFusion forbidden, or no valid PipeFusion plan). */
+  | 'only-exact'
+  /** No exact plan was feasible, so the best approximate plan won. */
+  | 'no-exact-feasible'
+  /** The preferred kind won: it was not beaten by the margin. */
+  | 'within-margin'
+  /** The other kind beat the preferred one by at least the margin. */
+  | 'beyond-margin'
+  /** `prefer`, but no approximate plan was feasible. */
+  | 'no-approximate-feasible';
+
+export interface PolicyDecision {
+  policy: ApproximatePolicy;
+  rule: DecisionRule;
+  /** The best exact and approximate candidates by the objective, when feasible. */
+  bestExact?: RankedCandidate;
+  bestApproximate?: RankedCandidate;
+  /** The clause of the reason line that names the rule. */
+  sentence: string;
+}
+
 export interface PlannerResult {
   chosen: ChosenPlan;
+  /** The chosen candidate first, then the others best first by the objective. */
   candidates: RankedCandidate[];
   rejected: Rejection[];
+  /** How the approximate policy decided (absent in manual mode, which decides nothing). */
+  decision?: PolicyDecision;
 }

@@ -38,6 +38,36 @@ describe('tessera plan', () => {
     expect(r.out).toContain('cfg=2 needs true classifier-free guidance');
   });
 
+  it('states the approximate policy: exact first by default, --approximate and its margin', async () => {
+    const byDefault = await run('flux-dev', '--gpus', '4', '--gpu', 'H100');
+    expect(byDefault.out).toMatch(/chosen {4}dp1·cfg1·pp1·/);
+    expect(byDefault.out).toContain('exact first: the best approximate plan');
+    const prefer = await run(
+      'flux-dev',
+      '--gpus',
+      '4',
+      '--approximate',
+      'prefer',
+      '--approximate-margin',
+      '50',
+    );
+    expect(prefer.out).toMatch(/chosen {4}dp1·cfg1·pp[248]·/);
+    expect(prefer.out).toContain('prefer approximate');
+    const forbid = await run('flux-dev', '--gpus', '4', '--approximate', 'forbid', '-o', 'json');
+    expect(JSON.parse(forbid.out).chosen.degrees.pipefusion).toBe(1);
+    expect(() => parsePlanArgs(['flux-dev', '--approximate', 'sometimes'])).toThrow(
+      new UsageError("--approximate must be one of exact-first, prefer, forbid, got 'sometimes'"),
+    );
+    expect(() => parsePlanArgs(['flux-dev', '--approximate', 'prefer', '--no-pipefusion'])).toThrow(
+      /--no-pipefusion contradicts --approximate prefer/,
+    );
+    const parsed = parsePlanArgs(['flux-dev', '--approximate-margin', '25']);
+    expect(parsed !== 'help' && parsed.input.policy.approximate).toEqual({
+      rule: 'exact-first',
+      margin: 0.25,
+    });
+  });
+
   it('puts the chosen degrees under chosen.degrees in JSON', async () => {
     const r = await run('sd3-medium', '--gpus', '8', '--no-pipefusion', '-o', 'json');
     const json = JSON.parse(r.out) as { chosen: { degrees: Record<string, number>; ranks: unknown[] } };

@@ -14,7 +14,7 @@ describe('plan()', () => {
     expect(c.predicted.totalSeconds).toBe(r.candidates[0]?.time.totalSeconds);
     const totals = r.candidates.map((x) => x.time.totalSeconds);
     expect(totals).toEqual([...totals].sort((a, b) => a - b));
-    expect(c.reason).toMatch(/is best for latency/);
+    expect(c.reason).toMatch(/is chosen for latency/);
     expect(r.rejected.length).toBeGreaterThan(0);
     expect(
       r.rejected.every((x) => x.violations.length > 0 && x.violations.every((v) => v.reason.length > 0)),

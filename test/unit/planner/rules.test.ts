@@ -84,10 +84,11 @@ describe('planner rules, each with its reason', () => {
   });
 
   it('no PipeFusion when the policy forbids it', () => {
+    const reason = 'pipefusion=2 but the policy forbids approximate methods (PipeFusion)';
     const i = input('flux-dev', { policy: { allowPipefusion: false } });
-    expect(only(i, deg({ pipefusion: 2 }), 'pipefusion-policy')).toBe(
-      'pipefusion=2 but the policy forbids PipeFusion',
-    );
+    expect(only(i, deg({ pipefusion: 2 }), 'pipefusion-policy')).toBe(reason);
+    const forbid = input('flux-dev', { policy: { approximate: { rule: 'forbid', margin: 0.1 } } });
+    expect(only(forbid, deg({ pipefusion: 2 }), 'pipefusion-policy')).toBe(reason);
   });
 
   it('data parallel cannot exceed the batch', () => {

@@ -70,6 +70,33 @@ export interface PipelineSpec {
   warmupSteps: Int32;
 }
 
+export const APPROXIMATE_METHOD_POLICIES = ['ExactFirst', 'Forbid', 'Prefer'] as const;
+export type ApproximateMethodPolicy = (typeof APPROXIMATE_METHOD_POLICIES)[number];
+
+/**
+ * How mode `Auto` weighs approximate methods against exact ones. PipeFusion is approximate: patches
+ * attend one-step-stale activations of the patches not yet recomputed, so its images differ slightly
+ * from a one-GPU run; Ulysses, Ring, CFG and data parallel are exact.
+ */
+export interface ApproximateMethodsSpec {
+  /**
+   * `ExactFirst`: an approximate plan only when it is predicted faster than the best exact plan by at
+   * least `marginPercent`, or when no exact plan fits in memory. `Forbid`: exact plans only (in mode
+   * `Manual`, `degrees.pipefusion` must then be 1). `Prefer`: an approximate plan unless the best exact
+   * plan is predicted faster by at least `marginPercent`, or none fits.
+   * @default "ExactFirst"
+   */
+  policy: ApproximateMethodPolicy;
+  /**
+   * The predicted speed-up, in percent of the slower plan's time, that overrides the policy's first
+   * preference.
+   * @default 10
+   * @minimum 0
+   * @maximum 1000
+   */
+  marginPercent: Int32;
+}
+
 /**
  * An inclusive range of GPUs per group for the planner to choose from.
  * @validation {"rule": "self.min <= self.max", "message": "min must not exceed max", "fieldPath": ".min"}
@@ -98,6 +125,7 @@ export interface GpuRange {
  * @validation {"rule": "self.mode != 'Manual' || !has(self.gpusPerGroupRange)", "message": "gpusPerGroupRange is for mode Auto; in mode Manual the degrees fix the GPU count", "fieldPath": ".gpusPerGroupRange"}
  * @validation {"rule": "!has(self.degrees) || !has(self.gpusPerGroup) || self.gpusPerGroup == self.degrees.dataParallel * self.degrees.cfg * self.degrees.pipefusion * self.degrees.ring * self.degrees.ulysses", "message": "gpusPerGroup must equal the product of the degrees (dataParallel × cfg × pipefusion × ring × ulysses)", "fieldPath": ".gpusPerGroup"}
  * @validation {"rule": "!has(self.degrees) || !has(self.pipeline) || !has(self.pipeline.patches) || self.degrees.pipefusion > 1 || self.pipeline.patches == 1", "message": "pipeline.patches above 1 needs degrees.pipefusion above 1", "fieldPath": ".pipeline.patches"}
+ * @validation {"rule": "!has(self.degrees) || !has(self.approximateMethods) || self.approximateMethods.policy != 'Forbid' || self.degrees.pipefusion == 1", "message": "degrees.pipefusion above 1 is approximate (PipeFusion) but approximateMethods.policy is Forbid; set degrees.pipefusion to 1 or the policy to ExactFirst", "fieldPath": ".approximateMethods.policy"}
  */
 export interface ParallelismSpec {
   /**
@@ -116,6 +144,11 @@ export interface ParallelismSpec {
   degrees?: DegreesSpec;
   /** PipeFusion patches and warm-up steps. */
   pipeline?: PipelineSpec;
+  /**
+   * Whether mode `Auto` may choose approximate methods (PipeFusion), and by what margin. Omitted:
+   * `ExactFirst` with a 10 % margin.
+   */
+  approximateMethods?: ApproximateMethodsSpec;
   /**
    * Exact GPUs per group. In mode `Manual` it must equal the product of the degrees (or be omitted).
    * @minimum 1
