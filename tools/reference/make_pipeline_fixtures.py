@@ -3,6 +3,7 @@
 Run through the reference venv:  "$(tools/reference/venv.sh)" tools/reference/make_pipeline_fixtures.py [--only PART,...]
 Each part replaces only its own files, so one part can be regenerated alone:
   tokenizers   tokenizers/<name>/ (tiny tokenizer folders in the released layouts), tokenizers.json (ids)
+  noise        noise.json: digests of randn_tensor's initial noise per pipeline shape, dtype and torch CPU kernel
 """
 
 import argparse
@@ -18,6 +19,7 @@ import transformers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from noise_fixtures import noise_goldens  # noqa: E402
 from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +69,14 @@ def _setting_json(setting: dict) -> str:
     )
 
 
-PARTS = {"tokenizers": make_tokenizers}
+def make_noise(out: Path) -> None:
+    goldens = noise_goldens()
+    goldens["versions"] = versions()
+    _write_json(out / "noise.json", goldens)
+    _log(f"  noise: {', '.join(f'{k}: {len(v)} cases' for k, v in goldens['paths'].items())}")
+
+
+PARTS = {"tokenizers": make_tokenizers, "noise": make_noise}
 
 
 def main() -> None:

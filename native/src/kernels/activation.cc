@@ -1,5 +1,6 @@
 // Element-wise activations (f32). In place when out is x.
 #include "kernels/cuda_dispatch.h"
+#include "kernels/elementwise_map.h"
 #include "kernels/kernels.h"
 #include "util/fast_math.h"
 #include "util/simd.h"
@@ -7,20 +8,6 @@
 
 namespace tessera {
 namespace {
-
-constexpr int64_t kGrain = 1 << 15;
-
-using RangeKernel = void (*)(const float* x, float* y, int64_t n);
-
-Tensor MapUnary(const Tensor& xIn, const Tensor* outIn, const char* name, RangeKernel kernel) {
-  RequireCpu(xIn, name);
-  Tensor out = PrepareOut(outIn, xIn.shape);
-  const Tensor x = AsF32(xIn);
-  const float* xp = x.F32();
-  float* yp = out.F32();
-  ParallelFor(x.Numel(), kGrain, [&](int64_t b, int64_t e) { kernel(xp + b, yp + b, e - b); });
-  return out;
-}
 
 // GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 TESSERA_SIMD void GeluRange(const float* x, float* y, int64_t n) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/cuda_dispatch.h"
+#include "kernels/group_stats.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -103,16 +104,9 @@ Tensor GroupNorm(const Tensor& xIn, int64_t groups, const Tensor* weightIn, cons
       const int64_t count = perGroup * spatial;
       const float* src = xp + ng * count;  // groups are contiguous runs of channels
       float* dst = yp + ng * count;
-      double sum = 0;
-      for (int64_t i = 0; i < count; ++i) sum += src[i];
-      const double mean = count ? sum / static_cast<double>(count) : 0;
-      double sq = 0;
-      for (int64_t i = 0; i < count; ++i) {
-        const double dv = src[i] - mean;
-        sq += dv * dv;
-      }
-      const float inv = static_cast<float>(1.0 / std::sqrt((count ? sq / static_cast<double>(count) : 0) + eps));
-      const float m = static_cast<float>(mean);
+      const MeanM2 stats = MeanAndM2(src, count);
+      const float inv = static_cast<float>(1.0 / std::sqrt((count ? stats.m2 / static_cast<double>(count) : 0) + eps));
+      const float m = static_cast<float>(stats.mean);
       for (int64_t ch = 0; ch < perGroup; ++ch) {
         const int64_t channel = g * perGroup + ch;
         const float scale = w != nullptr ? w[channel] * inv : inv;

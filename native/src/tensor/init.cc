@@ -1,5 +1,6 @@
 // InitTensor: registers everything the CPU core exports (see register.h).
 #include "kernels/bindings.h"
+#include "kernels/pipeline_bindings.h"
 #include "register.h"
 #include "safetensors/reader_binding.h"
 #include "tensor/creation_binding.h"
@@ -11,6 +12,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   TensorWrap::Register(env, exports);
   RegisterCreation(env, exports);
   RegisterKernels(env, exports);
+  RegisterPipelineKernels(env, exports);
   RegisterSafetensors(env, exports);
 }
 

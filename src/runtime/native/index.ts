@@ -2,5 +2,6 @@
 export type { Device, DType } from './binding.js';
 export { nativeAddonPath } from './binding.js';
 export * as ops from './ops.js';
+export * as pipelineOps from './pipeline-ops.js';
 export { Checkpoint, type ReadOptions, SafetensorsFile, type TensorInfo } from './safetensors.js';
 export { Tensor } from './tensor.js';
