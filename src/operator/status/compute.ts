@@ -157,12 +157,14 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
   }
 
   const readyCondition: ConditionInput =
-    desired === 0
+    desired === 0 && !stalled
       ? {
+          // Zero groups, as asked: reconciled. True keeps kstatus (Flux, kubectl wait) from waiting forever
+          // on an object an autoscaler scaled to zero; the reason tells it apart from serving.
           type: CONDITION_TYPES.ready,
-          status: 'False',
+          status: 'True',
           reason: CONDITION_REASONS.scaledToZero,
-          message: 'spec.replicas is 0',
+          message: 'spec.replicas is 0: no group runs',
         }
       : allReady && !stalled
         ? {

@@ -81,7 +81,7 @@ export const CONDITION_REASONS = {
   allGroupsReady: 'AllGroupsReady',
   /** Ready=False, GroupsReady=False: some groups are still starting. */
   groupsNotReady: 'GroupsNotReady',
-  /** Ready=False: `spec.replicas` is 0, so nothing serves. */
+  /** Ready=True: `spec.replicas` is 0, so the object is reconciled with no group serving. */
   scaledToZero: 'ScaledToZero',
   /** Reconciling=True: groups are being created or rolled to a new revision. */
   progressing: 'Progressing',
