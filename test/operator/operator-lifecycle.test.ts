@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { KubeClient } from '../../src/operator/kube/client.js';
 import { RESOURCES } from '../../src/operator/kube/resources.js';
@@ -53,6 +53,28 @@ beforeAll(async () => {
     args: ['--leader-elect=false', '--resync-period', '30s'],
   });
 });
+
+/** Namespaces of the running test; afterEach empties them, so each test starts on a free cluster. */
+const namespaces: string[] = [];
+async function testNamespace(prefix: string): Promise<string> {
+  const ns = await createNamespace(cluster(), prefix);
+  namespaces.push(ns);
+  return ns;
+}
+
+afterEach(async () => {
+  for (const ns of namespaces.splice(0)) {
+    await kubectlOk(cluster(), ['delete', 'ditinference', '--all', '-n', ns, '--wait=false']);
+    await eventually(
+      `the GPUs of the objects in ${ns} are free again`,
+      async () => {
+        const pods = await client.list(RESOURCES.pod, { namespace: ns });
+        return pods.items.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  }
+}, 120_000);
 
 afterAll(async () => {
   await operator?.stop();
@@ -137,7 +159,7 @@ describe('examples', () => {
   it.each(examples)(
     '$file comes up Ready with its children, and the garbage collector removes them',
     async ({ file, prepare }) => {
-      const ns = await createNamespace(cluster(), 'ex');
+      const ns = await testNamespace('ex');
       await prepare?.(ns);
       const inf = readExample(file);
       const name = inf.metadata.name ?? '';
@@ -225,7 +247,7 @@ describe('examples', () => {
   );
 
   it('plans from spec.topology before any node exists, and runs once nodes arrive (scale from zero)', async () => {
-    const ns = await createNamespace(cluster(), 'zero');
+    const ns = await testNamespace('zero');
     await provideClaim(ns, 'models');
     const inf = readExample('flux-schnell-scale-from-zero.yaml');
     await applyInferences(cluster(), ns, inf);
@@ -255,7 +277,7 @@ describe('examples', () => {
 
 describe('scaling', () => {
   it('adds and removes whole groups through kubectl scale, and status follows', async () => {
-    const ns = await createNamespace(cluster(), 'scale');
+    const ns = await testNamespace('scale');
     await applyInferences(
       cluster(),
       ns,
@@ -300,7 +322,7 @@ describe('scaling', () => {
 
 describe('group failure policy RecreateGroup', () => {
   it('recreates every pod of a group when one is deleted, evicted or restarts, counts it, and stalls past the limit', async () => {
-    const ns = await createNamespace(cluster(), 'fail');
+    const ns = await testNamespace('fail');
     await applyInferences(
       cluster(),
       ns,
@@ -345,6 +367,7 @@ describe('group failure policy RecreateGroup', () => {
     }
     const events = await eventsWithReason(cluster(), ns, 'GroupRecreated');
     expect(events.items.length).toBe(2);
+    expect(await operator.metric('tessera_group_recreations_total')).toBeGreaterThanOrEqual(2);
 
     // A third failure is past restartLimit 2: a container restart, reported on the pod's status as a
     // kubelet would (kwok plays the kubelets and runs no containers).
@@ -378,7 +401,7 @@ describe('group failure policy RecreateGroup', () => {
 
 describe('group failure policy None', () => {
   it('leaves a lost pod to the StatefulSet: only that pod is replaced, nothing is counted', async () => {
-    const ns = await createNamespace(cluster(), 'none');
+    const ns = await testNamespace('none');
     await applyInferences(
       cluster(),
       ns,
@@ -430,7 +453,7 @@ describe('gang scheduling with Volcano', () => {
   };
 
   it('says Volcano is missing, then keeps one PodGroup per group once it is there', async () => {
-    const ns = await createNamespace(cluster(), 'gang');
+    const ns = await testNamespace('gang');
     await applyInferences(
       cluster(),
       ns,
@@ -491,7 +514,7 @@ describe('a spec the planner rejects', () => {
   const badDegrees = { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 };
 
   it('stalls with the planner reason and creates no child', async () => {
-    const ns = await createNamespace(cluster(), 'bad');
+    const ns = await testNamespace('bad');
     await applyInferences(
       cluster(),
       ns,
@@ -511,7 +534,7 @@ describe('a spec the planner rejects', () => {
   });
 
   it('refuses a dotted name and a 64-character name before the object or any child exists', async () => {
-    const ns = await createNamespace(cluster(), 'names');
+    const ns = await testNamespace('names');
     for (const name of ['flux.dev', `f${'x'.repeat(63)}`]) {
       const res = await cluster().kubectl(['apply', '--server-side', '-n', ns, '-f', '-'], {
         input: stringify(smallInference(name)),
@@ -530,7 +553,7 @@ describe('a spec the planner rejects', () => {
   });
 
   it('stalls with InvalidSpec, creating nothing, when the API server refuses a child; a fixed spec runs', async () => {
-    const ns = await createNamespace(cluster(), 'refused');
+    const ns = await testNamespace('refused');
     // A topology key the CRD does not check but the API server refuses in the pod template.
     await applyInferences(
       cluster(),
@@ -565,7 +588,7 @@ describe('a spec the planner rejects', () => {
   });
 
   it('leaves a running object children exactly as they were', async () => {
-    const ns = await createNamespace(cluster(), 'badedit');
+    const ns = await testNamespace('badedit');
     await applyInferences(cluster(), ns, smallInference('edited'));
     await waitReady(ns, 'edited');
     const versions = async () =>
@@ -605,21 +628,52 @@ describe('a spec the planner rejects', () => {
 });
 
 describe('operator endpoints', () => {
-  it('serves /healthz, /readyz and /metrics with reconcile and group series', async () => {
+  it("removes a deleted object's series from /metrics", async () => {
+    const ns = await testNamespace('metrics');
+    await applyInferences(cluster(), ns, minimalInference('measured', 8));
+    await waitReady(ns, 'measured');
+    const series = async () =>
+      (await operator.get('/metrics')).body
+        .split('\n')
+        .filter((l) => l.includes(`namespace="${ns}"`) && l.includes('name="measured"'));
+    expect(
+      await eventually('the ready gauge reads 1', async () => {
+        const lines = await series();
+        return lines.includes(`tessera_groups_ready{namespace="${ns}",name="measured"} 1`)
+          ? lines
+          : undefined;
+      }),
+    ).toContain(`tessera_groups_restarting{namespace="${ns}",name="measured"} 0`);
+
+    await kubectlOk(cluster(), ['delete', 'ditinference', 'measured', '-n', ns, '--wait=false']);
+    await eventually(
+      'no series names the deleted object',
+      async () => ((await series()).length === 0 ? true : undefined),
+      { timeoutMs: 30_000, describe: async () => (await series()).join('\n') },
+    );
+  });
+
+  it('serves /healthz, /readyz and /metrics with reconcile, group and process series', async () => {
     expect((await operator.get('/healthz')).status).toBe(200);
     expect((await operator.get('/readyz')).status).toBe(200);
     const { body } = await operator.get('/metrics');
     expect(body).toMatch(/tessera_reconcile_total\{result="success"\} [1-9]/);
     expect(body).toMatch(/tessera_reconcile_duration_seconds_count [1-9]/);
     expect(body).toContain('tessera_workqueue_depth');
-    expect(body).toMatch(/tessera_groups_ready\{/);
-    expect(body).toMatch(/tessera_group_recreations_total [1-9]/);
+    expect(body).toMatch(/^tessera_group_recreations_total \d+$/m);
+    for (const processSeries of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(body).toMatch(new RegExp(`^${processSeries} [0-9.e+-]+$`, 'm'));
+    }
   });
 });
 
 describe('updates', () => {
   it('keeps running groups untouched on a topology change, and rolls a template change one group at a time', async () => {
-    const ns = await createNamespace(cluster(), 'roll');
+    const ns = await testNamespace('roll');
     await applyInferences(
       cluster(),
       ns,
@@ -718,5 +772,50 @@ describe('updates', () => {
     expect(maxDown).toBeLessThanOrEqual(1);
     const events = await eventsWithReason(cluster(), ns, 'GroupRolled');
     expect(events.items.length).toBe(3);
+  });
+});
+
+describe('node loss', () => {
+  it('reports a Ready group not Ready within 5 s of its node being deleted', async () => {
+    const ns = await testNamespace('nodeloss');
+    await applyInferences(cluster(), ns, minimalInference('orphaned', 8));
+    await waitReady(ns, 'orphaned');
+    const [pod] = await groupPods(ns, 'orphaned', 0);
+    const node = pod?.spec?.nodeName ?? '';
+    expect(node).not.toBe('');
+
+    const deletedAt = Date.now();
+    await kubectlOk(cluster(), ['delete', 'node', node, '--wait=false']);
+    const notReady = await eventually(
+      'Ready=False after the node was deleted',
+      async () => {
+        const inf = await getInference(client, ns, 'orphaned');
+        return condition(inf, 'Ready')?.status === 'False' ? inf : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const seconds = (Date.now() - deletedAt) / 1000;
+    console.log(`node loss: Ready=False ${seconds.toFixed(2)} s after deleting node ${node}`);
+    expect(seconds).toBeLessThanOrEqual(5);
+    expect(notReady.status?.groups?.[0]).toMatchObject({
+      phase: 'Degraded',
+      readyPods: 0,
+      message: `node ${node} of pod ${pod?.metadata?.name} was deleted`,
+    });
+    expect(condition(notReady, 'Ready')?.message).toContain(`node ${node} of pod`);
+
+    // No kubelet will ever confirm the orphaned pod's end; pod GC would take its time.
+    await kubectlOk(cluster(), ['delete', 'ditinference', 'orphaned', '-n', ns, '--wait=false']);
+    await kubectlOk(cluster(), [
+      'delete',
+      'pod',
+      pod?.metadata?.name ?? '',
+      '-n',
+      ns,
+      '--force',
+      '--grace-period=0',
+    ]);
+    // Give the cluster its GPUs back for the tests after this one.
+    await cluster().addGpuNodes({ namePrefix: 'h100', count: 1, gpus: 8, product: H100 });
   });
 });

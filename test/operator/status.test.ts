@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { planFor } from '../../src/operator/planning/plan-for.js';
+import { nodeLosses } from '../../src/operator/policy/group-observation.js';
 import { computeStatus } from '../../src/operator/status/compute.js';
+import { groupAvailable, observedGroupStatus } from '../../src/operator/status/group-status.js';
 import type { ResolvedTopology } from '../../src/operator/topology/resolve.js';
 import type { DiTInferenceSpec, GroupStatus } from '../../src/shared/api/v1alpha1/index.js';
-import { buildInference } from './support/builders.js';
+import { buildInference, buildPod, buildStatefulSet } from './support/builders.js';
 
 const topo: ResolvedTopology = {
   gpusPerNode: 8,
@@ -124,6 +126,14 @@ describe('computeStatus', () => {
     expect(cond(s, 'Planned')?.status).toBe('False');
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'NoFeasiblePlan' });
   });
+  it('says in Ready which group lost a node', () => {
+    const degraded = { ...group(1, 'Degraded'), message: 'node h100-1 of pod flux-g1-0 was deleted' };
+    const s = computeStatus({ ...base, groups: [group(0, 'Ready'), degraded] });
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      message: '1/2 groups ready; flux-g1: node h100-1 of pod flux-g1-0 was deleted',
+    });
+  });
   it('is Stalled when a group used up its restarts', () => {
     const s = computeStatus({
       ...base,
@@ -142,5 +152,36 @@ describe('computeStatus', () => {
     });
     expect(cond(later, 'Ready')?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
     expect(later).toEqual(first);
+  });
+});
+
+describe('a group whose node is lost', () => {
+  const inf = buildInference('flux');
+  const sts = buildStatefulSet('flux-g0', { replicas: 2 });
+  const pods = [buildPod('flux-g0-0', { nodeName: 'h100-0' }), buildPod('flux-g0-1', { nodeName: 'h100-1' })];
+  const nodes = new Map([['h100-0', true]]);
+  const losses = nodeLosses(pods, (n) => nodes.get(n));
+
+  it('names the pod and the node that was deleted or is NotReady', () => {
+    expect(losses).toEqual([{ pod: 'flux-g0-1', node: 'h100-1', why: 'deleted' }]);
+    nodes.set('h100-1', false);
+    expect(nodeLosses(pods, (n) => nodes.get(n))).toEqual([
+      { pod: 'flux-g0-1', node: 'h100-1', why: 'NotReady' },
+    ]);
+    nodes.set('h100-1', true);
+    expect(nodeLosses(pods, (n) => nodes.get(n))).toEqual([]);
+  });
+
+  it('is Degraded, not available, and counts only the pods on live nodes, while the pods still say Ready', () => {
+    const g = { index: 0, statefulSet: sts, pods, nodeLosses: losses };
+    expect(pods.every((p) => p.status?.conditions?.[0]?.status === 'True')).toBe(true);
+    expect(groupAvailable(g)).toBe(false);
+    expect(groupAvailable({ ...g, nodeLosses: [] })).toBe(true);
+    expect(observedGroupStatus(inf, g)).toMatchObject({
+      phase: 'Degraded',
+      readyPods: 1,
+      desiredPods: 2,
+      message: 'node h100-1 of pod flux-g0-1 was deleted',
+    });
   });
 });

@@ -2,8 +2,9 @@ import type { V1ConfigMap, V1Node, V1Pod, V1Service, V1StatefulSet } from '@kube
 import { type DiTInference, LABELS } from '../../shared/api/v1alpha1/index.js';
 import type { Informer } from '../informers/informer.js';
 import { controllerOf } from '../kube/objects.js';
-import type { ObservedGroup } from '../policy/group-observation.js';
+import { nodeLosses, type ObservedGroup } from '../policy/group-observation.js';
 import { groupIndexOf, planConfigMapName } from '../render/names.js';
+import { isNodeReady } from '../topology/node-match.js';
 
 /** The informer caches the reconciler reads from. */
 export interface Caches {
@@ -38,6 +39,10 @@ export function observeChildren(inf: DiTInference, caches: Caches): Children {
   const mine = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) =>
     o.metadata?.namespace === ns && o.metadata?.labels?.[LABELS.name] === name;
 
+  const nodeReady = (nodeName: string): boolean | undefined => {
+    const node = caches.nodes.get(nodeName);
+    return node === undefined ? undefined : isNodeReady(node);
+  };
   const podsByGroup = new Map<number, V1Pod[]>();
   for (const pod of caches.pods.list()) {
     if (!mine(pod)) continue;
@@ -55,7 +60,7 @@ export function observeChildren(inf: DiTInference, caches: Caches): Children {
     if (index === undefined) continue;
     // Pods are the StatefulSet's when its controller owns them (a replaced StatefulSet's pods are not).
     const pods = (podsByGroup.get(index) ?? []).filter((p) => controllerOf(p)?.uid === sts.metadata?.uid);
-    groups.set(index, { index, statefulSet: sts, pods });
+    groups.set(index, { index, statefulSet: sts, pods, nodeLosses: nodeLosses(pods, nodeReady) });
   }
 
   const planConfigMap = caches.configMaps.get(`${ns}/${planConfigMapName(name)}`);

@@ -19,11 +19,50 @@ export interface GroupBookkeeping {
   readonly restartsToken: string;
 }
 
-/** One group as observed: its StatefulSet and its pods. */
+/** A pod whose node is gone or not Ready: its ranks are lost, whatever the pod object still says. */
+export interface NodeLoss {
+  readonly pod: string;
+  readonly node: string;
+  readonly why: 'deleted' | 'NotReady';
+}
+
+/** One group as observed: its StatefulSet, its pods, and the pods whose node was lost. */
 export interface ObservedGroup {
   readonly index: number;
   readonly statefulSet: V1StatefulSet;
   readonly pods: readonly V1Pod[];
+  /** Pods bound to a node that no longer exists or is not Ready; absent or empty when none. */
+  readonly nodeLosses?: readonly NodeLoss[];
+}
+
+/**
+ * The pods of a group whose node was deleted or is not Ready. The pod objects keep saying Ready until
+ * the node lifecycle controller and pod GC catch up (about a minute); the node says it at once.
+ */
+export function nodeLosses(
+  pods: readonly V1Pod[],
+  nodeReady: (name: string) => boolean | undefined,
+): NodeLoss[] {
+  const losses: NodeLoss[] = [];
+  for (const p of pods) {
+    const node = p.spec?.nodeName;
+    if (!node || isTerminating(p)) continue;
+    const ready = nodeReady(node);
+    if (ready === undefined) losses.push({ pod: p.metadata?.name ?? '', node, why: 'deleted' });
+    else if (!ready) losses.push({ pod: p.metadata?.name ?? '', node, why: 'NotReady' });
+  }
+  return losses;
+}
+
+export function describeNodeLosses(losses: readonly NodeLoss[]): string {
+  return losses
+    .map((l) => `node ${l.node} of pod ${l.pod} ${l.why === 'deleted' ? 'was deleted' : 'is NotReady'}`)
+    .join('; ');
+}
+
+/** A pod that serves: Ready, and on a node that still exists and is Ready. */
+export function isPodServing(pod: V1Pod, losses: readonly NodeLoss[] | undefined): boolean {
+  return isPodReady(pod) && !(losses ?? []).some((l) => l.pod === pod.metadata?.name);
 }
 
 export function formatPodRefs(refs: readonly PodRef[]): string {

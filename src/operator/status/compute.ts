@@ -60,6 +60,7 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
   const generation = inf.metadata.generation;
   const ready = groups.filter((g) => g.index < desired && g.phase === 'Ready').length;
   const recreating = groups.some((g) => g.phase === 'Recreating');
+  const readyText = groupsReadyText(ready, desired, groups);
   const updates: ConditionInput[] = [];
   let stalled: ConditionInput | undefined;
   let reconciling: ConditionInput | undefined;
@@ -124,7 +125,7 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
     type: CONDITION_TYPES.groupsReady,
     status: allReady ? 'True' : 'False',
     reason: allReady ? CONDITION_REASONS.allGroupsReady : CONDITION_REASONS.groupsNotReady,
-    message: `${ready}/${desired} groups ready`,
+    message: readyText,
   });
 
   if (inputs.applyError !== undefined) {
@@ -152,7 +153,7 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
       message:
         inputs.outdatedGroups > 0
           ? `rolling ${inputs.outdatedGroups} group(s) to the new revision, one at a time`
-          : `${ready}/${desired} groups ready`,
+          : readyText,
     };
   }
 
@@ -177,7 +178,7 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
             type: CONDITION_TYPES.ready,
             status: 'False',
             reason: stalled?.reason ?? CONDITION_REASONS.groupsNotReady,
-            message: stalled?.message ?? `${ready}/${desired} groups ready`,
+            message: stalled?.message ?? readyText,
           };
   updates.push(readyCondition);
   if (stalled) updates.push(stalled);
@@ -204,4 +205,12 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
     groupsReady: `${ready}/${desired}`,
     selector: leaderSelector(inf.metadata.name ?? ''),
   };
+}
+
+/** `ready/desired groups ready`, then what is known about each group that is not (a lost node, ...). */
+function groupsReadyText(ready: number, desired: number, groups: readonly GroupStatus[]): string {
+  const details = groups
+    .filter((g) => g.index < desired && g.phase !== 'Ready' && g.message !== undefined)
+    .map((g) => `${g.name}: ${g.message}`);
+  return [`${ready}/${desired} groups ready`, ...details].join('; ');
 }

@@ -1,25 +1,33 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { type DiTInference, type GroupStatus, LABELS } from '../../shared/api/v1alpha1/index.js';
 import { effectiveRestarts, type GroupAction } from '../policy/failure-policy.js';
-import { isPodReady, type ObservedGroup, podRevision, readBookkeeping } from '../policy/group-observation.js';
+import {
+  describeNodeLosses,
+  isPodReady,
+  isPodServing,
+  type ObservedGroup,
+  podRevision,
+  readBookkeeping,
+} from '../policy/group-observation.js';
 
 /** The template revision a group's StatefulSet carries. */
 export function revisionOf(sts: V1StatefulSet): string | undefined {
   return sts.metadata?.labels?.[LABELS.revision];
 }
 
-/** All pods of the group exist on the StatefulSet's revision and are Ready. */
+/** All pods of the group exist on the StatefulSet's revision, are Ready, and their nodes are too. */
 export function groupAvailable(g: ObservedGroup): boolean {
   const desired = g.statefulSet.spec?.replicas ?? 0;
   const revision = revisionOf(g.statefulSet);
-  const ready = g.pods.filter((p) => isPodReady(p) && podRevision(p) === revision);
+  const ready = g.pods.filter((p) => isPodServing(p, g.nodeLosses) && podRevision(p) === revision);
   return desired > 0 && ready.length === desired;
 }
 
 /**
  * The phase shown in `status.groups[]`: `Failed` past the restart limit, `Recreating` while a failure
- * is being handled, `Ready` when every pod of the desired revision is Ready, `Pending` while pods are
- * missing or unscheduled, `Starting` otherwise (scheduled, loading, warming up).
+ * is being handled, `Degraded` when a node under one of its pods was deleted or is not Ready, `Ready`
+ * when every pod of the desired revision is Ready, `Pending` while pods are missing or unscheduled,
+ * `Starting` otherwise (scheduled, loading, warming up).
  */
 export function groupPhase(
   g: ObservedGroup,
@@ -31,6 +39,7 @@ export function groupPhase(
   if (action.type === 'giveUp') return 'Failed';
   if (action.type === 'recreate' || action.type === 'waitBackoff') return 'Recreating';
   if (action.type === 'finishReplacing' && !action.cleared) return 'Recreating';
+  if ((g.nodeLosses ?? []).length > 0) return 'Degraded';
   const current = g.pods.filter((p) => podRevision(p) === revision);
   if (revision === desiredRevision && current.length === desiredPods && current.every(isPodReady))
     return 'Ready';
@@ -51,14 +60,16 @@ export function decidedGroupStatus(
     action.type === 'recreate' || action.type === 'waitBackoff' || action.type === 'giveUp'
       ? action.restarts
       : effectiveRestarts(readBookkeeping(g.statefulSet), inf.spec.restartToken ?? '');
+  const losses = g.nodeLosses ?? [];
   return {
     name: g.statefulSet.metadata?.name ?? '',
     index: g.index,
-    readyPods: g.pods.filter(isPodReady).length,
+    readyPods: g.pods.filter((p) => isPodServing(p, losses)).length,
     desiredPods,
     restarts,
     phase: groupPhase(g, action, revision, desiredPods, desiredRevision),
     revision,
+    ...(losses.length > 0 ? { message: describeNodeLosses(losses) } : {}),
   };
 }
 

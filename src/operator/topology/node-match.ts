@@ -13,7 +13,7 @@ function blocking(taint: V1Taint): boolean {
   return taint.effect === 'NoSchedule' || taint.effect === 'NoExecute';
 }
 
-function isReady(node: V1Node): boolean {
+export function isNodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
@@ -28,7 +28,7 @@ export function podCouldLandOn(
   tolerations: readonly Toleration[],
 ): boolean {
   if (node.spec?.unschedulable) return false;
-  if (!isReady(node)) return false;
+  if (!isNodeReady(node)) return false;
   const labels = node.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(nodeSelector)) if (labels[k] !== v) return false;
   for (const taint of node.spec?.taints ?? []) {

@@ -93,7 +93,7 @@ export interface PlanStatus {
   reason: string;
 }
 
-export const GROUP_PHASES = ['Pending', 'Starting', 'Ready', 'Recreating', 'Failed'] as const;
+export const GROUP_PHASES = ['Pending', 'Starting', 'Ready', 'Degraded', 'Recreating', 'Failed'] as const;
 export type GroupPhase = (typeof GROUP_PHASES)[number];
 
 /** State of one group (one StatefulSet). */
@@ -113,9 +113,16 @@ export interface GroupStatus {
   restarts: Int32;
   /**
    * `Pending`: pods not yet scheduled. `Starting`: loading weights and warming up. `Ready`: serving.
+   * `Degraded`: a node under one of its pods was deleted or is not Ready, so a rank is lost.
    * `Recreating`: being recreated after a failure. `Failed`: gave up after `restartLimit`.
    */
   phase: GroupPhase;
+  /**
+   * Why the group is not serving, when the operator knows more than the phase: a lost node, the
+   * scheduler's reason for pods it cannot place.
+   * @maxLength 2048
+   */
+  message?: string;
   /**
    * Template revision the group runs (label `tessera.dev/revision`).
    * @maxLength 128
