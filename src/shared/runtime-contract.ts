@@ -49,6 +49,8 @@ export const RUNTIME_ENV = {
   modelPath: 'TESSERA_MODEL_PATH',
   /** Weight dtype on the GPU: `bf16`, `fp16` or `fp32`. */
   modelDtype: 'TESSERA_MODEL_DTYPE',
+  /** `finite`: check every weight for NaN and ±Infinity at load (optional; set through spec.runtime.env). */
+  checkWeights: 'TESSERA_CHECK_WEIGHTS',
   /** Network interface NCCL bootstraps over (standard NCCL variable). */
   ncclSocketIfname: 'NCCL_SOCKET_IFNAME',
   /** Network interface gloo binds to (standard gloo / torch variable). */

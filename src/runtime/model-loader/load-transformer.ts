@@ -18,6 +18,7 @@ import { WeightMap } from '../models/common/weights.js';
 import { FluxTransformer } from '../models/flux/transformer.js';
 import { Sd3Transformer } from '../models/sd3/transformer.js';
 import type { Tensor } from '../native/index.js';
+import { finiteCheckRequested, firstNonFiniteElement } from './finite-check.js';
 import { OpenedFiles } from './tensor-files.js';
 
 const logger = log.child({ component: 'model-loader' });
@@ -29,6 +30,8 @@ export type LoadedTransformer =
 export interface LoadOptions {
   /** Only these blocks (execution order); default: the whole model. */
   blocks?: BlockRange;
+  /** Check every weight for NaN and ±Infinity; default: TESSERA_CHECK_WEIGHTS=finite. */
+  checkFinite?: boolean;
 }
 
 export class ModelLoadError extends Error {
@@ -43,6 +46,7 @@ export function blockCount(config: TransformerConfig): number {
 
 export function loadTransformer(folder: string, options: LoadOptions = {}): LoadedTransformer {
   const started = performance.now();
+  const checkFinite = options.checkFinite ?? finiteCheckRequested();
   const files = new OpenedFiles();
   try {
     const opened = openTransformer(folder, files.open, options.blocks ? { stage: options.blocks } : {});
@@ -52,7 +56,15 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
       if (path === undefined) {
         throw new ModelLoadError(`${opened.weights.label}: no file holds tensor "${expected.name}"`);
       }
-      tensors.set(expected.name, files.file(path).read(expected.name, { dtype: 'f32' }));
+      const tensor = files.file(path).read(expected.name, { dtype: 'f32' });
+      tensors.set(expected.name, tensor);
+      const bad = checkFinite ? firstNonFiniteElement(tensor) : -1;
+      if (bad >= 0) {
+        throw new ModelLoadError(
+          `tensor "${expected.name}" in ${path}: element ${bad} is ${tensor.toFloat32Array()[bad]}; the ` +
+            'checkpoint is corrupt (re-download or re-save it)',
+        );
+      }
     }
     const weights = new WeightMap(tensors, `${folder}/transformer`);
     const { config } = opened;

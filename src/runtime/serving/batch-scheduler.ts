@@ -11,6 +11,7 @@ import {
   type GenerationRequest,
   type GenerationResult,
 } from './executor.js';
+import { firstNonFinite } from './f32-codec.js';
 import { RequestError } from './request-error.js';
 import type { ServingMetrics } from './serving-metrics.js';
 
@@ -227,6 +228,22 @@ export class BatchScheduler {
     }
     entries.forEach((entry, i) => {
       const result = results[i] as GenerationResult;
+      const bad = firstNonFinite(result.latents.data);
+      if (bad >= 0) {
+        // NaN latents decode to a black or noise image; the client must hear that the run overflowed.
+        this.options.metrics?.executorFailures.inc({ kind: 'non_finite' });
+        logger.error({ requestId: entry.request.id, element: bad }, 'run produced non-finite latents');
+        const error = new RequestError(
+          500,
+          'non_finite_result',
+          `the result is not finite: element ${bad} of the latents is ${result.latents.data[bad]}`,
+          {
+            fix: 'inputs or weights overflow float32; check them (TESSERA_CHECK_WEIGHTS=finite checks weights at load)',
+          },
+        );
+        entry.settle({ ok: false, error });
+        return;
+      }
       const queueMs = started - entry.enqueuedAt;
       entry.settle({ ok: true, value: { result, queueMs, runMs, batchSamples: samples } });
     });

@@ -54,7 +54,7 @@ export class ServingMetrics {
   readonly batchSamples: Histogram;
   readonly executorFailures = new Counter({
     name: 'tessera_serving_executor_failures_total',
-    help: 'Executor runs that failed, by kind (fatal or batch).',
+    help: 'Executor runs that failed, by kind (fatal or batch), and non-finite results (non_finite).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

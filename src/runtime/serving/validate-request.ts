@@ -4,7 +4,7 @@
  */
 import type { F32Tensor } from './executor.js';
 import { f32FromBytes, firstNonFinite } from './f32-codec.js';
-import type { ServingLimits, TensorSpec } from './limits.js';
+import { MAX_GUIDANCE_SCALE, type ServingLimits, type TensorSpec } from './limits.js';
 import type { RawRequest, RawTensor } from './raw-request.js';
 import { invalidField } from './request-error.js';
 
@@ -94,8 +94,17 @@ export function validateRequest(raw: RawRequest, limits: ServingLimits): ValidRe
       : integerIn(`${p}steps`, rawSteps, limits.minSteps, limits.maxSteps);
   let guidanceScale = limits.defaultGuidanceScale;
   if (rawGuidance !== undefined) {
-    if (typeof rawGuidance !== 'number' || !Number.isFinite(rawGuidance) || rawGuidance < 0) {
-      throw invalidField(`${p}guidanceScale`, `is ${JSON.stringify(rawGuidance)}`, 'a finite number ≥ 0');
+    if (
+      typeof rawGuidance !== 'number' ||
+      !Number.isFinite(rawGuidance) ||
+      rawGuidance < 0 ||
+      rawGuidance > MAX_GUIDANCE_SCALE
+    ) {
+      throw invalidField(
+        `${p}guidanceScale`,
+        `is ${JSON.stringify(rawGuidance)}`,
+        `a number from 0 to ${MAX_GUIDANCE_SCALE}`,
+      );
     }
     guidanceScale = rawGuidance;
   }

@@ -125,6 +125,16 @@ export interface Started {
   close(): Promise<void>;
 }
 
+/** The error body of a refusal. */
+export function errorOf(json: Record<string, unknown>): {
+  code: string;
+  field?: string;
+  fix?: string;
+  message: string;
+} {
+  return json.error as { code: string; field?: string; fix?: string; message: string };
+}
+
 export async function startServer(
   executor: GenerationExecutor,
   options: { queueSize?: number; authToken?: string; limits?: ServingLimits; started?: boolean } = {},
