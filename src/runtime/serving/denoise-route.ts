@@ -42,9 +42,12 @@ export class DenoiseRoute {
     req: IncomingMessage,
     res: ServerResponse,
     logger: Logger,
+    expectsContinue = false,
   ): Promise<void> {
     const format = bodyFormat(req.headers['content-type']);
-    const body = await readBody(req, this.bodyLimit);
+    const body = await readBody(req, this.bodyLimit, () => {
+      if (expectsContinue) res.writeContinue();
+    });
     const raw: RawRequest =
       format === 'json'
         ? parseJsonBody(body, this.limits)

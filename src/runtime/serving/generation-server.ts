@@ -44,6 +44,39 @@ function parseUrl(target: string | undefined): URL | null {
   }
 }
 
+/** Time a refused upload may keep sending after the answer, so the client reads it before the reset. */
+const LINGER_MS = 1_000;
+
+function hasUnreadBody(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return declared > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+function withConnectionClose(error: RequestError): RequestError {
+  if (error.headers.connection === 'close') return error;
+  return new RequestError(error.status, error.code, error.message, {
+    ...(error.field !== undefined ? { field: error.field } : {}),
+    ...(error.fix !== undefined ? { fix: error.fix } : {}),
+    headers: { ...error.headers, connection: 'close' },
+    cause: error.cause,
+  });
+}
+
+/**
+ * Ends the connection once the answer is out: our side closes at once (FIN), and the socket is torn
+ * down after LINGER_MS at the latest, so an unread upload costs at most that much reading.
+ */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  const close = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+  if (res.writableFinished) close();
+  else res.once('finish', close);
+}
+
 function methodNotAllowed(allow: string): RequestError {
   return new RequestError(405, 'method_not_allowed', `use ${allow}`, { headers: { allow } });
 }
@@ -77,7 +110,12 @@ export class GenerationServer {
     this.denoise = new DenoiseRoute(limits, this.scheduler);
     this.authorized = bearerChecker(options.authToken);
     this.server = createServer((req, res) => {
-      void this.route(req, res);
+      void this.route(req, res, false);
+    });
+    // A client that sends `Expect: 100-continue` waits for our word before uploading: the checks that
+    // need only the headers (route, token, readiness, media type, declared size) answer it instead.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      void this.route(req, res, true);
     });
   }
 
@@ -129,7 +167,7 @@ export class GenerationServer {
     this.logger.info('closed');
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const started = performance.now();
     const id = requestIdFrom(req.headers['x-request-id']);
     const logger = this.logger.child({ requestId: id });
@@ -155,7 +193,7 @@ export class GenerationServer {
     });
     try {
       if (!url) throw new RequestError(400, 'invalid_url', `cannot parse the request target ${req.url}`);
-      await this.dispatch(id, url, req, res, logger);
+      await this.dispatch(id, url, req, res, logger, expectsContinue);
     } catch (err) {
       const error =
         err instanceof RequestError
@@ -166,8 +204,13 @@ export class GenerationServer {
       errorCode = error.code;
       // Executor failures are logged once by the scheduler; only the unexpected is logged here.
       if (!(err instanceof RequestError)) logger.error({ err }, 'request failed');
-      if (!res.headersSent && !res.destroyed) sendError(res, error);
-      if (error.headers.connection === 'close') res.once('finish', () => req.socket.destroy());
+      // Refused before its body was read (or only partly read): answer, then close instead of reading
+      // the rest of an upload nobody will use (Node would otherwise drain it to keep the connection).
+      const unread = hasUnreadBody(req);
+      if (!res.headersSent && !res.destroyed) {
+        sendError(res, unread ? withConnectionClose(error) : error);
+      }
+      if (unread || error.headers.connection === 'close') closeAfterAnswer(req, res);
     }
   }
 
@@ -177,6 +220,7 @@ export class GenerationServer {
     req: IncomingMessage,
     res: ServerResponse,
     logger: Logger,
+    expectsContinue: boolean,
   ): Promise<void> {
     const path = url.pathname;
     if (isProbePath(path) || path === METRICS_PATH) {
@@ -206,6 +250,6 @@ export class GenerationServer {
         headers: { 'retry-after': '5' },
       });
     }
-    await this.denoise.handle(id, url, req, res, logger);
+    await this.denoise.handle(id, url, req, res, logger, expectsContinue);
   }
 }

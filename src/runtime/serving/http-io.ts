@@ -30,12 +30,14 @@ function tooLarge(limit: number, got: string): RequestError {
 
 /**
  * The whole body, refusing with 413 as soon as it would exceed `limit` (from Content-Length when given,
- * else while streaming), so an oversized upload never sits in memory.
+ * else while streaming), so an oversized upload never sits in memory. `accepted` runs once the declared
+ * size has passed, before anything is read (the moment to send 100 Continue).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, accepted?: () => void): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit)
     return Promise.reject(tooLarge(limit, `${declared} bytes`));
+  accepted?.();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

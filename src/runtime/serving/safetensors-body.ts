@@ -55,11 +55,29 @@ function tensorBytes(name: string, entry: unknown, data: Buffer): RawTensor {
   return { label: name, dtype, shape, bytes: data.subarray(offsets[0], offsets[1]) };
 }
 
-/** Query values are strings; numbers are handed on as numbers so one validator serves both formats. */
-function queryScalar(value: string | null): unknown {
-  if (value === null) return undefined;
-  const number = Number(value);
-  return value.trim() !== '' && Number.isFinite(number) ? number : value;
+/**
+ * Query values are strings. Plain decimal ones are handed on as numbers so one validator serves both
+ * formats; anything else (0x10, 1e1, +4, " 4", which Number() would read) stays a string and is refused
+ * there, naming the field.
+ */
+const DECIMAL_INTEGER = /^(0|[1-9][0-9]*)$/;
+const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+const QUERY_SYNTAX: Readonly<Record<ScalarField, RegExp>> = {
+  steps: DECIMAL_INTEGER,
+  seed: DECIMAL_INTEGER,
+  timeoutMs: DECIMAL_INTEGER,
+  guidanceScale: DECIMAL,
+};
+
+function queryScalar(query: URLSearchParams, field: ScalarField): unknown {
+  const values = query.getAll(field);
+  if (values.length > 1) {
+    // Which one would win differs between servers and proxies; refuse rather than guess.
+    throw invalidField(`query.${field}`, `is given ${values.length} times`, 'give each parameter once');
+  }
+  const [value] = values;
+  if (value === undefined) return undefined;
+  return QUERY_SYNTAX[field].test(value) ? Number(value) : value;
 }
 
 export function parseSafetensorsBody(
@@ -86,7 +104,7 @@ export function parseSafetensorsBody(
     }
     tensors.set(name, tensorBytes(name, entry, data));
   }
-  const scalars = Object.fromEntries(SCALAR_FIELDS.map((f) => [f, queryScalar(query.get(f))])) as Record<
+  const scalars = Object.fromEntries(SCALAR_FIELDS.map((f) => [f, queryScalar(query, f)])) as Record<
     ScalarField,
     unknown
   >;

@@ -104,11 +104,33 @@ describe('safetensors bodies', () => {
     ],
     ['bad steps', fluxInputs(), '?steps=many', 'query.steps'],
     ['unknown parameter', fluxInputs(), '?stepz=4', 'query.stepz'],
+    // Number() would read these as 16, 10, 4, 4, 0 and 7: only plain decimal digits are accepted.
+    ['hexadecimal steps', fluxInputs(), '?steps=0x10', 'query.steps'],
+    ['steps in exponent notation', fluxInputs(), '?steps=1e1', 'query.steps'],
+    ['signed steps', fluxInputs(), '?steps=+4', 'query.steps'],
+    ['steps with spaces', fluxInputs(), '?steps=%204', 'query.steps'],
+    ['binary seed', fluxInputs(), '?seed=0b0', 'query.seed'],
+    ['octal timeoutMs', fluxInputs(), '?timeoutMs=0o7', 'query.timeoutMs'],
+    ['guidance in exponent notation', fluxInputs(), '?guidanceScale=3.5e0', 'query.guidanceScale'],
+    ['hexadecimal guidance', fluxInputs(), '?guidanceScale=0x3', 'query.guidanceScale'],
+    ['repeated steps', fluxInputs(), '?steps=4&steps=30', 'query.steps'],
+    ['repeated guidance', fluxInputs(), '?guidanceScale=2&guidanceScale=2', 'query.guidanceScale'],
   ])('refuses %s naming the field', async (_name, tensors, query, field) => {
     current = await startServer(new InstantExecutor());
     const res = await post(current.base, safetensors(tensors), query);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe(field);
+  });
+
+  it('says why a repeated or non-decimal parameter is refused', async () => {
+    current = await startServer(new InstantExecutor());
+    const repeated = await post(current.base, safetensors(fluxInputs()), '?steps=4&steps=30');
+    const error = ((await repeated.json()) as { error: { message: string; fix: string } }).error;
+    expect(error.message).toBe('query.steps: is given 2 times');
+    expect(error.fix).toBe('give each parameter once');
+    const hex = await post(current.base, safetensors(fluxInputs()), '?steps=0x10');
+    const hexError = ((await hex.json()) as { error: { message: string } }).error;
+    expect(hexError.message).toBe('query.steps: is "0x10"');
   });
 
   it('refuses a truncated file and offsets outside the data', async () => {
