@@ -58,12 +58,13 @@ describe('planFor', () => {
       if (!('plan' in out)) throw new Error(out.rejected.message);
       return out.plan;
     };
-    // FLUX.1-dev on 4×H100: PipeFusion is predicted a few percent faster than Ulysses 4, under 10 %.
+    // FLUX.1-dev on 4×H100: Ulysses 4 is the fastest exact plan; PipeFusion is approximate.
     expect(degrees().degrees.pipefusion).toBe(1);
     expect(degrees().reason).toContain('exact first');
     expect(degrees({ policy: 'Forbid', marginPercent: 10 }).degrees.pipefusion).toBe(1);
-    expect(degrees({ policy: 'ExactFirst', marginPercent: 0 }).degrees.pipefusion).toBeGreaterThan(1);
-    expect(degrees({ policy: 'Prefer', marginPercent: 10 }).degrees.pipefusion).toBeGreaterThan(1);
+    const preferred = degrees({ policy: 'Prefer', marginPercent: 90 });
+    expect(preferred.degrees.pipefusion).toBeGreaterThan(1);
+    expect(preferred.reason).toContain('prefer approximate');
   });
   it('names spec.topology.gpuProduct when the GPU is unknown', () => {
     const out = planFor(buildInference().spec, { ...topo, gpuProduct: 'Imaginary-GPU' });

@@ -6,45 +6,12 @@
  * stage's parameter count is smallest — an even count split when blocks are alike (SD3) — from the
  * checkpoint's manifest, so every rank computes the same cut without reading any weight.
  */
+import { balancedStages } from '../../shared/plan/index.js';
 import { blockGroups, manifestFor, type TransformerConfig } from '../checkpoint/index.js';
 import type { BlockRange } from '../models/common/blocks.js';
 
-/** Contiguous ranges of `weights` (one per block, in execution order) minimising the heaviest stage. */
-export function balancedStages(weights: readonly number[], stages: number): BlockRange[] {
-  const n = weights.length;
-  if (!Number.isInteger(stages) || stages < 1 || stages > n) {
-    throw new RangeError(`${stages} pipeline stages cannot each get one of ${n} blocks`);
-  }
-  const prefix = [0];
-  for (const w of weights) prefix.push((prefix[prefix.length - 1] as number) + w);
-  const sum = (from: number, to: number) => (prefix[to] as number) - (prefix[from] as number);
-  // best[p][i]: the lightest heaviest stage when the first i blocks form p stages; cut[p][i]: where the last starts.
-  const best = Array.from({ length: stages + 1 }, () =>
-    new Array<number>(n + 1).fill(Number.POSITIVE_INFINITY),
-  );
-  const cut = Array.from({ length: stages + 1 }, () => new Array<number>(n + 1).fill(0));
-  (best[0] as number[])[0] = 0;
-  for (let p = 1; p <= stages; p++) {
-    for (let i = p; i <= n; i++) {
-      for (let j = p - 1; j < i; j++) {
-        const value = Math.max((best[p - 1] as number[])[j] as number, sum(j, i));
-        // `<` keeps the earliest cut among equals, so extra blocks of an uneven count go to later stages.
-        if (value < ((best[p] as number[])[i] as number)) {
-          (best[p] as number[])[i] = value;
-          (cut[p] as number[])[i] = j;
-        }
-      }
-    }
-  }
-  const ranges: BlockRange[] = [];
-  let end = n;
-  for (let p = stages; p >= 1; p--) {
-    const start = (cut[p] as number[])[end] as number;
-    ranges.unshift({ fromBlock: start, toBlock: end });
-    end = start;
-  }
-  return ranges;
-}
+// The cut lives with the plan contract: the planner sizes each stage's memory with the same function.
+export { balancedStages };
 
 /** Parameters per block of a checkpoint, in execution order (from its config's manifest). */
 export function blockParameters(config: TransformerConfig): number[] {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ModelFacts } from '../plan/index.js';
 import type { ModelSpec } from './model-spec.js';
 import { modelPreset } from './presets.js';
+import { fluxWeights, sd3Weights, type TransformerWeights, totalParameters } from './weights.js';
 
 /** A Diffusers `transformer/config.json` failed to give usable facts. */
 export class ModelConfigError extends Error {
@@ -10,6 +11,13 @@ export class ModelConfigError extends Error {
 }
 
 type Json = Record<string, unknown>;
+
+/** A config's facts, the preset it borrows the rest from, and its exact weight layout when known. */
+interface Parsed {
+  facts: ModelFacts;
+  base: ModelSpec;
+  weights?: TransformerWeights;
+}
 
 function numberField(cfg: Json, key: string, fallback: number, source: string): number {
   const v = cfg[key];
@@ -24,66 +32,66 @@ function numberField(cfg: Json, key: string, fallback: number, source: string): 
 
 // Constructor defaults of the Diffusers classes (refs/runtime.md §1.1, §2, §3): a key missing from
 // config.json means the default, as `register_to_config` does.
-function fluxFacts(cfg: Json, source: string): { facts: ModelFacts; base: ModelSpec } {
-  const double = numberField(cfg, 'num_layers', 19, source);
-  const single = numberField(cfg, 'num_single_layers', 38, source);
-  const heads = numberField(cfg, 'num_attention_heads', 24, source);
-  const headDim = numberField(cfg, 'attention_head_dim', 128, source);
-  const inChannels = numberField(cfg, 'in_channels', 64, source);
-  const jointDim = numberField(cfg, 'joint_attention_dim', 4096, source);
-  const pooledDim = numberField(cfg, 'pooled_projection_dim', 768, source);
-  const guidance = cfg.guidance_embeds === true;
-  const d = heads * headDim;
-  const hd = headDim;
-  // Shapes from refs/runtime.md §1.2: a double block is 36·D² + 30·D + 4·head_dim, a single block
-  // 15·D² + 11·D + 2·head_dim; the rest are the embedders and the output head.
-  const perDouble = 36 * d * d + 30 * d + 4 * hd;
-  const perSingle = 15 * d * d + 11 * d + 2 * hd;
-  const timeEmbedder = 256 * d + d + d * d + d;
-  const nonBlock =
-    inChannels * d +
-    d +
-    jointDim * d +
-    d +
-    timeEmbedder * (guidance ? 2 : 1) +
-    pooledDim * d +
-    d +
-    d * d +
-    d +
-    2 * d * d +
-    2 * d +
-    d * inChannels +
-    inChannels;
+function fluxFacts(cfg: Json, source: string): Parsed {
+  const weights = fluxWeights({
+    doubleBlocks: numberField(cfg, 'num_layers', 19, source),
+    singleBlocks: numberField(cfg, 'num_single_layers', 38, source),
+    heads: numberField(cfg, 'num_attention_heads', 24, source),
+    headDim: numberField(cfg, 'attention_head_dim', 128, source),
+    inChannels: numberField(cfg, 'in_channels', 64, source),
+    jointAttentionDim: numberField(cfg, 'joint_attention_dim', 4096, source),
+    pooledProjectionDim: numberField(cfg, 'pooled_projection_dim', 768, source),
+    guidanceEmbeds: cfg.guidance_embeds === true,
+    ...(cfg.out_channels != null ? { outChannels: numberField(cfg, 'out_channels', 64, source) } : {}),
+  });
   // Guidance-embedded Flux is dev-like (512 text tokens); without guidance it is schnell-like (256).
-  const base = modelPreset(guidance ? 'flux-dev' : 'flux-schnell');
+  const base = modelPreset(cfg.guidance_embeds === true ? 'flux-dev' : 'flux-schnell');
   return {
     base,
+    weights,
     facts: {
       ...base.facts,
-      layers: double + single,
-      heads,
-      headDim,
-      parameters: double * perDouble + single * perSingle + nonBlock,
+      layers: weights.blocks.length,
+      heads: numberField(cfg, 'num_attention_heads', 24, source),
+      headDim: numberField(cfg, 'attention_head_dim', 128, source),
+      parameters: totalParameters(weights),
     },
   };
 }
 
-function sd3Facts(cfg: Json, source: string): { facts: ModelFacts; base: ModelSpec } {
-  const layers = numberField(cfg, 'num_layers', 18, source);
+function sd3Facts(cfg: Json, source: string): Parsed {
   const heads = numberField(cfg, 'num_attention_heads', 18, source);
   const headDim = numberField(cfg, 'attention_head_dim', 64, source);
+  const layers = numberField(cfg, 'num_layers', 18, source);
   const patchSize = numberField(cfg, 'patch_size', 2, source);
-  const jointDim = numberField(cfg, 'joint_attention_dim', 4096, source);
-  const dual = Array.isArray(cfg.dual_attention_layers) ? cfg.dual_attention_layers.length : 0;
-  const d = heads * headDim;
-  // Estimate: a joint block is ≈ 36·D² (modulation 12·D², attention 8·D², two feed-forwards 16·D²);
-  // a dual-attention block adds a second attention (4·D²) and three modulation chunks (3·D²).
-  const parameters = layers * 36 * d * d + dual * 7 * d * d + jointDim * d + 4 * d * d;
-  const base = modelPreset(layers >= 38 ? 'sd3.5-large' : dual > 0 ? 'sd3.5-medium' : 'sd3-medium');
-  return { base, facts: { ...base.facts, layers, heads, headDim, patchSize, parameters } };
+  const inChannels = numberField(cfg, 'in_channels', 16, source);
+  const dual = Array.isArray(cfg.dual_attention_layers)
+    ? cfg.dual_attention_layers.filter((i): i is number => Number.isInteger(i))
+    : [];
+  const maxSize = cfg.pos_embed_max_size === null ? null : numberField(cfg, 'pos_embed_max_size', 96, source);
+  const weights = sd3Weights({
+    layers,
+    heads,
+    headDim,
+    patchSize,
+    inChannels,
+    outChannels: cfg.out_channels == null ? inChannels : numberField(cfg, 'out_channels', 16, source),
+    jointAttentionDim: numberField(cfg, 'joint_attention_dim', 4096, source),
+    captionProjectionDim: numberField(cfg, 'caption_projection_dim', 1152, source),
+    pooledProjectionDim: numberField(cfg, 'pooled_projection_dim', 2048, source),
+    posEmbedMaxSize: maxSize,
+    dualAttentionLayers: dual,
+    qkNorm: cfg.qk_norm === 'rms_norm',
+  });
+  const base = modelPreset(layers >= 38 ? 'sd3.5-large' : dual.length > 0 ? 'sd3.5-medium' : 'sd3-medium');
+  return {
+    base,
+    weights,
+    facts: { ...base.facts, layers, heads, headDim, patchSize, parameters: totalParameters(weights) },
+  };
 }
 
-function pixartFacts(cfg: Json, source: string): { facts: ModelFacts; base: ModelSpec } {
+function pixartFacts(cfg: Json, source: string): Parsed {
   const layers = numberField(cfg, 'num_layers', 28, source);
   const heads = numberField(cfg, 'num_attention_heads', 16, source);
   const headDim = numberField(cfg, 'attention_head_dim', 72, source);
@@ -110,7 +118,7 @@ export function specFromDiffusersConfig(config: unknown, source = 'transformer/c
   }
   const cfg = config as Json;
   const cls = cfg._class_name;
-  let parsed: { facts: ModelFacts; base: ModelSpec };
+  let parsed: Parsed;
   if (cls === 'FluxTransformer2DModel') parsed = fluxFacts(cfg, source);
   else if (cls === 'SD3Transformer2DModel') parsed = sd3Facts(cfg, source);
   else if (
@@ -124,7 +132,8 @@ export function specFromDiffusersConfig(config: unknown, source = 'transformer/c
         'SD3Transformer2DModel or PixArtTransformer2DModel',
     );
   }
-  return { ...parsed.base, facts: parsed.facts };
+  const { weights: _presetWeights, ...base } = parsed.base;
+  return { ...base, facts: parsed.facts, ...(parsed.weights ? { weights: parsed.weights } : {}) };
 }
 
 /** Reads `<folder>/transformer/config.json` of a Diffusers model folder. */

@@ -1,5 +1,6 @@
 import { type ArchitectureName, isArchitectureName, KNOWN_ARCHITECTURES } from './architectures.js';
 import type { ModelSpec } from './model-spec.js';
+import { fluxWeights } from './weights.js';
 
 // Sizes of the parts outside the transformer, from the released checkpoints (refs/runtime.md §9):
 // T5-XXL encoder 4.76e9 parameters ≈ 9.5 GB bf16, CLIP-L 0.25 GB, CLIP-G (OpenCLIP bigG) 1.4 GB,
@@ -8,6 +9,17 @@ const T5_XXL_BYTES = 9.5e9;
 const CLIP_L_BYTES = 0.25e9;
 const CLIP_G_BYTES = 1.4e9;
 const VAE_BYTES = 0.17e9;
+
+/** FLUX.1's released transformer/config.json: 19 double + 38 single blocks, 24 heads × 128. */
+const FLUX1_SHAPE = {
+  doubleBlocks: 19,
+  singleBlocks: 38,
+  heads: 24,
+  headDim: 128,
+  inChannels: 64,
+  jointAttentionDim: 4096,
+  pooledProjectionDim: 768,
+} as const;
 
 /**
  * Presets keyed by architecture name. Layer and head counts are the released `transformer/config.json`
@@ -35,6 +47,7 @@ const PRESETS: Record<ArchitectureName, ModelSpec> = {
     latentChannels: 16,
     crossAttentionTokens: 0,
     defaultSteps: 28,
+    weights: fluxWeights({ ...FLUX1_SHAPE, guidanceEmbeds: true }),
   },
   'flux-schnell': {
     name: 'flux-schnell',
@@ -55,6 +68,7 @@ const PRESETS: Record<ArchitectureName, ModelSpec> = {
     latentChannels: 16,
     crossAttentionTokens: 0,
     defaultSteps: 4,
+    weights: fluxWeights({ ...FLUX1_SHAPE, guidanceEmbeds: false }),
   },
   'sd3-medium': {
     name: 'sd3-medium',

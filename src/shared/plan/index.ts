@@ -1,2 +1,3 @@
 export * from './mesh.js';
 export * from './plan.js';
+export * from './stages.js';

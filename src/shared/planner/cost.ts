@@ -148,7 +148,7 @@ function vaeSeconds(ctx: CostContext): number {
 export function predictTime(ctx: CostContext): RequestBreakdown {
   const { degrees: d, request, workload: w } = ctx;
   const L = ctx.model.facts.layers;
-  const stageLayers = layersPerStage(L, d.pipefusion);
+  const stageLayers = layersPerStage(ctx.model, d.pipefusion, ctx.profile.stageCut);
   const cfg = cfgSeconds(ctx);
   const overheadSeconds = ctx.profile.requestOverheadSeconds;
   const vae = vaeSeconds(ctx);

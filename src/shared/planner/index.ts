@@ -1,7 +1,15 @@
 export { effectiveBandwidth, predictTime } from './cost.js';
 export { factorisations, groupSizes } from './enumerate.js';
 export { explainChoice, explainRejections } from './explain.js';
-export { memoryPerGpu } from './memory.js';
+export {
+  layersPerStage,
+  memoryPerGpu,
+  pipelineStages,
+  rankMemory,
+  type StageCut,
+  stageParameters,
+  vaeDecodePeakBytes,
+} from './memory.js';
 export { axisLink, axisLinks, linkBetween, podLayout, rankPlacements } from './placement.js';
 export { explore, NoFeasiblePlanError, PlannerInputError, plan, planWithDegrees } from './plan.js';
 export { approximatePolicy, decide, isExact } from './policy.js';

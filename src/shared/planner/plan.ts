@@ -115,7 +115,8 @@ function evaluate(d: Degrees, gpus: number, input: PlannerInput, ctx: RuleContex
   }
   if (violations.length > 0) return { rejection: { degrees: d, gpusPerGroup: gpus, violations } };
 
-  const memory = memoryPerGpu(input.model, input.request, ctx.workload, d);
+  const profile = input.profile ?? COMPILED_PROFILE;
+  const memory = memoryPerGpu(input.model, input.request, ctx.workload, d, profile.stageCut);
   const memoryViolations = checkMemory(memory, ctx);
   if (memoryViolations.length > 0) {
     return { rejection: { degrees: d, gpusPerGroup: gpus, violations: memoryViolations } };
@@ -130,7 +131,7 @@ function evaluate(d: Degrees, gpus: number, input: PlannerInput, ctx: RuleContex
     request: input.request,
     workload: ctx.workload,
     topology: input.hardware,
-    profile: input.profile ?? COMPILED_PROFILE,
+    profile,
     degrees: d,
     patches,
     warmupSteps,

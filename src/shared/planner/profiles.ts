@@ -1,4 +1,5 @@
 import { FITTED_COMPILED, FITTED_EAGER } from './fitted-constants.js';
+import type { StageCut } from './memory.js';
 
 /**
  * Efficiency constants of the cost model. They are global: one set per runtime mode, fitted once to
@@ -35,6 +36,8 @@ export interface EfficiencyProfile {
   /** VAE decoder FLOPs per output pixel (≈1e7 from the decoder's 3×3 convolutions) and their efficiency. */
   vaeFlopsPerPixel: number;
   vaeEfficiency: number;
+  /** How the runtime predicted cuts PipeFusion stages: Tessera by parameters, xDiT by block count. */
+  stageCut: StageCut;
 }
 
 /**
@@ -59,6 +62,7 @@ export const COMPILED_PROFILE: EfficiencyProfile = {
   // (channels 512/512/256/128 over 1/8 … 1/1 resolution); 40 % is an assumed convolution efficiency.
   vaeFlopsPerPixel: 1e7,
   vaeEfficiency: 0.4,
+  stageCut: 'parameters',
   ...FITTED_COMPILED,
 };
 

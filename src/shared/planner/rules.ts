@@ -149,9 +149,9 @@ export function checkMemory(memory: MemoryBreakdown, ctx: RuleContext): Violatio
     {
       rule: 'memory',
       reason:
-        `needs ${gib(memory.total)} per GPU (weights ${gib(memory.weights)}, text encoders ` +
+        `needs ${gib(memory.total)} on rank ${memory.rank}${memory.rank === 0 ? ' (the leader)' : ''} (weights ${gib(memory.weights)}, text encoders ` +
         `${gib(memory.textEncoders)}, activations ${gib(memory.activations)}, PipeFusion KV ` +
-        `${gib(memory.kvBuffers)}, VAE peak ${gib(memory.vaePeak)}) but ${ctx.topology.gpu.product} ` +
+        `${gib(memory.kvBuffers)}, VAE decode band ${gib(memory.vaePeak)}) but ${ctx.topology.gpu.product} ` +
         `offers ${gib(limit)} usable`,
     },
   ];

@@ -76,11 +76,17 @@ export interface RequestBreakdown {
   totalSeconds: number;
 }
 
+/** Peak bytes of one rank (for a candidate: of its rank that needs the most). */
 export interface MemoryBreakdown {
+  /** The rank these bytes are for. */
+  rank: number;
+  /** Its PipeFusion stage's transformer weights (bf16) and the VAE weights. */
   weights: number;
+  /** The text encoders: on the group leader (rank 0) only. */
   textEncoders: number;
   activations: number;
   kvBuffers: number;
+  /** The rank's band of the patch-parallel VAE decode. */
   vaePeak: number;
   reserve: number;
   total: number;

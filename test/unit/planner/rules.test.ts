@@ -103,7 +103,9 @@ describe('planner rules, each with its reason', () => {
   it('everything must fit in GPU memory, with the parts named', () => {
     const l4 = { ...h100Nodes(), gpu: gpuSpec('l4'), intraNode: 'pcie' as const };
     const reason = only(input('flux-dev', { hardware: l4 }), deg({}), 'memory');
-    expect(reason).toMatch(/needs [\d.]+ GiB per GPU \(weights [\d.]+ GiB/);
+    expect(reason).toMatch(
+      /needs [\d.]+ GiB on rank 0 \(the leader\) \(weights [\d.]+ GiB, text encoders [\d.]+ GiB/,
+    );
     expect(reason).toContain('NVIDIA-L4 offers');
     // Four PipeFusion stages hold a quarter of the weights each, which fits.
     expect(violationsOf(input('flux-dev', { hardware: l4 }), deg({ pipefusion: 4 }))).toEqual([]);
