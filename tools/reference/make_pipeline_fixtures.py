@@ -3,6 +3,7 @@
 Run through the reference venv:  "$(tools/reference/venv.sh)" tools/reference/make_pipeline_fixtures.py [--only PART,...]
 Each part replaces only its own files, so one part can be regenerated alone:
   tokenizers   tokenizers/<name>/ (tiny tokenizer folders in the released layouts), tokenizers.json (ids)
+  text-encoders  text-encoders/<name>/ (transformers folders), <name>.io.safetensors, text-encoders.json
   noise        noise.json: digests of randn_tensor's initial noise per pipeline shape, dtype and torch CPU kernel
 """
 
@@ -20,6 +21,7 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from noise_fixtures import noise_goldens  # noqa: E402
+from text_encoder_fixtures import text_encoder_fixtures  # noqa: E402
 from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +78,18 @@ def make_noise(out: Path) -> None:
     _log(f"  noise: {', '.join(f'{k}: {len(v)} cases' for k, v in goldens['paths'].items())}")
 
 
-PARTS = {"tokenizers": make_tokenizers, "noise": make_noise}
+def make_text_encoders(out: Path) -> None:
+    folder = out / "text-encoders"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    manifest = text_encoder_fixtures(folder, out / "tokenizers")
+    manifest["versions"] = versions()
+    _write_json(out / "text-encoders.json", manifest)
+    for e in manifest["encoders"]:
+        _log(f"  {e['name']}: f32-vs-f64 {e['f32_vs_f64_max_abs']:.2e}")
+
+
+PARTS = {"tokenizers": make_tokenizers, "noise": make_noise, "text-encoders": make_text_encoders}
 
 
 def main() -> None:

@@ -19,11 +19,14 @@ export interface BlockCountLabels {
   weightsLabel: string;
 }
 
-/** Highest block index + 1 per block prefix found in the names. */
+/**
+ * Highest block index + 1 per block prefix found in the names. The prefix is everything before the first
+ * numeric segment, so dotted prefixes work too ("encoder.block", "decoder.up_blocks").
+ */
 function blockCountsInWeights(names: Iterable<string>, prefixes: string[]): Map<string, number> {
   const counts = new Map<string, number>(prefixes.map((p) => [p, 0]));
   for (const name of names) {
-    const m = /^([a-z_]+)\.(\d+)\./.exec(name);
+    const m = /^([a-z_.]+?)\.(\d+)\./.exec(name);
     if (m?.[1] && m[2] && counts.has(m[1])) {
       counts.set(m[1], Math.max(counts.get(m[1]) ?? 0, Number(m[2]) + 1));
     }

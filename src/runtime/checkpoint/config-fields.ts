@@ -109,6 +109,13 @@ export class ConfigFields {
     return [...list];
   }
 
+  /** A finite number (epsilons, scaling factors). */
+  number(key: string, fallback: number): number {
+    const v = this.raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, 'a finite number');
+    return v;
+  }
+
   optionalString(key: string, fallback: string | null): string | null {
     const v = this.raw[key] === undefined ? fallback : this.raw[key];
     if (v !== null && typeof v !== 'string') this.fail(key, 'a string or null');

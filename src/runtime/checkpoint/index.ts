@@ -22,4 +22,12 @@ export { manifestFor, type OpenedTransformer, type OpenOptions, openTransformer 
 export { SD3_TRANSFORMER_DEFAULTS, type Sd3QkNorm, type Sd3TransformerConfig } from './sd3-config.js';
 export { sd3Manifest } from './sd3-manifest.js';
 export { type OpenTensorSource, type TensorSource, weightsSource } from './tensor-source.js';
-export { resolveWeightFiles, SHARD_INDEX, SINGLE_WEIGHTS, type WeightFiles } from './weight-files.js';
+export {
+  DIFFUSERS_WEIGHT_FILES,
+  resolveWeightFiles,
+  SHARD_INDEX,
+  SINGLE_WEIGHTS,
+  TRANSFORMERS_WEIGHT_FILES,
+  type WeightFileNames,
+  type WeightFiles,
+} from './weight-files.js';

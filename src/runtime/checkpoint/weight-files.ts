@@ -1,6 +1,7 @@
 /**
  * Where a Diffusers component's weights live: one `diffusion_pytorch_model.safetensors`, or shards named by
- * `diffusion_pytorch_model.safetensors.index.json` (its weight_map: tensor name → shard file).
+ * `diffusion_pytorch_model.safetensors.index.json` (its weight_map: tensor name → shard file). Components
+ * saved by transformers (the text encoders) use `model.safetensors` and `model.safetensors.index.json`.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -8,6 +9,17 @@ import { CheckpointConfigError, readJsonObject, shown } from './config-fields.js
 
 export const SINGLE_WEIGHTS = 'diffusion_pytorch_model.safetensors';
 export const SHARD_INDEX = 'diffusion_pytorch_model.safetensors.index.json';
+
+/** The file names of one component's weights: a single file, or the index of its shards. */
+export interface WeightFileNames {
+  single: string;
+  index: string;
+}
+export const DIFFUSERS_WEIGHT_FILES: WeightFileNames = { single: SINGLE_WEIGHTS, index: SHARD_INDEX };
+export const TRANSFORMERS_WEIGHT_FILES: WeightFileNames = {
+  single: 'model.safetensors',
+  index: 'model.safetensors.index.json',
+};
 
 export interface WeightFiles {
   kind: 'single' | 'sharded';
@@ -21,14 +33,17 @@ export interface WeightFiles {
   label: string;
 }
 
-export function resolveWeightFiles(componentDir: string): WeightFiles {
-  const single = join(componentDir, SINGLE_WEIGHTS);
-  const index = join(componentDir, SHARD_INDEX);
+export function resolveWeightFiles(
+  componentDir: string,
+  names: WeightFileNames = DIFFUSERS_WEIGHT_FILES,
+): WeightFiles {
+  const single = join(componentDir, names.single);
+  const index = join(componentDir, names.index);
   const hasSingle = existsSync(single);
   const hasIndex = existsSync(index);
   if (hasSingle && hasIndex) {
     throw new CheckpointConfigError(
-      `${componentDir} has both ${SINGLE_WEIGHTS} and ${SHARD_INDEX}; keep one so it is clear which weights to load`,
+      `${componentDir} has both ${names.single} and ${names.index}; keep one so it is clear which weights to load`,
     );
   }
   if (hasSingle) {
@@ -36,7 +51,7 @@ export function resolveWeightFiles(componentDir: string): WeightFiles {
   }
   if (!hasIndex) {
     throw new CheckpointConfigError(
-      `${componentDir}: neither ${SINGLE_WEIGHTS} nor ${SHARD_INDEX} found (only safetensors weights are supported; ` +
+      `${componentDir}: neither ${names.single} nor ${names.index} found (only safetensors weights are supported; ` +
         'convert .bin checkpoints with diffusers save_pretrained(safe_serialization=True))',
     );
   }
