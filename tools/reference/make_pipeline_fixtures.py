@@ -4,6 +4,7 @@ Run through the reference venv:  "$(tools/reference/venv.sh)" tools/reference/ma
 Each part replaces only its own files, so one part can be regenerated alone:
   tokenizers   tokenizers/<name>/ (tiny tokenizer folders in the released layouts), tokenizers.json (ids)
   text-encoders  text-encoders/<name>/ (transformers folders), <name>.io.safetensors, text-encoders.json
+  vae          vae/<name>/ (AutoencoderKL folders), vae/<name>-<case>.safetensors (z, sample), vae.json
   noise        noise.json: digests of randn_tensor's initial noise per pipeline shape, dtype and torch CPU kernel
 """
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from noise_fixtures import noise_goldens  # noqa: E402
 from text_encoder_fixtures import text_encoder_fixtures  # noqa: E402
 from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
+from vae_fixtures import vae_fixtures  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "test" / "fixtures" / "pipeline"
@@ -89,7 +91,23 @@ def make_text_encoders(out: Path) -> None:
         _log(f"  {e['name']}: f32-vs-f64 {e['f32_vs_f64_max_abs']:.2e}")
 
 
-PARTS = {"tokenizers": make_tokenizers, "noise": make_noise, "text-encoders": make_text_encoders}
+def make_vaes(out: Path) -> None:
+    folder = out / "vae"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    manifest = vae_fixtures(folder)
+    manifest["versions"] = versions()
+    _write_json(out / "vae.json", manifest)
+    for c in manifest["decodes"]:
+        _log(f"  {c['vae']}/{c['case']}: max|sample| {c['sample_max_abs']:.2f}, f32-vs-f64 {c['f32_vs_f64_max_abs']:.2e}")
+
+
+PARTS = {
+    "tokenizers": make_tokenizers,
+    "noise": make_noise,
+    "text-encoders": make_text_encoders,
+    "vae": make_vaes,
+}
 
 
 def main() -> None:

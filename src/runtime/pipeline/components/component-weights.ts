@@ -47,6 +47,8 @@ export interface ComponentSpec {
    * stored tensors get the same name (tied copies), the one already named so is read.
    */
   canonicalName?: (stored: string) => string;
+  /** Stored tensors this runtime does not use (the VAE's encoder): neither checked nor read. */
+  unused?: (stored: string) => boolean;
 }
 
 export function loadComponentWeights(spec: ComponentSpec): WeightMap {
@@ -59,6 +61,7 @@ export function loadComponentWeights(spec: ComponentSpec): WeightMap {
     const stored = new Map<string, string>();
     const rename = spec.canonicalName ?? ((name: string) => name);
     for (const name of rawSource.names()) {
+      if (spec.unused?.(name)) continue;
       const canonical = rename(name);
       if (!stored.has(canonical) || canonical === name) stored.set(canonical, name);
     }
@@ -90,4 +93,31 @@ export function loadComponentWeights(spec: ComponentSpec): WeightMap {
   } finally {
     opened.close();
   }
+}
+
+/** What differs between component kinds: their file names, config parser, tensors and naming quirks. */
+export interface ComponentKind<C> {
+  files: WeightFileNames;
+  parse(config: ComponentConfig): C;
+  manifest(parsed: C): ModelManifest;
+  blockCounts(parsed: C): readonly BlockCount[];
+  canonicalName?: (stored: string) => string;
+  unused?: (stored: string) => boolean;
+}
+
+/** Parses a component's config with `kind` and loads its checked weights. */
+export function loadComponent<C>(
+  config: ComponentConfig,
+  kind: ComponentKind<C>,
+): { parsed: C; weights: WeightMap } {
+  const parsed = kind.parse(config);
+  const weights = loadComponentWeights({
+    config,
+    files: kind.files,
+    manifest: kind.manifest(parsed),
+    blockCounts: kind.blockCounts(parsed),
+    ...(kind.canonicalName ? { canonicalName: kind.canonicalName } : {}),
+    ...(kind.unused ? { unused: kind.unused } : {}),
+  });
+  return { parsed, weights };
 }

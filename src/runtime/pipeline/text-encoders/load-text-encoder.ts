@@ -4,7 +4,7 @@
  */
 import { CheckpointConfigError } from '../../checkpoint/config-fields.js';
 import { TRANSFORMERS_WEIGHT_FILES } from '../../checkpoint/index.js';
-import { loadComponentWeights, readComponentConfig } from '../components/component-weights.js';
+import { loadComponent, readComponentConfig } from '../components/component-weights.js';
 import { clipBlockCounts, clipCanonicalName, clipManifest, parseClipConfig } from './clip-config.js';
 import { ClipTextModel } from './clip-text-model.js';
 import { parseT5Config, t5BlockCounts, t5CanonicalName, t5Manifest } from './t5-config.js';
@@ -20,26 +20,24 @@ export function loadTextEncoder(dir: string): TextEncoder {
   const className =
     Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : null;
   if (className === 'T5EncoderModel') {
-    const t5 = parseT5Config(config);
-    const weights = loadComponentWeights({
-      config,
+    const { parsed, weights } = loadComponent(config, {
       files: TRANSFORMERS_WEIGHT_FILES,
-      manifest: t5Manifest(t5),
-      blockCounts: t5BlockCounts(t5),
+      parse: parseT5Config,
+      manifest: t5Manifest,
+      blockCounts: t5BlockCounts,
       canonicalName: t5CanonicalName,
     });
-    return { kind: 't5', model: new T5Encoder(t5, weights) };
+    return { kind: 't5', model: new T5Encoder(parsed, weights) };
   }
   if (className === 'CLIPTextModel' || className === 'CLIPTextModelWithProjection') {
-    const clip = parseClipConfig(config, className);
-    const weights = loadComponentWeights({
-      config,
+    const { parsed, weights } = loadComponent(config, {
       files: TRANSFORMERS_WEIGHT_FILES,
-      manifest: clipManifest(clip),
-      blockCounts: clipBlockCounts(clip),
+      parse: (c) => parseClipConfig(c, className),
+      manifest: clipManifest,
+      blockCounts: clipBlockCounts,
       canonicalName: clipCanonicalName,
     });
-    return { kind: 'clip', model: new ClipTextModel(clip, weights) };
+    return { kind: 'clip', model: new ClipTextModel(parsed, weights) };
   }
   throw new CheckpointConfigError(
     `${config.configFile}: "architectures" is ${JSON.stringify(architectures)}; supported text encoders: ${SUPPORTED.join(', ')}`,
