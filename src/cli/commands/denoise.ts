@@ -22,6 +22,12 @@ import { loadTransformer, NamedTensors } from '../../runtime/model-loader/index.
 import { unpackLatents } from '../../runtime/models/flux/packing.js';
 import type { Tensor } from '../../runtime/native/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
+import {
+  DEFAULT_GUIDANCE,
+  MAX_GUIDANCE_SCALE,
+  ONE_PROCESS,
+  preflightDenoise,
+} from '../../runtime/preflight/index.js';
 import { log } from '../../shared/log.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
@@ -39,6 +45,9 @@ Inputs: latents, prompt_embeds, pooled_prompt_embeds
 Options:
   --guidance-scale G   Flux-dev: embedded guidance (default 3.5); SD3: CFG scale (default 7.0); schnell: ignored
   --steps N            denoising steps (required)
+Before anything runs, the inputs' shapes, the guidance and the degrees are checked against the checkpoint.
+A parallel run writes its ranks' logs to TESSERA_LOG_DIR (default: a temporary folder, kept and named if
+the group fails).
 ` +
   '\n' +
   DEGREE_USAGE;
@@ -66,9 +75,6 @@ export interface DenoiseCommandOptions {
   parallel: ParallelFlags | null;
 }
 
-/** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0). */
-const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
-
 export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions | 'help' {
   let values: {
     [K in keyof typeof DENOISE_OPTIONS]?: (typeof DENOISE_OPTIONS)[K]['type'] extends 'boolean'
@@ -95,8 +101,10 @@ export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions
   let guidanceScale: number | null = null;
   if (values['guidance-scale'] !== undefined) {
     guidanceScale = Number(values['guidance-scale']);
-    if (!Number.isFinite(guidanceScale) || guidanceScale < 0) {
-      throw new UsageError(`--guidance-scale must be a number ≥ 0, got ${values['guidance-scale']}`);
+    if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > MAX_GUIDANCE_SCALE) {
+      throw new UsageError(
+        `--guidance-scale must be a number from 0 to ${MAX_GUIDANCE_SCALE}, got ${values['guidance-scale']}`,
+      );
     }
   }
   return {
@@ -127,6 +135,12 @@ export const denoiseCommand: Command = {
     if (options === 'help') {
       process.stdout.write(DENOISE_USAGE);
       return 0;
+    }
+    try {
+      // Shapes, degrees and guidance against the inputs and the checkpoint, before a worker starts.
+      preflightDenoise(options, options.parallel ?? ONE_PROCESS);
+    } catch (err) {
+      return reportFailure('denoise', err);
     }
     if (options.parallel) return runParallelDenoise(options, options.parallel);
     try {

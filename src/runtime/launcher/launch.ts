@@ -2,7 +2,7 @@
  * `tessera worker` in launcher mode: read the env contract and the plan, start one worker process per
  * rank the plan gives this pod (one per GPU; in CPU mode one per rank), and supervise them.
  */
-import { log } from '../../shared/log.js';
+import { type Logger, log } from '../../shared/log.js';
 import { readTransformerConfig } from '../checkpoint/index.js';
 import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
 import { bindAddresses } from './addresses.js';
@@ -22,6 +22,10 @@ export interface LaunchOptions {
    * answers the probes on pods other than the leader's, and a clean drain after SIGTERM exits 0.
    */
   serving?: boolean;
+  /** The launcher's own logger; default: the root logger (stdout). */
+  logger?: Logger;
+  /** Where each worker's output goes (SupervisorOptions.workerOutput); default: this process's. */
+  workerOutput?: (rank: number) => number;
 }
 
 export function workerSpecs(pod: PodEnvironment, options: LaunchOptions): WorkerSpec[] {
@@ -46,10 +50,18 @@ export function workerSpecs(pod: PodEnvironment, options: LaunchOptions): Worker
 
 export async function launchPod(options: LaunchOptions): Promise<number> {
   const pod = readPodEnvironment(options.env);
-  const logger = log.child({ component: 'launcher', pod: pod.podIndex, group: pod.groupName });
+  const logger = (options.logger ?? log).child({
+    component: 'launcher',
+    pod: pod.podIndex,
+    group: pod.groupName,
+  });
   const specs = workerSpecs(pod, options);
   logger.info({ ranks: specs.map((s) => s.rank), plan: pod.planPath }, 'starting workers');
-  const supervision: SupervisorOptions = { graceMs: options.graceMs ?? 10_000, logger };
+  const supervision: SupervisorOptions = {
+    graceMs: options.graceMs ?? 10_000,
+    logger,
+    ...(options.workerOutput ? { workerOutput: options.workerOutput } : {}),
+  };
   if (!options.serving) return superviseWorkers(specs, supervision);
   // Pod 0's serving port belongs to rank 0's GenerationServer; every other pod's to its launcher.
   const probes =

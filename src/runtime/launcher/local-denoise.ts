@@ -1,10 +1,18 @@
 /**
  * `tessera denoise` with parallel degrees: the request is handed to a local CPU group (local-group.ts),
  * whose leader writes the output file, so the one-process and the parallel runs take the same flags and
- * write the same file.
+ * write the same file. A person watches it: the ranks' JSON logs go to a folder, and a failed group is
+ * one line naming the first rank's reason and the folder.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ParallelFlags } from './degree-flags.js';
+import { groupFailure } from './group-failure.js';
 import { runLocalGroup } from './local-group.js';
+
+/** Where a local group's logs go and stay; unset: a temporary folder, kept only when the group fails. */
+export const LOG_DIR_ENV = 'TESSERA_LOG_DIR';
 
 export interface LocalDenoiseRequest {
   model: string;
@@ -30,7 +38,20 @@ export async function runParallelDenoise(
   }
 }
 
-function startGroup(request: LocalDenoiseRequest, parallel: ParallelFlags): Promise<number> {
+async function startGroup(request: LocalDenoiseRequest, parallel: ParallelFlags): Promise<number> {
+  const chosen = process.env[LOG_DIR_ENV];
+  const logDir = chosen ?? mkdtempSync(join(tmpdir(), 'tessera-denoise-logs-'));
+  if (chosen) mkdirSync(chosen, { recursive: true });
+  const code = await runGroup(request, parallel, logDir);
+  if (code === 0) {
+    if (!chosen) rmSync(logDir, { recursive: true, force: true });
+    return 0;
+  }
+  process.stderr.write(`tessera denoise: ${groupFailure(logDir, code)}\n`);
+  return code;
+}
+
+function runGroup(request: LocalDenoiseRequest, parallel: ParallelFlags, logDir: string): Promise<number> {
   const workerArgs = [
     '--model',
     request.model,
@@ -48,5 +69,6 @@ function startGroup(request: LocalDenoiseRequest, parallel: ParallelFlags): Prom
     pipeline: parallel.pipeline,
     modelPath: request.model,
     workerArgs,
+    logDir,
   });
 }

@@ -3,11 +3,12 @@
  * "pod", written to a temporary file, and the pod launcher run over it with the env the operator would
  * give a pod — the same path as in a cluster, so any hybrid can be tried locally.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fileLogger } from '../../shared/log.js';
 import {
   type Degrees,
   type ModelFacts,
@@ -32,6 +33,11 @@ export interface LocalGroupOptions {
   commTimeoutMs?: number;
   /** The `tessera` CLI script the workers run; default: this build's (cliEntry()). */
   cli?: string;
+  /**
+   * A folder for the logs (`launcher.log`, `rank-<n>.log`: each rank's stdout and stderr) instead of
+   * this process's stdout and stderr.
+   */
+  logDir?: string;
 }
 
 /**
@@ -114,11 +120,27 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
     };
     // The worker processes run the CLI with this process's loader flags: `node [flags] <cli> worker <args>`.
     const cli = options.cli ?? cliEntry();
-    return await launchPod({
+    const launch = {
       env,
       workerCommand: process.execPath,
       workerArgs: [...process.execArgv, cli, 'worker', ...options.workerArgs],
-    });
+    };
+    if (!options.logDir) return await launchPod(launch);
+    const logDir = options.logDir;
+    const files = new Map<number, number>();
+    try {
+      return await launchPod({
+        ...launch,
+        logger: fileLogger(join(logDir, 'launcher.log')),
+        workerOutput: (rank) => {
+          const fd = openSync(join(logDir, `rank-${rank}.log`), 'a');
+          files.set(rank, fd);
+          return fd;
+        },
+      });
+    } finally {
+      for (const fd of files.values()) closeSync(fd);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -36,6 +36,8 @@ export interface SupervisorOptions {
    * the group left cleanly), the pod exits 0 instead of 128+n.
    */
   cleanStopExitsZero?: boolean;
+  /** Where a worker's stdout and stderr go (open file descriptors); default: this process's. */
+  workerOutput?: (rank: number) => number;
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -95,9 +97,10 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
     for (const s of signals) process.on(s, onSignal);
 
     for (const spec of specs) {
+      const out = options.workerOutput?.(spec.rank) ?? 'inherit';
       const child = spawn(spec.command, [...spec.args], {
         env: spec.env,
-        stdio: options.onMessage ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit',
+        stdio: options.onMessage ? ['inherit', out, out, 'ipc'] : ['inherit', out, out],
       });
       if (options.onMessage) {
         const onMessage = options.onMessage;

@@ -59,11 +59,7 @@ export interface LimitOverrides {
 
 /** A generous ceiling on steps: far above any scheduler's use, low enough to bound one request's cost. */
 const STEPS_CEILING = 100;
-/**
- * The largest guidance scale, as the CRD's spec.request.guidanceScale allows: useful values are 1–20,
- * and far larger ones overflow float32 inside the model (1e308 turned every latent into NaN).
- */
-export const MAX_GUIDANCE_SCALE = 100;
+
 const DEFAULT_TIMEOUT_MS = 300_000;
 const MAX_TIMEOUT_MS = 3_600_000;
 

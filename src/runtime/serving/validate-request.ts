@@ -2,9 +2,11 @@
  * Checks a decoded request against the plan's request shape. Every refusal names the field and what
  * would be accepted; nothing is queued until the whole request is valid.
  */
+
+import { MAX_GUIDANCE_SCALE } from '../preflight/bounds.js';
 import type { F32Tensor } from './executor.js';
 import { f32FromBytes, firstNonFinite } from './f32-codec.js';
-import { MAX_GUIDANCE_SCALE, type ServingLimits, type TensorSpec } from './limits.js';
+import type { ServingLimits, TensorSpec } from './limits.js';
 import type { RawRequest, RawTensor } from './raw-request.js';
 import { invalidField } from './request-error.js';
 

@@ -5,13 +5,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/command.js';
 import { denoiseCommand } from '../../../src/cli/commands/denoise.js';
 import { runTransformerCommand } from '../../../src/cli/commands/run-transformer.js';
 import { NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { packLatents } from '../../../src/runtime/models/flux/packing.js';
 import { writeSafetensors } from '../../../src/runtime/native/safetensors-writer.js';
+import { runCommand } from '../../support/command-run.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tessera-commands-'));
@@ -23,22 +24,7 @@ const checkpoint = (name: string) => {
   return c;
 };
 
-/** Runs a command with stderr captured. */
-async function run(
-  command: typeof denoiseCommand,
-  argv: string[],
-): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await command.run(argv), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const run = runCommand;
 
 describe('tessera run-transformer', () => {
   it('writes `sample` equal to Diffusers for an SD3 batch-2 case', async () => {

@@ -93,6 +93,7 @@ export async function oneProcessResult(c: FixtureCase, inputsPath: string): Prom
 
 export interface CliRun {
   code: number;
+  stdout: string;
   stderr: string;
   ms: number;
 }
@@ -109,9 +110,9 @@ export function runCli(
       process.execPath,
       ['--import', 'tsx', CLI, ...args],
       { env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
-      (err, _stdout, stderr) => {
+      (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        done({ code, stderr: String(stderr), ms: Date.now() - started });
+        done({ code, stdout: String(stdout), stderr: String(stderr), ms: Date.now() - started });
       },
     );
   });

@@ -1,0 +1,11 @@
+export { DEFAULT_GUIDANCE, MAX_GUIDANCE_SCALE, TRUE_CFG_ABOVE } from './bounds.js';
+export { checkInputsFile, type InputsCheck } from './input-shapes.js';
+export {
+  type DenoiseRequestFiles,
+  type GroupShape,
+  guidanceProblem,
+  ONE_PROCESS,
+  PreflightError,
+  preflightDenoise,
+  preflightFacts,
+} from './preflight.js';
