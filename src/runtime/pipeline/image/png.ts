@@ -10,7 +10,7 @@ import type { RgbImage } from './pixels.js';
 
 export type PngText = Record<string, string>;
 
-const LATIN1 = /^[\u0000-\u00ff]*$/u;
+const isLatin1 = (text: string): boolean => [...text].every((c) => (c.codePointAt(0) ?? 0) <= 0xff);
 const PNG_SIGNATURE = 8;
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -39,7 +39,7 @@ export function encodePng(image: RgbImage, text: PngText): Uint8Array {
   for (const [key, value] of Object.entries(text)) {
     if (!/^[\x20-\x7e]{1,79}$/.test(key))
       throw new Error(`PNG text keyword ${JSON.stringify(key)} must be 1-79 printable ASCII characters`);
-    if (LATIN1.test(value)) latin1[key] = value;
+    if (isLatin1(value)) latin1[key] = value;
     else unicode.push([key, value]);
   }
   const png = encode({
