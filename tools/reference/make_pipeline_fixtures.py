@@ -5,6 +5,7 @@ Each part replaces only its own files, so one part can be regenerated alone:
   tokenizers   tokenizers/<name>/ (tiny tokenizer folders in the released layouts), tokenizers.json (ids)
   text-encoders  text-encoders/<name>/ (transformers folders), <name>.io.safetensors, text-encoders.json
   vae          vae/<name>/ (AutoencoderKL folders), vae/<name>-<case>.safetensors (z, sample), vae.json
+  schedulers   dpm-solver.json: DPMSolverMultistepScheduler timesteps, sigmas and step trajectories
   noise        noise.json: digests of randn_tensor's initial noise per pipeline shape, dtype and torch CPU kernel
 """
 
@@ -22,6 +23,7 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from noise_fixtures import noise_goldens  # noqa: E402
+from scheduler_fixtures import scheduler_goldens  # noqa: E402
 from text_encoder_fixtures import text_encoder_fixtures  # noqa: E402
 from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
 from vae_fixtures import vae_fixtures  # noqa: E402
@@ -102,7 +104,15 @@ def make_vaes(out: Path) -> None:
         _log(f"  {c['vae']}/{c['case']}: max|sample| {c['sample_max_abs']:.2f}, f32-vs-f64 {c['f32_vs_f64_max_abs']:.2e}")
 
 
+def make_schedulers(out: Path) -> None:
+    goldens = scheduler_goldens()
+    goldens["versions"] = versions()
+    (out / "dpm-solver.json").write_text(json.dumps(goldens) + "\n")
+    _log(f"  dpm-solver: {len(goldens['cases'])} cases")
+
+
 PARTS = {
+    "schedulers": make_schedulers,
     "tokenizers": make_tokenizers,
     "noise": make_noise,
     "text-encoders": make_text_encoders,
