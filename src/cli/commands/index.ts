@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { demo } from './demo.js';
 import { denoiseCommand } from './denoise.js';
+import { fetchModelCommand } from './fetch-model.js';
 import { operatorCommand } from './operator.js';
 import { planCommand } from './plan.js';
 import { runTransformerCommand } from './run-transformer.js';
@@ -13,5 +14,6 @@ export const commands: readonly Command[] = [
   workerCommand,
   runTransformerCommand,
   denoiseCommand,
+  fetchModelCommand,
   demo,
 ];

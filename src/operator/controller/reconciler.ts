@@ -22,6 +22,7 @@ import type { GroupAction } from '../policy/failure-policy.js';
 import { groupsToRemove, groupsToRoll } from '../policy/rollout.js';
 import type { Outcome } from '../queue/work-queue.js';
 import { renderPlanConfigMap } from '../render/configmap.js';
+import { renderDisruptionBudget } from '../render/disruption-budget.js';
 import { canonicalJson } from '../render/hash.js';
 import { nameProblem } from '../render/names.js';
 import { renderVolcanoPodGroup } from '../render/podgroup.js';
@@ -37,6 +38,7 @@ import {
   revisionOf,
   rolledGroupStatus,
 } from '../status/group-status.js';
+import { withModelFetch } from '../status/model-fetch.js';
 import { podCouldLandOn } from '../topology/node-match.js';
 import { resolveTopology, type TopologyOutcome } from '../topology/resolve.js';
 import { type Caches, type Children, observeChildren } from './children.js';
@@ -112,7 +114,7 @@ export class Reconciler {
     const policy = await this.runGroupPolicies(inf, children, desired, rollout.toRoll, events, log);
     const applyError = applied.error ?? policy.error;
 
-    const status = computeStatus({
+    const computed = computeStatus({
       inference: inf,
       topology,
       planState,
@@ -123,6 +125,8 @@ export class Reconciler {
       refusedChild: applied.refused,
       now: this.now(),
     });
+    const pods = [...children.groups.values()].flatMap((g) => g.pods);
+    const status = withModelFetch(computed, inf, pods, this.now());
     if (applied.refused !== undefined) this.noteRefusal(inf, applied.refused, events, log);
     this.recordGroupMetrics(namespace, name, status.readyReplicas ?? 0, policy.statuses);
     await this.writeStatus(inf, status, events, log);
@@ -231,6 +235,8 @@ export class Reconciler {
       }
       await Promise.all(created);
       await this.applyPodGroups(inf, desired.size, current.plan);
+      // Applied every round like the PodGroups (no cache of them); an unchanged apply changes nothing.
+      await this.applier.apply(RESOURCES.podDisruptionBudget, renderDisruptionBudget(inf));
       return {};
     } catch (err) {
       if (err instanceof ApiError && isInvalid(err)) return { refused: refusalMessage(err) };
@@ -250,6 +256,7 @@ export class Reconciler {
       this.applier.dryRunApply(RESOURCES.configMap, cm),
       this.applier.dryRunApply(RESOURCES.service, renderPeersService(inf)),
       this.applier.dryRunApply(RESOURCES.service, renderServingService(inf)),
+      this.applier.dryRunApply(RESOURCES.podDisruptionBudget, renderDisruptionBudget(inf)),
       ...[...desired.values()].map((g) => this.applier.dryRunApply(RESOURCES.statefulSet, g.statefulSet)),
     ]);
   }

@@ -25,6 +25,13 @@ export const RESOURCES = {
   node: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
   event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+  podDisruptionBudget: {
+    group: 'policy',
+    version: 'v1',
+    plural: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    namespaced: true,
+  },
   volcanoPodGroup: {
     group: 'scheduling.volcano.sh',
     version: 'v1beta1',

@@ -25,6 +25,7 @@ import {
 import { GPU_RESOURCE } from '../topology/resolve.js';
 import { KARPENTER_DO_NOT_DISRUPT, KUEUE, VOLCANO } from './keys.js';
 import { commonLabels } from './metadata.js';
+import { hubModelVolume, modelFetchContainer } from './model-fetch.js';
 import { groupName, peersServiceName, planConfigMapName, planKey, rendezvousAddress } from './names.js';
 
 /** What a pod template is made from, besides the DiTInference itself. */
@@ -85,6 +86,9 @@ export function renderPodTemplate(
   const schedulerName =
     spec.placement?.schedulerName ?? (gang?.provider === 'Volcano' ? VOLCANO.schedulerName : undefined);
   const tolerations = [...(spec.placement?.tolerations ?? []), ...inputs.defaultTolerations];
+  const image = spec.runtime.image ?? inputs.defaultImage;
+  const env = renderEnv(inf, index, plan);
+  const hub = spec.model.source.hub;
 
   return {
     metadata: { labels, annotations },
@@ -97,15 +101,19 @@ export function renderPodTemplate(
       ...(tolerations.length > 0 ? { tolerations: tolerations.map(toToleration) } : {}),
       ...(spec.placement?.priorityClassName ? { priorityClassName: spec.placement.priorityClassName } : {}),
       ...(schedulerName ? { schedulerName } : {}),
+      ...(spec.runtime.imagePullSecrets?.length
+        ? { imagePullSecrets: spec.runtime.imagePullSecrets.map((s) => ({ name: s.name })) }
+        : {}),
       affinity: groupAffinity(inf, index),
+      ...(hub ? { initContainers: [modelFetchContainer(inf, hub, image, env)] } : {}),
       containers: [
         {
           name: RUNTIME_CONTAINER_NAME,
-          image: spec.runtime.image ?? inputs.defaultImage,
+          image,
           imagePullPolicy: spec.runtime.imagePullPolicy,
           command: [...RUNTIME_COMMAND],
           ...(spec.runtime.args?.length ? { args: [...spec.runtime.args] } : {}),
-          env: renderEnv(inf, index, plan),
+          env,
           ports: [
             { name: 'http', containerPort: spec.serving.port, protocol: 'TCP' },
             { name: 'rendezvous', containerPort: DEFAULT_RENDEZVOUS_PORT, protocol: 'TCP' },
@@ -235,17 +243,19 @@ export function groupAffinity(inf: DiTInference, index: number): V1Affinity {
 function volumes(inf: DiTInference, inputs: TemplateInputs): V1Volume[] {
   const name = inf.metadata.name ?? '';
   const source = inf.spec.model.source;
-  const model: V1Volume = source.pvc
-    ? { name: 'model', persistentVolumeClaim: { claimName: source.pvc.claimName, readOnly: true } }
-    : source.hostPath
-      ? { name: 'model', hostPath: { path: source.hostPath.path, type: 'Directory' } }
-      : {
-          name: 'model',
-          image: {
-            reference: source.image?.reference ?? '',
-            pullPolicy: source.image?.pullPolicy ?? 'IfNotPresent',
-          },
-        };
+  const model: V1Volume = source.hub
+    ? hubModelVolume(source.hub)
+    : source.pvc
+      ? { name: 'model', persistentVolumeClaim: { claimName: source.pvc.claimName, readOnly: true } }
+      : source.hostPath
+        ? { name: 'model', hostPath: { path: source.hostPath.path, type: 'Directory' } }
+        : {
+            name: 'model',
+            image: {
+              reference: source.image?.reference ?? '',
+              pullPolicy: source.image?.pullPolicy ?? 'IfNotPresent',
+            },
+          };
   return [
     {
       name: 'plan',

@@ -24,6 +24,7 @@ export { sd3Manifest } from './sd3-manifest.js';
 export { type OpenTensorSource, type TensorSource, weightsSource } from './tensor-source.js';
 export {
   DIFFUSERS_WEIGHT_FILES,
+  requireWeightFiles,
   resolveWeightFiles,
   SHARD_INDEX,
   SINGLE_WEIGHTS,

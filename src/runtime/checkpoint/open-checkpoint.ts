@@ -24,7 +24,7 @@ import {
 } from './model-folder.js';
 import { sd3BlockCounts, sd3Manifest } from './sd3-manifest.js';
 import { type OpenTensorSource, type TensorSource, weightsSource } from './tensor-source.js';
-import { resolveWeightFiles, type WeightFiles } from './weight-files.js';
+import { requireWeightFiles, resolveWeightFiles, type WeightFiles } from './weight-files.js';
 
 const logger = log.child({ component: 'checkpoint' });
 
@@ -75,6 +75,7 @@ export function openTransformer(
   const manifest = manifestFor(config);
   const tensors = options.stage ? stageTensors(manifest, options.stage) : allTensors(manifest);
   const files = options.stage ? filesFor(tensors, weights) : weights.files;
+  requireWeightFiles(weights, files);
   const source = weightsSource(weights, open, files);
   checkWeights(manifest, source, {
     configFile,

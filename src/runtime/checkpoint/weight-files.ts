@@ -4,7 +4,7 @@
  * saved by transformers (the text encoders) use `model.safetensors` and `model.safetensors.index.json`.
  */
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CheckpointConfigError, readJsonObject, shown } from './config-fields.js';
 
 export const SINGLE_WEIGHTS = 'diffusion_pytorch_model.safetensors';
@@ -76,16 +76,23 @@ function readShardIndex(componentDir: string, indexPath: string): WeightFiles {
       );
     }
     const path = join(componentDir, shard);
-    if (!files.includes(path)) {
-      if (!existsSync(path)) {
-        throw new CheckpointConfigError(
-          `${indexPath} maps "${tensor}" to ${shard}, which does not exist in ${componentDir}`,
-        );
-      }
-      files.push(path);
-    }
+    if (!files.includes(path)) files.push(path);
     weightMap.set(tensor, path);
   }
   if (weightMap.size === 0) throw new CheckpointConfigError(`${indexPath}: weight_map is empty`);
   return { kind: 'sharded', files, weightMap, fileOf: (t) => weightMap.get(t), label: indexPath };
+}
+
+/**
+ * Checks that the shards a load needs exist. Only those: a pipeline stage's pod may hold just its own
+ * shards (a hub download fetches no more), so a shard of another stage being absent is no error.
+ */
+export function requireWeightFiles(weights: WeightFiles, needed: readonly string[]): void {
+  for (const path of needed) {
+    if (existsSync(path)) continue;
+    const tensor = [...(weights.weightMap ?? new Map<string, string>())].find(([, p]) => p === path)?.[0];
+    throw new CheckpointConfigError(
+      `${weights.label} maps "${tensor ?? '?'}" to ${basename(path)}, which does not exist in ${dirname(path)}`,
+    );
+  }
 }

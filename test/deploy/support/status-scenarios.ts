@@ -4,7 +4,8 @@ import type { ResolvedTopology } from '../../../src/operator/topology/resolve.js
 import type { DiTInference, GroupStatus } from '../../../src/shared/api/v1alpha1/index.js';
 import { buildInference } from '../../operator/support/builders.js';
 
-const topology: ResolvedTopology = {
+/** Four nodes of 8 H100s, as read from live nodes. */
+export const H100_TOPOLOGY: ResolvedTopology = {
   gpusPerNode: 8,
   gpuProduct: 'NVIDIA-H100-80GB-HBM3',
   nodesAvailable: 4,
@@ -45,11 +46,11 @@ export function statusScenarios(): Scenario[] {
     inference: DiTInference,
     inputs: Partial<Omit<StatusInputs, 'inference' | 'now'>>,
   ): DiTInference => {
-    const planned = planFor(inference.spec, topology);
+    const planned = planFor(inference.spec, H100_TOPOLOGY);
     if (!('plan' in planned)) throw new Error(`no plan for the scenario: ${JSON.stringify(planned)}`);
     const status = computeStatus({
       inference,
-      topology: { resolved: topology },
+      topology: { resolved: H100_TOPOLOGY },
       planState: { plan: planned.plan, reused: false },
       groups: [],
       outdatedGroups: 0,
@@ -78,13 +79,13 @@ export function statusScenarios(): Scenario[] {
       degrees: { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 },
     },
   });
-  const rejected = planFor(manualBad.spec, topology);
+  const rejected = planFor(manualBad.spec, H100_TOPOLOGY);
   if (!('rejected' in rejected)) throw new Error('the bad manual degrees were planned');
   const noPlan: DiTInference = {
     ...manualBad,
     status: computeStatus({
       inference: manualBad,
-      topology: { resolved: topology },
+      topology: { resolved: H100_TOPOLOGY },
       planState: { rejected: rejected.rejected },
       groups: [],
       outdatedGroups: 0,

@@ -12,6 +12,7 @@ import {
   allTensors,
   checkWeights,
   type ModelManifest,
+  requireWeightFiles,
   resolveWeightFiles,
   type WeightFileNames,
   type WeightFiles,
@@ -55,6 +56,7 @@ export function loadComponentWeights(spec: ComponentSpec): WeightMap {
   const started = performance.now();
   const { config, manifest } = spec;
   const weights: WeightFiles = resolveWeightFiles(config.dir, spec.files);
+  requireWeightFiles(weights, weights.files);
   const opened = new OpenedFiles();
   try {
     const rawSource = weightsSource(weights, opened.open);

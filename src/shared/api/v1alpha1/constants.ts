@@ -72,6 +72,8 @@ export const CONDITION_TYPES = {
   planned: 'Planned',
   /** All desired groups have all their pods ready. */
   groupsReady: 'GroupsReady',
+  /** spec.model.source.hub: every pod's init container fetched the model (absent for other sources). */
+  modelFetched: 'ModelFetched',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -105,5 +107,19 @@ export const CONDITION_REASONS = {
   checkpointMismatch: 'CheckpointMismatch',
   /** Reconciling=True: applying a child object failed; the operator retries with back-off. */
   applyFailed: 'ApplyFailed',
+  /** ModelFetched=False: pods are downloading the model from the hub. */
+  modelFetching: 'Fetching',
+  /** ModelFetched=True: every pod has the model. */
+  modelFetchedAll: 'Fetched',
+  /** ModelFetched=False, Stalled=True: the hub refused the token (401/403). */
+  hubUnauthorized: 'HubUnauthorized',
+  /** ModelFetched=False, Stalled=True: no such repository, revision or file (404). */
+  hubNotFound: 'HubNotFound',
+  /** ModelFetched=False, Stalled=True: a file's size or hash differs from the hub's metadata. */
+  checksumMismatch: 'ChecksumMismatch',
+  /** ModelFetched=False: the hub cannot be reached; the kubelet retries the init container. */
+  hubUnreachable: 'HubUnreachable',
+  /** ModelFetched=False: the hub answered something the downloader cannot use; retried. */
+  hubProtocolError: 'HubProtocolError',
 } as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[keyof typeof CONDITION_REASONS];

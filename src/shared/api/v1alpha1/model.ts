@@ -74,9 +74,63 @@ export interface ImageModelSource {
   subPath?: string;
 }
 
+/** A key of a Secret in the same namespace. */
+export interface SecretKeyReference {
+  /** Name of the Secret. */
+  name: ObjectName;
+  /**
+   * Key inside the Secret.
+   * @default "token"
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[-._a-zA-Z0-9]+$
+   */
+  key: string;
+}
+
 /**
- * Where the checkpoint comes from. Set exactly one of `pvc`, `hostPath` and `image`.
- * @validation {"rule": "(has(self.pvc) ? 1 : 0) + (has(self.hostPath) ? 1 : 0) + (has(self.image) ? 1 : 0) == 1", "message": "set exactly one of pvc, hostPath or image"}
+ * A Diffusers repository on a Hugging Face–compatible hub. An init container (`tessera fetch-model`)
+ * downloads the files this pod's share of the plan needs into a cache directory on the node, shared by
+ * every pod there, resuming interrupted files and checking sizes and SHA-256 against the hub's metadata,
+ * before the workers start.
+ */
+export interface HubModelSource {
+  /**
+   * Repository id `owner/name`, e.g. `black-forest-labs/FLUX.1-dev`.
+   * @minLength 3
+   * @maxLength 256
+   * @pattern ^[A-Za-z0-9][-A-Za-z0-9._]{0,95}/[A-Za-z0-9][-A-Za-z0-9._]{0,95}$
+   */
+  repository: string;
+  /**
+   * Branch, tag or commit of the repository.
+   * @default "main"
+   * @minLength 1
+   * @maxLength 256
+   * @pattern ^[-A-Za-z0-9._/]+$
+   */
+  revision: string;
+  /** Secret key holding an access token, for gated or private repositories. */
+  tokenSecretRef?: SecretKeyReference;
+  /**
+   * Base URL of the hub (a mirror or a self-hosted hub with the same API).
+   * @default "https://huggingface.co"
+   * @maxLength 1024
+   * @pattern ^https?://[^ ]+$
+   */
+  endpoint: string;
+  /**
+   * Directory on each node that caches downloads; every pod on the node shares it.
+   * @default "/var/lib/tessera/hub-cache"
+   * @maxLength 1024
+   * @pattern ^/
+   */
+  cacheHostPath: string;
+}
+
+/**
+ * Where the checkpoint comes from. Set exactly one of `pvc`, `hostPath`, `image` and `hub`.
+ * @validation {"rule": "(has(self.pvc) ? 1 : 0) + (has(self.hostPath) ? 1 : 0) + (has(self.image) ? 1 : 0) + (has(self.hub) ? 1 : 0) == 1", "message": "set exactly one of pvc, hostPath, image or hub"}
  */
 export interface ModelSource {
   /** The checkpoint is on a PersistentVolumeClaim. */
@@ -85,6 +139,8 @@ export interface ModelSource {
   hostPath?: HostPathModelSource;
   /** The checkpoint is an OCI image mounted as a volume. */
   image?: ImageModelSource;
+  /** The checkpoint is downloaded from a Hugging Face–compatible hub into a node cache. */
+  hub?: HubModelSource;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { V1EnvVarSource } from '@kubernetes/client-node';
-import type { Quantity } from './primitives.js';
+import type { ObjectName, Quantity } from './primitives.js';
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -45,6 +45,12 @@ export interface EnvVar {
   valueFrom?: V1EnvVarSource;
 }
 
+/** A reference to an object in the same namespace, by name. */
+export interface LocalObjectReference {
+  /** Name of the object. */
+  name: ObjectName;
+}
+
 /** The container every pod of a group runs. */
 export interface RuntimeSpec {
   /**
@@ -58,6 +64,13 @@ export interface RuntimeSpec {
    * @default "IfNotPresent"
    */
   imagePullPolicy: PullPolicy;
+  /**
+   * Secrets with registry credentials for pulling the runtime image (as a pod's `imagePullSecrets`).
+   * @maxItems 16
+   * @listType map
+   * @listMapKey name
+   */
+  imagePullSecrets?: LocalObjectReference[];
   /** CPU and memory per pod; GPUs come from the plan. */
   resources?: ResourceRequirements;
   /**
