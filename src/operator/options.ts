@@ -31,7 +31,7 @@ export interface OperatorOptions {
   rateLimiter: RateLimiterOptions;
 }
 
-export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/tessera-dev/tessera:0.1.0';
+export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/tessera-dev/tessera-runtime:0.1.0';
 
 export const OPERATOR_USAGE = `usage: tessera operator [options]
 

@@ -19,8 +19,10 @@ import {
   installCrd,
   kubectlOk,
   listByName,
+  provideClaim as provideClaimIn,
   readExample,
   testClient,
+  waitInferenceReady,
 } from './support/cluster.js';
 import { ensureBuilt, OperatorProcess } from './support/operator-process.js';
 
@@ -81,50 +83,12 @@ afterAll(async () => {
   client?.close();
 });
 
-/** A PersistentVolume + bound claim, so pods with a PVC model source can be scheduled. */
-async function provideClaim(ns: string, claim: string): Promise<void> {
-  const pv = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `${ns}-${claim}` },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadOnlyMany'],
-      hostPath: { path: '/tmp' },
-      claimRef: { namespace: ns, name: claim },
-      storageClassName: '',
-    },
-  };
-  const pvc = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: claim, namespace: ns },
-    spec: {
-      accessModes: ['ReadOnlyMany'],
-      resources: { requests: { storage: '1Gi' } },
-      storageClassName: '',
-      volumeName: `${ns}-${claim}`,
-    },
-  };
-  await kubectlOk(cluster(), ['apply', '-f', '-'], `${stringify(pv)}---\n${stringify(pvc)}`);
+function provideClaim(ns: string, claim: string): Promise<void> {
+  return provideClaimIn(cluster(), ns, claim);
 }
 
-async function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise<DiTInference> {
-  return eventually(
-    `${ns}/${name} reports Ready=True`,
-    async () => {
-      const inf = await getInference(client, ns, name);
-      return condition(inf, 'Ready')?.status === 'True' &&
-        inf?.status?.observedGeneration === inf?.metadata.generation
-        ? inf
-        : undefined;
-    },
-    {
-      timeoutMs,
-      intervalMs: 500,
-      describe: async () => describeStatus(await getInference(client, ns, name)),
-    },
-  );
+function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise<DiTInference> {
+  return waitInferenceReady(client, ns, name, timeoutMs);
 }
 
 async function waitStalled(ns: string, name: string, timeoutMs = 60_000): Promise<DiTInference> {

@@ -6,6 +6,7 @@ import { KubeClient } from '../../../src/operator/kube/client.js';
 import type { KubeObject } from '../../../src/operator/kube/objects.js';
 import { RESOURCES } from '../../../src/operator/kube/resources.js';
 import type { DiTInference } from '../../../src/shared/api/v1alpha1/index.js';
+import { eventually } from '../../support/controlplane.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -103,4 +104,56 @@ export function describeStatus(inf: DiTInference | undefined): string {
     (c) => `${c.type}=${c.status}(${c.reason}: ${c.message.slice(0, 160)})`,
   );
   return `groups ${inf.status?.groupsReady ?? '-'}; ${conds.join('; ')}; groups=${JSON.stringify(inf.status?.groups ?? [])}`;
+}
+
+/** A PersistentVolume and a claim bound to it, so pods with a PVC model source can be scheduled. */
+export async function provideClaim(cluster: ControlPlane, ns: string, claim: string): Promise<void> {
+  const pv = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `${ns}-${claim}` },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadOnlyMany'],
+      hostPath: { path: '/tmp' },
+      claimRef: { namespace: ns, name: claim },
+      storageClassName: '',
+    },
+  };
+  const pvc = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claim, namespace: ns },
+    spec: {
+      accessModes: ['ReadOnlyMany'],
+      resources: { requests: { storage: '1Gi' } },
+      storageClassName: '',
+      volumeName: `${ns}-${claim}`,
+    },
+  };
+  await kubectlOk(cluster, ['apply', '-f', '-'], `${stringify(pv)}---\n${stringify(pvc)}`);
+}
+
+/** Waits until the object reports Ready=True for its current generation. */
+export async function waitInferenceReady(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  timeoutMs = 120_000,
+): Promise<DiTInference> {
+  return eventually(
+    `${ns}/${name} reports Ready=True`,
+    async () => {
+      const inf = await getInference(client, ns, name);
+      return condition(inf, 'Ready')?.status === 'True' &&
+        inf?.status?.observedGeneration === inf?.metadata.generation
+        ? inf
+        : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      describe: async () => describeStatus(await getInference(client, ns, name)),
+    },
+  );
 }
