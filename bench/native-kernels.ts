@@ -1,9 +1,11 @@
 /**
  * `npm run bench:native`: Tessera's CPU kernels against PyTorch CPU (the reference venv, from PyPI) at
  * DiT shapes, with the same thread count on both sides (TESSERA_NUM_THREADS, default: all cores).
- * Prints GEMM GFLOP/s at Flux linear shapes and attention time at 4,096 tokens × 24 heads × 128, each
- * with the Tessera/PyTorch speed ratio (> 1: Tessera is faster). The two sides run in turn, case by case
- * (PyTorch in a helper process driven line by line), so a busy machine slows both alike.
+ * Prints the CPU's features, the kernels chosen and the measured GEMM ceiling first; then GEMM GFLOP/s at
+ * Flux linear shapes (f32 weights, and Tessera with the same weights in bf16) and attention time at 4,096
+ * tokens × 24 heads × 128, each with the Tessera/PyTorch speed ratio (> 1: Tessera is faster) and the share
+ * of the ceiling Tessera reaches. The two sides run in turn, case by case (PyTorch in a helper process
+ * driven line by line), so a busy machine slows both alike; the load average is printed before and after.
  *
  * Options (env): BENCH_REPEATS (default 3), BENCH_PYTHON (a python with torch; default: the one
  * tools/reference/venv.sh prints), BENCH_SKIP_TORCH=1 (Tessera only).
@@ -13,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { ops, Tensor } from '../src/runtime/native/index.js';
+import { describeMachine, loadLine } from './support/machine.js';
 
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
@@ -104,6 +107,15 @@ function tesseraCases(): Case[] {
     ];
     return { name: `gemm:${i}`, run: () => ops.linear(x, w, b, out) };
   });
+  gemmShapes.forEach(([m, k, n], i) => {
+    const [x, w, b, out] = [
+      randomTensor([m, k]),
+      randomTensor([n, k]).to('bf16'),
+      randomTensor([n]),
+      Tensor.empty([m, n]),
+    ];
+    cases.push({ name: `gemm-bf16:${i}`, run: () => ops.linear(x, w, b, out) });
+  });
   const [q, k, v] = [
     randomTensor(attentionShape),
     randomTensor(attentionShape),
@@ -119,6 +131,9 @@ const fmt = (v: number, digits = 1): string => v.toFixed(digits).padStart(9);
 async function main(): Promise<void> {
   ops.setNumThreads(threads);
   console.log(`native kernels benchmark: ${threads} threads, median of ${repeats} runs after one warm-up`);
+  const machine = describeMachine([1, threads]);
+  for (const line of machine.lines) console.log(line);
+  const ceiling = machine.ceiling.get(threads) ?? Number.NaN;
   const torch = process.env.BENCH_SKIP_TORCH === '1' ? undefined : new TorchSide(torchPython());
   if (torch) {
     const info = await torch.ready();
@@ -127,24 +142,30 @@ async function main(): Promise<void> {
   const ours = new Map<string, number[]>();
   const theirs = new Map<string, number[]>();
   for (const c of tesseraCases()) {
+    const torchCase = c.name.startsWith('gemm-bf16') ? undefined : torch;
     c.run();
-    await torch?.time(c.name);
+    await torchCase?.time(c.name);
     for (let r = 0; r < repeats; r++) {
       ours.set(c.name, [...(ours.get(c.name) ?? []), seconds(c.run)]);
-      if (torch) theirs.set(c.name, [...(theirs.get(c.name) ?? []), await torch.time(c.name)]);
+      if (torchCase) theirs.set(c.name, [...(theirs.get(c.name) ?? []), await torchCase.time(c.name)]);
     }
   }
   torch?.close();
   const ourTime = (name: string): number => median(ours.get(name) ?? []);
   const theirTime = (name: string): number => (torch ? median(theirs.get(name) ?? []) : Number.NaN);
 
-  console.log('\nGEMM (linear x[M,K] · w[N,K]ᵀ + b), GFLOP/s; ratio = tessera / pytorch');
-  console.log('        M        K        N   tessera   pytorch     ratio');
+  console.log(
+    `\nGEMM (linear x[M,K] · w[N,K]ᵀ + b), GFLOP/s; ratio = tessera / pytorch; ceiling ${ceiling.toFixed(1)} GFLOP/s`,
+  );
+  console.log('        M        K        N   tessera   pytorch     ratio  %ceiling  bf16 w');
   gemmShapes.forEach(([m, k, n], i) => {
     const flops = 2 * m * k * n;
     const mine = flops / ourTime(`gemm:${i}`) / 1e9;
     const other = flops / theirTime(`gemm:${i}`) / 1e9;
-    console.log(`${fmt(m, 0)}${fmt(k, 0)}${fmt(n, 0)} ${fmt(mine)} ${fmt(other)} ${fmt(mine / other, 2)}`);
+    const bf16 = flops / ourTime(`gemm-bf16:${i}`) / 1e9;
+    console.log(
+      `${fmt(m, 0)}${fmt(k, 0)}${fmt(n, 0)} ${fmt(mine)} ${fmt(other)} ${fmt(mine / other, 2)} ${fmt((100 * mine) / ceiling, 0)} ${fmt(bf16)}`,
+    );
   });
   const [b, s, h, d] = attentionShape;
   const flops = 4 * b * s * s * h * d;
@@ -154,6 +175,7 @@ async function main(): Promise<void> {
   console.log(`  tessera ${mine.toFixed(3)} s (${(flops / mine / 1e9).toFixed(1)} GFLOP/s)`);
   console.log(`  pytorch ${other.toFixed(3)} s (${(flops / other / 1e9).toFixed(1)} GFLOP/s)`);
   console.log(`  ratio   ${(other / mine).toFixed(2)}`);
+  console.log(`\n${loadLine()} (after)`);
 }
 
 await main();

@@ -1,5 +1,6 @@
-# The CPU core: tensors, kernels, safetensors, thread pool. Links Debian's OpenBLAS (libopenblas-dev);
-# its cblas.h lives in the multiarch include directory.
+# The CPU core: tensors, kernels, safetensors, thread pool. GEMM and attention are our own kernels
+# (src/kernels/cpu, one table per instruction set chosen from CPUID); Debian's OpenBLAS is one of the
+# choices and is dlopened only when chosen (TESSERA_CPU_KERNELS=openblas), so nothing links it.
 {
   'sources': [
     'src/addon.cc',
@@ -10,7 +11,14 @@
     'src/tensor/creation_binding.cc',
     'src/tensor/buffer_view.cc',
     'src/util/thread_pool.cc',
+    'src/util/cpu_features.cc',
     'src/kernels/common.cc',
+    'src/kernels/cpu/isa_avx512.cc',
+    'src/kernels/cpu/isa_avx2.cc',
+    'src/kernels/cpu/isa_baseline.cc',
+    'src/kernels/cpu/dispatch.cc',
+    'src/kernels/cpu/gemm.cc',
+    'src/kernels/cpu/openblas.cc',
     'src/kernels/linear.cc',
     'src/kernels/norm.cc',
     'src/kernels/activation.cc',
@@ -33,6 +41,5 @@
     'src/safetensors/mapped_file.cc',
     'src/safetensors/reader_binding.cc',
   ],
-  'include_dirs': ['<!@(pkg-config --cflags-only-I openblas | sed s/-I//g)'],
-  'libraries': ['<!@(pkg-config --libs openblas)', '-lpthread'],
+  'libraries': ['-lpthread', '-ldl'],
 }

@@ -7,12 +7,16 @@ const random = (shape: number[], seed: number, scale = 1): Tensor =>
   Tensor.fromArray(randomValues(product(shape), seed, scale), shape);
 
 describe('attention [B, S, H, D]', () => {
-  // Sizes straddle the kernel's query block (256) and key block (512) so partial blocks are exercised.
+  // Sizes straddle the kernel's query tiles (about 96 queries), key blocks (256) and micro-panels (4 or 8
+  // keys and head dims), so partial tiles, blocks and padded keys and head dims are exercised; D = 10 is
+  // no multiple of any micro-panel.
   it.each([
     [1, 1, 1, 1, 4],
     [2, 5, 9, 3, 8],
     [1, 300, 700, 2, 16],
     [1, 257, 513, 1, 64],
+    [2, 130, 301, 2, 10],
+    [1, 97, 260, 1, 128],
   ])('B=%i Sq=%i Sk=%i H=%i D=%i: output and lse match the direct computation', (b, sq, sk, h, d) => {
     const q = random([b, sq, h, d], 1, 2);
     const k = random([b, sk, h, d], 2, 2);

@@ -1,31 +1,30 @@
-// Blocked attention with online softmax (the FlashAttention recurrence) on the CPU.
+// Attention on the CPU: a flash-style tiled kernel on the GEMM micro-kernels (kernels/cpu/isa_body.inc,
+// AttentionTileImpl). Never forms the Sq × Sk score matrix: each task holds one tile of about 96 queries
+// of one head and walks all keys in blocks of 256, keeping the running max, sum and output of its queries
+// (the online-softmax recurrence), so a tile's scores, outputs and the current key block stay in L2.
 //
-// Layout: q [B, Sq, H, D], k/v [B, Sk, H, D] — the projection output reshaped, no transpose needed: one
-// head's rows are D floats spaced H·D apart, which sgemm reads through its leading dimension.
-// For each (batch, head) and each band of up to kBandQ queries, the keys are walked in blocks of kBlockK:
-//   S = scale·Q·Kᵀ (one sgemm, band × block) → per query row, in parallel: new max m', P = exp(S − m'),
-//   l = l·exp(m − m') + ΣP, O = O·exp(m − m') → O += P·V (one sgemm, accumulating into the output rows).
-// At the end O /= l and lse = m + log l. Scratch is one band × block score tile (8 MiB), never Sq × Sk.
-// The GEMMs are large so OpenBLAS's own threads are used well; the row work runs on the thread pool.
-#include <cblas.h>
-
+// Layout: q [B, Sq, H, D], k/v [B, Sk, H, D] — the projection output reshaped, read through its strides
+// (any dtype) while packing. Per group of heads, K and Vᵀ are packed once into micro-kernel panels that
+// every query tile of those heads shares; then all (head, query tile) tasks of the group run in parallel,
+// one tile per task. lse = log Σⱼ exp(scale·q·kⱼ) comes out of the same recurrence, for Ring merges.
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
+#include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
-#include "util/fast_math.h"
-#include "util/simd.h"
+#include "util/aligned_buffer.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
 namespace {
 
-constexpr int64_t kBandQ = 4096;
-constexpr int64_t kBlockK = 512;
-constexpr int kLanes = 16;
+constexpr int64_t kKeyBlock = 256;        // keys per step of a tile
+constexpr int64_t kTileQueries = 96;      // queries per task (rounded to whole micro-panels)
+constexpr int64_t kPackedBudget = 8 << 20;  // floats of packed K and Vᵀ per group of heads (32 MiB)
+constexpr float kLog2e = 1.44269504088896341f;
 
 void CheckAttentionShapes(const Tensor& q, const Tensor& k, const Tensor& v) {
   if (q.Dim() != 4) FailType("attention: q must be [B, S, H, D], got " + q.Describe());
@@ -36,43 +35,16 @@ void CheckAttentionShapes(const Tensor& q, const Tensor& k, const Tensor& v) {
   }
 }
 
-// One query row against one key block: exponentiates the scores in place and updates the running max
-// and sum; returns the factor the row's accumulated output must be scaled by. Lane arrays keep the max
-// and sum reductions vectorizable without -ffast-math.
-TESSERA_SIMD float UpdateRow(float* row, int64_t cols, float& runningMax, float& runningSum) {
-  float lanesMax[kLanes];
-  for (int i = 0; i < kLanes; ++i) lanesMax[i] = runningMax;
-  int64_t j = 0;
-  for (; j + kLanes <= cols; j += kLanes) {
-    for (int i = 0; i < kLanes; ++i) lanesMax[i] = std::max(lanesMax[i], row[j + i]);
-  }
-  float mx = runningMax;
-  for (int i = 0; i < kLanes; ++i) mx = std::max(mx, lanesMax[i]);
-  for (; j < cols; ++j) mx = std::max(mx, row[j]);
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-  float lanesSum[kLanes] = {};
-  j = 0;
-  for (; j + kLanes <= cols; j += kLanes) {
-    for (int i = 0; i < kLanes; ++i) {
-      const float p = FastExp(row[j + i] - mx);
-      row[j + i] = p;
-      lanesSum[i] += p;
-    }
-  }
-  float sum = 0;
-  for (int i = 0; i < kLanes; ++i) sum += lanesSum[i];
-  for (; j < cols; ++j) {
-    row[j] = FastExp(row[j] - mx);
-    sum += row[j];
-  }
-  const float correction = FastExp(runningMax - mx);  // 0 on the first block (runningMax = -inf)
-  runningSum = runningSum * correction + sum;
-  runningMax = mx;
-  return correction;
-}
-
-TESSERA_SIMD void ScaleRow(float* o, int64_t d, float factor) {
-  for (int64_t j = 0; j < d; ++j) o[j] *= factor;
+// The [rows × cols] matrix of one (batch, head) of a [B, S, H, D] tensor: rows = tokens, cols = D; or
+// transposed (rows = D, cols = tokens).
+cpu::Operand HeadMatrix(const Tensor& t, int64_t b, int64_t h, int64_t token0, bool transposed) {
+  const int64_t elem = static_cast<int64_t>(DTypeSize(t.dtype));
+  const auto* base =
+      static_cast<const char*>(t.Raw()) + (b * t.strides[0] + token0 * t.strides[1] + h * t.strides[2]) * elem;
+  const int64_t tokenStride = t.strides[1], dimStride = t.strides[3];
+  return {base, cpu::ElemOf(t.dtype), transposed ? dimStride : tokenStride, transposed ? tokenStride : dimStride};
 }
 
 }  // namespace
@@ -95,54 +67,78 @@ Tensor Attention(const Tensor& qIn, const Tensor& kIn, const Tensor& vIn, float 
     RequireOut(*lseIn, {batch, heads, sq});
     lse = *lseIn;
   }
-  const Tensor q = AsF32(qIn), k = AsF32(kIn), v = AsF32(vIn);
-  const int64_t ld = heads * d;
-  const int64_t band = std::min(kBandQ, std::max<int64_t>(sq, 1));
-  std::vector<float> scores(static_cast<std::size_t>(band * kBlockK));
-  std::vector<float> rowMax(static_cast<std::size_t>(band)), rowSum(static_cast<std::size_t>(band));
-  const auto rowGrain = [](int64_t cols) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(cols, 1)); };
+  if (sk == 0 || d == 0) {
+    // No keys: an empty sum (output 0, lse −∞), as the recurrence would leave it.
+    std::fill(out.F32(), out.F32() + out.Numel(), 0.0f);
+    if (lseIn != nullptr) {
+      const float value = sk == 0 ? -std::numeric_limits<float>::infinity() : std::log(static_cast<float>(sk));
+      std::fill(lse.F32(), lse.F32() + lse.Numel(), value);
+    }
+    return out;
+  }
+  if (out.Numel() == 0) return out;
+
+  const cpu::KernelSet& ks = *cpu::ActiveDispatch().kernels;
+  const int64_t mr = ks.mr, nr = ks.nr;
+  const int64_t keyPanels = CeilDiv(sk, mr), paddedKeys = keyPanels * mr;
+  const int64_t dPanels = CeilDiv(d, mr), paddedD = dPanels * mr;
+  const int64_t keyBlock = std::max<int64_t>(mr, (kKeyBlock / mr) * mr);
+  const int64_t tilePanels = std::max<int64_t>(1, std::min(kTileQueries / nr, CeilDiv(sq, nr)));
+  const int64_t tiles = CeilDiv(sq, tilePanels * nr);
+  const int64_t packedPerHead = keyPanels * mr * d + paddedD * paddedKeys;
+  const int64_t groupHeads = std::clamp<int64_t>(kPackedBudget / packedPerHead, 1, heads);
+  thread_local AlignedFloats packed;
+  float* packedHeads = packed.Get(static_cast<std::size_t>(groupHeads * packedPerHead));
 
   for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t h = 0; h < heads; ++h) {
-      for (int64_t q0 = 0; q0 < sq; q0 += band) {
-        const int64_t rows = std::min(band, sq - q0);
-        const float* qp = q.F32() + (b * sq + q0) * ld + h * d;
-        float* op = out.F32() + (b * sq + q0) * ld + h * d;
-        for (int64_t r = 0; r < rows; ++r) std::fill(op + r * ld, op + r * ld + d, 0.0f);
-        std::fill(rowMax.begin(), rowMax.end(), -std::numeric_limits<float>::infinity());
-        std::fill(rowSum.begin(), rowSum.end(), 0.0f);
-
-        for (int64_t k0 = 0; k0 < sk; k0 += kBlockK) {
-          const int64_t cols = std::min(kBlockK, sk - k0);
-          const float* kp = k.F32() + (b * sk + k0) * ld + h * d;
-          const float* vp = v.F32() + (b * sk + k0) * ld + h * d;
-          float* s = scores.data();
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows),
-                      static_cast<blasint>(cols), static_cast<blasint>(d), scale, qp, static_cast<blasint>(ld), kp,
-                      static_cast<blasint>(ld), 0.0f, s, static_cast<blasint>(cols));
-          ParallelFor(rows, rowGrain(cols), [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; ++r) {
-              const float correction = UpdateRow(s + r * cols, cols, rowMax[static_cast<std::size_t>(r)],
-                                                 rowSum[static_cast<std::size_t>(r)]);
-              if (correction != 1.0f) ScaleRow(op + r * ld, d, correction);
-            }
-          });
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(d),
-                      static_cast<blasint>(cols), 1.0f, s, static_cast<blasint>(cols), vp, static_cast<blasint>(ld),
-                      1.0f, op, static_cast<blasint>(ld));
-        }
-
-        ParallelFor(rows, rowGrain(d), [&](int64_t r0, int64_t r1) {
-          for (int64_t r = r0; r < r1; ++r) {
-            const float l = rowSum[static_cast<std::size_t>(r)];
-            ScaleRow(op + r * ld, d, l > 0 ? 1.0f / l : 0.0f);
-            if (lseIn != nullptr) {
-              lse.F32()[(b * heads + h) * sq + q0 + r] =
-                  l > 0 ? rowMax[static_cast<std::size_t>(r)] + std::log(l) : -std::numeric_limits<float>::infinity();
-            }
+    for (int64_t h0 = 0; h0 < heads; h0 += groupHeads) {
+      const int64_t group = std::min(groupHeads, heads - h0);
+      // Pack K (A panels, kc = D) and Vᵀ (A panels, kc = padded keys, zero past the last key) per head.
+      ParallelFor(group * (keyPanels + dPanels), 8, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t g = t / (keyPanels + dPanels), i = t % (keyPanels + dPanels);
+          float* kp = packedHeads + g * packedPerHead;
+          float* vp = kp + keyPanels * mr * d;
+          if (i < keyPanels) {
+            ks.packA(HeadMatrix(kIn, b, h0 + g, 0, false), i * mr, std::min(mr, sk - i * mr), 0, d, 1.0f,
+                     kp + i * mr * d);
+          } else {
+            const int64_t dp = i - keyPanels;
+            float* panel = vp + dp * mr * paddedKeys;
+            ks.packA(HeadMatrix(vIn, b, h0 + g, 0, true), dp * mr, std::min(mr, d - dp * mr), 0, sk, 1.0f, panel);
+            std::fill(panel + sk * mr, panel + paddedKeys * mr, 0.0f);
           }
-        });
-      }
+        }
+      });
+      ParallelForEach(group * tiles, [&](int64_t t0, int64_t t1) {
+        thread_local AlignedFloats scratch;
+        const int64_t queryFloats = tilePanels * nr * d, scoreFloats = keyBlock * nr;
+        const int64_t accFloats = tilePanels * paddedD * nr, rowFloats = tilePanels * nr;
+        float* s = scratch.Get(static_cast<std::size_t>(queryFloats + scoreFloats + accFloats + 2 * rowFloats));
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t g = t / tiles, q0 = (t % tiles) * tilePanels * nr;
+          const int64_t h = h0 + g;
+          const int64_t queries = std::min(tilePanels * nr, sq - q0);
+          cpu::AttentionTile tile;
+          tile.headDim = d;
+          tile.keys = sk;
+          tile.keyBlock = keyBlock;
+          tile.keyPanels = packedHeads + g * packedPerHead;
+          tile.valuePanels = tile.keyPanels + keyPanels * mr * d;
+          tile.queryPanels = s;
+          tile.panels = CeilDiv(queries, nr);
+          tile.queries = queries;
+          tile.scores = s + queryFloats;
+          tile.acc = tile.scores + scoreFloats;
+          tile.rowMax = tile.acc + accFloats;
+          tile.rowSum = tile.rowMax + rowFloats;
+          tile.out = out.F32() + ((b * sq + q0) * heads + h) * d;
+          tile.outStride = heads * d;
+          tile.lse = lseIn != nullptr ? lse.F32() + (b * heads + h) * sq + q0 : nullptr;
+          ks.packB(HeadMatrix(qIn, b, h, q0, true), 0, d, 0, queries, scale * kLog2e, s);
+          ks.attentionTile(tile);
+        }
+      });
     }
   }
   return out;

@@ -2,8 +2,12 @@
 // is optional everywhere, and when given the very same object is returned.
 #include "kernels/bindings.h"
 
+#include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/openblas.h"
 #include "kernels/kernels.h"
 #include "tensor/tensor_wrap.h"
+#include "util/cpu_features.h"
 #include "util/napi_args.h"
 
 namespace tessera {
@@ -110,6 +114,47 @@ Napi::Value UpsampleNearestFn(const Napi::CallbackInfo& info) {
                                          IntArg(info, 2, "factorW"), OptionalTensorArg(info, 3, "out")));
 }
 
+Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array array = Napi::Array::New(env, items.size());
+  for (uint32_t i = 0; i < items.size(); ++i) array.Set(i, Napi::String::New(env, items[i]));
+  return array;
+}
+
+// What the dispatcher chose and why, with the CPU's features (makes the choice on first call).
+Napi::Value CpuKernelsFn(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const cpu::Dispatch& d = cpu::ActiveDispatch();
+  const CpuFeatures& f = DetectCpuFeatures();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("kernel", d.name);
+  result.Set("reason", d.reason);
+  result.Set("microTile", std::to_string(d.kernels->mr) + "x" + std::to_string(d.kernels->nr) + " (" +
+                              d.kernels->name + ")");
+  result.Set("runnable", StringArray(env, d.runnable));
+  result.Set("unavailable", StringArray(env, d.unavailable));
+  Napi::Object cpuInfo = Napi::Object::New(env);
+  cpuInfo.Set("vendor", f.vendor);
+  cpuInfo.Set("brand", f.brand);
+  cpuInfo.Set("family", f.family);
+  cpuInfo.Set("model", f.model);
+  cpuInfo.Set("features", f.List());
+  result.Set("cpu", cpuInfo);
+  if (const cpu::OpenBlas* blas = cpu::LoadedOpenBlas()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("core", blas->core);
+    o.Set("requested", blas->requested);
+    o.Set("config", blas->config);
+    result.Set("openblas", o);
+  }
+  return result;
+}
+
+Napi::Value GemmCeilingFn(const Napi::CallbackInfo& info) {
+  const double seconds = IsMissing(info[0]) ? 0.5 : NumberArg(info, 0, "gemmCeiling seconds");
+  if (!(seconds > 0 && seconds <= 60)) FailType("gemmCeiling: seconds must be in (0, 60]");
+  return Napi::Number::New(info.Env(), cpu::MeasureCeiling(seconds));
+}
+
 }  // namespace
 
 void RegisterKernels(Napi::Env env, Napi::Object exports) {
@@ -133,6 +178,8 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   add("affine", Napi::Function::New<Guarded<AffineFn>>(env, "affine"));
   add("concat", Napi::Function::New<Guarded<ConcatFn>>(env, "concat"));
   add("conv2d", Napi::Function::New<Guarded<Conv2dFn>>(env, "conv2d"));
+  add("cpuKernels", Napi::Function::New<Guarded<CpuKernelsFn>>(env, "cpuKernels"));
+  add("gemmCeiling", Napi::Function::New<Guarded<GemmCeilingFn>>(env, "gemmCeiling"));
   add("upsampleNearest", Napi::Function::New<Guarded<UpsampleNearestFn>>(env, "upsampleNearest"));
 }
 

@@ -1,11 +1,10 @@
-// 2-D convolution as im2col + sgemm. The column buffer covers a band of output rows at a time so that a
-// VAE layer at 1024² (128 channels × 9 taps × 1M pixels) never needs gigabytes of scratch.
-#include <cblas.h>
-
+// 2-D convolution as im2col + GEMM (cpu::Gemm). The column buffer covers a band of output rows at a time
+// so that a VAE layer at 1024² (128 channels × 9 taps × 1M pixels) never needs gigabytes of scratch.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
@@ -36,7 +35,9 @@ Tensor Conv2d(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, int64_
   Tensor out = PrepareOut(outIn, {n, o, ho, wo});
   RequireNoAlias(out, xIn, "x");
   if (out.Numel() == 0) return out;
-  const Tensor x = AsF32(xIn), wt = AsF32(wIn);
+  const Tensor x = AsF32(xIn);
+  const Tensor wt = Contiguous(wIn);  // read in its own dtype (bf16 VAE weights stay bf16)
+  const cpu::Operand weights{wt.Raw(), cpu::ElemOf(wt.dtype), c * kh * kw, 1};
   Tensor bias;
   if (biasIn != nullptr) bias = AsF32(*biasIn);
   const int64_t taps = c * kh * kw;
@@ -50,11 +51,9 @@ Tensor Conv2d(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, int64_
     if (biasIn != nullptr) {
       for (int64_t oc = 0; oc < o; ++oc) std::fill(dst + oc * ho * wo, dst + (oc + 1) * ho * wo, bias.F32()[oc]);
     }
-    const float beta = biasIn != nullptr ? 1.0f : 0.0f;
+    const bool withBias = biasIn != nullptr;
     if (pointwise) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(o), static_cast<blasint>(h * w),
-                  static_cast<blasint>(c), 1.0f, wt.F32(), static_cast<blasint>(c), src, static_cast<blasint>(h * w),
-                  beta, dst, static_cast<blasint>(h * w));
+      cpu::Gemm(o, h * w, c, weights, cpu::Operand{src, cpu::Elem::F32, h * w, 1}, dst, h * w, withBias);
       continue;
     }
     for (int64_t r0 = 0; r0 < ho; r0 += bandRows) {
@@ -81,9 +80,7 @@ Tensor Conv2d(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, int64_
           }
         }
       });
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(o), static_cast<blasint>(cols),
-                  static_cast<blasint>(taps), 1.0f, wt.F32(), static_cast<blasint>(taps), col,
-                  static_cast<blasint>(cols), beta, dst + r0 * wo, static_cast<blasint>(ho * wo));
+      cpu::Gemm(o, cols, taps, weights, cpu::Operand{col, cpu::Elem::F32, cols, 1}, dst + r0 * wo, ho * wo, withBias);
     }
   }
   return out;

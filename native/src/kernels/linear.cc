@@ -1,14 +1,27 @@
-// GEMM-backed kernels. OpenBLAS threads itself (openblas_set_num_threads follows TESSERA_NUM_THREADS).
-// bf16/f16 weights are converted to f32 per call here; convert them once at load for the hot path.
-#include <cblas.h>
-
+// GEMM-backed kernels over cpu::Gemm (the dispatcher's kernels). Weights and the second matmul operand
+// are read in their own dtype and layout: bf16/f16 values are widened to f32 while their panels are
+// packed, so a bf16 checkpoint is never converted whole, and transposed views are never copied.
 #include <cstring>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cuda_dispatch.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
 namespace tessera {
+namespace {
+
+// The [rows × cols] matrix formed by the last two axes of t (from element `offset` of its storage view),
+// read as is; transposed swaps the two axes.
+cpu::Operand MatrixOf(const Tensor& t, int64_t offset, bool transposed) {
+  const int64_t rs = t.strides[t.strides.size() - 2], cs = t.strides.back();
+  const auto* base = static_cast<const char*>(t.Raw()) + offset * static_cast<int64_t>(DTypeSize(t.dtype));
+  return {base, cpu::ElemOf(t.dtype), transposed ? cs : rs, transposed ? rs : cs};
+}
+
+cpu::Operand RowMajorF32(const float* data, int64_t ld) { return {data, cpu::Elem::F32, ld, 1}; }
+
+}  // namespace
 
 Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const Tensor* outIn) {
   if (gpu::On(xIn)) return gpu::Linear(xIn, wIn, biasIn, outIn);
@@ -33,7 +46,6 @@ Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const 
   const int64_t rows = k == 0 ? NumElements(outShape) / (n == 0 ? 1 : n) : m;
   if (rows == 0 || n == 0) return out;
   const Tensor x = AsF32(xIn);
-  const Tensor w = AsF32(wIn);
   float* y = out.F32();
   if (biasIn != nullptr) {
     const Tensor b = AsF32(*biasIn);
@@ -46,9 +58,8 @@ Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const 
     if (biasIn == nullptr) std::memset(y, 0, static_cast<std::size_t>(rows * n) * 4);
     return out;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m), static_cast<blasint>(n),
-              static_cast<blasint>(k), 1.0f, x.F32(), static_cast<blasint>(k), w.F32(), static_cast<blasint>(k),
-              biasIn != nullptr ? 1.0f : 0.0f, y, static_cast<blasint>(n));
+  // y = x · wᵀ: B[k][j] = w[j][k].
+  cpu::Gemm(m, n, k, RowMajorF32(x.F32(), k), MatrixOf(wIn, 0, true), y, n, biasIn != nullptr);
   return out;
 }
 
@@ -78,21 +89,18 @@ Tensor Matmul(const Tensor& aIn, const Tensor& bIn, bool transposeB, const Tenso
   RequireNoAlias(out, bIn, "b");
   if (out.Numel() == 0) return out;
   const Tensor a = AsF32(aIn);
-  const Tensor b = AsF32(bIn);
+  // b is read through its strides in its own dtype; batched b is made contiguous first so that batch i
+  // starts at i·K·N.
+  const Tensor b = sharedB ? bIn : Contiguous(bIn);
   const int64_t batches = NumElements(batchA);
-  if (sharedB && !transposeB) {
+  if (sharedB) {
     // One GEMM over all batches: [batches·M, K] × [K, N].
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(batches * m),
-                static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a.F32(), static_cast<blasint>(k), b.F32(),
-                static_cast<blasint>(n), 0.0f, out.F32(), static_cast<blasint>(n));
+    cpu::Gemm(batches * m, n, k, RowMajorF32(a.F32(), k), MatrixOf(b, 0, transposeB), out.F32(), n, false);
     return out;
   }
   for (int64_t i = 0; i < batches; ++i) {
-    const float* bp = b.F32() + (sharedB ? 0 : i * k * n);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-                static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a.F32() + i * m * k,
-                static_cast<blasint>(k), bp, static_cast<blasint>(transposeB ? k : n), 0.0f,
-                out.F32() + i * m * n, static_cast<blasint>(n));
+    cpu::Gemm(m, n, k, RowMajorF32(a.F32() + i * m * k, k), MatrixOf(b, i * k * n, transposeB),
+              out.F32() + i * m * n, n, false);
   }
   return out;
 }

@@ -1,8 +1,7 @@
 #include "util/thread_pool.h"
 
-#include <cblas.h>
-
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -10,6 +9,7 @@ namespace tessera {
 namespace {
 
 thread_local bool insidePool = false;
+std::atomic<void (*)(int)> threadCountListener{nullptr};
 
 int ThreadsFromEnvironment() {
   const char* env = std::getenv("TESSERA_NUM_THREADS");
@@ -26,11 +26,7 @@ int ThreadsFromEnvironment() {
 
 ThreadPool& ThreadPool::Global() {
   // Leaked on purpose: joining threads during static destruction at process exit can deadlock.
-  static ThreadPool* pool = [] {
-    const int threads = ThreadsFromEnvironment();
-    openblas_set_num_threads(threads);
-    return new ThreadPool(threads);
-  }();
+  static ThreadPool* pool = new ThreadPool(ThreadsFromEnvironment());
   return *pool;
 }
 
@@ -103,10 +99,22 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const RangeFn& fn) {
     fn(0, n);
     return;
   }
-  std::lock_guard<std::mutex> submit(submitMutex_);
   const int64_t threads = static_cast<int64_t>(workers_.size()) + 1;
   // A few chunks per thread balance uneven rows without much locking.
-  const int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+  Run(n, std::max(grain, (n + threads * 4 - 1) / (threads * 4)), fn);
+}
+
+void ThreadPool::ParallelForEach(int64_t n, const RangeFn& fn) {
+  if (n <= 0) return;
+  if (insidePool || workers_.empty() || n == 1) {
+    fn(0, n);
+    return;
+  }
+  Run(n, 1, fn);
+}
+
+void ThreadPool::Run(int64_t n, int64_t chunk, const RangeFn& fn) {
+  std::lock_guard<std::mutex> submit(submitMutex_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
@@ -133,12 +141,14 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const RangeFn& fn) {
   if (error) std::rethrow_exception(error);
 }
 
+void OnThreadCountChange(void (*listener)(int threads)) { threadCountListener.store(listener); }
+
 int NumThreads() { return ThreadPool::Global().Size(); }
 
 void SetNumThreads(int threads) {
   threads = std::max(1, threads);
   ThreadPool::Global().Resize(threads);
-  openblas_set_num_threads(threads);
+  if (auto listener = threadCountListener.load()) listener(threads);
 }
 
 }  // namespace tessera

@@ -1,7 +1,7 @@
 // A small fixed pool for element-wise and row-wise kernels. Kernels call ParallelFor synchronously from
 // the JS thread; the calling thread works too. The pool holds no lock that communicators use, so their
 // threads keep progressing while JavaScript computes. Size: TESSERA_NUM_THREADS, else the hardware
-// concurrency; SetNumThreads changes it (and OpenBLAS's) at run time.
+// concurrency; SetNumThreads changes it (and OpenBLAS's, when loaded) at run time.
 #pragma once
 
 #include <condition_variable>
@@ -30,6 +30,9 @@ class ThreadPool {
   // done. Rethrows the first exception a chunk threw. Runs inline when n is small or when called from
   // inside another ParallelFor.
   void ParallelFor(int64_t n, int64_t grain, const RangeFn& fn);
+  // The same with one item per chunk: for items that each take a millisecond or more (GEMM blocks,
+  // attention tiles), where coarse chunks would leave a thread idle at the end.
+  void ParallelForEach(int64_t n, const RangeFn& fn);
 
  private:
   explicit ThreadPool(int threads);
@@ -37,6 +40,7 @@ class ThreadPool {
   void Stop();
   void WorkerLoop();
   void RunChunks();
+  void Run(int64_t n, int64_t chunk, const RangeFn& fn);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -60,8 +64,11 @@ inline void ParallelFor(int64_t n, int64_t grain, const RangeFn& fn) {
   ThreadPool::Global().ParallelFor(n, grain, fn);
 }
 
-// Thread count for both the pool and OpenBLAS.
+inline void ParallelForEach(int64_t n, const RangeFn& fn) { ThreadPool::Global().ParallelForEach(n, fn); }
+
+// Thread count of the pool; SetNumThreads also tells the one listener (OpenBLAS, when it is loaded).
 int NumThreads();
 void SetNumThreads(int threads);
+void OnThreadCountChange(void (*listener)(int threads));
 
 }  // namespace tessera

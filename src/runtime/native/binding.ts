@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { log } from '../../shared/log.js';
 
 export type DType = 'f32' | 'bf16' | 'f16';
 export type Device = 'cpu' | 'cuda';
@@ -46,6 +47,22 @@ export interface NativeSafetensorsFile {
   close(): void;
 }
 
+/** What the CPU kernel dispatcher chose (native/src/kernels/cpu/dispatch.h) and why. */
+export interface CpuKernelInfo {
+  /** 'avx512' | 'avx2' | 'baseline' | 'openblas' */
+  kernel: string;
+  reason: string;
+  /** The micro-kernel's register tile and instruction set, e.g. '4x24 (avx2)'. */
+  microTile: string;
+  /** Every choice this CPU can run, best first (TESSERA_CPU_KERNELS accepts these and 'auto'). */
+  runnable: string[];
+  /** The choices it cannot run, each with what it needs. */
+  unavailable: string[];
+  cpu: { vendor: string; brand: string; family: number; model: number; features: string };
+  /** Present once OpenBLAS is loaded: the core it runs, the one named from CPUID, its build config. */
+  openblas?: { core: string; requested: string; config: string };
+}
+
 type T = NativeTensor;
 type Opt = NativeTensor | undefined;
 
@@ -75,6 +92,8 @@ export interface NativeCore {
   concat(parts: readonly T[], axis: number): T;
   conv2d(x: T, w: T, b: Opt, strideH: number, strideW: number, padH: number, padW: number, out: Opt): T;
   upsampleNearest(x: T, factorH: number, factorW: number, out: Opt): T;
+  cpuKernels(): CpuKernelInfo;
+  gemmCeiling(seconds?: number): number;
   SafetensorsFile: new (path: string) => NativeSafetensorsFile;
 }
 
@@ -108,11 +127,27 @@ export function loadNativeAddon<T>(missing: string, complete: (loaded: Partial<T
 
 let cached: NativeCore | undefined;
 
-/** Loads the addon's tensor core once. */
+/**
+ * Loads the addon's tensor core once, and logs once which CPU kernels it chose and why (a CPU without
+ * AVX2, or an OpenBLAS that runs another core than the one named from CPUID, is a warning: the CPU path
+ * would be slow). An invalid TESSERA_CPU_KERNELS fails here, naming the valid choices.
+ */
 export function nativeCore(): NativeCore {
-  cached ??= loadNativeAddon<NativeCore>(
+  if (cached) return cached;
+  const core = loadNativeAddon<NativeCore>(
     'tensor core (built without native/core.gypi?)',
     (loaded) => typeof loaded.linear === 'function' && typeof loaded.SafetensorsFile === 'function',
   );
+  const info = core.cpuKernels();
+  const logger = log.child({ component: 'cpu-kernels' });
+  const fields = { kernel: info.kernel, reason: info.reason, cpu: info.cpu, openblas: info.openblas };
+  const slowBlas =
+    info.openblas !== undefined && info.openblas.core.toLowerCase() !== info.openblas.requested.toLowerCase();
+  if (info.kernel === 'baseline' || slowBlas) {
+    logger.warn(fields, 'CPU kernels chosen: expect a slow CPU path');
+  } else {
+    logger.info(fields, 'CPU kernels chosen');
+  }
+  cached = core;
   return cached;
 }

@@ -1,5 +1,5 @@
 /** The native CPU core as TypeScript: tensors, kernels, safetensors checkpoints. */
-export type { Device, DType } from './binding.js';
+export type { CpuKernelInfo, Device, DType } from './binding.js';
 export { nativeAddonPath } from './binding.js';
 export * as ops from './ops.js';
 export * as pipelineOps from './pipeline-ops.js';

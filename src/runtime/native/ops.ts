@@ -6,7 +6,7 @@
  * allocating, which keeps the denoising loop free of allocations. Element-wise ops (gelu, silu, add,
  * modulate, gatedResidual, rope, affine, norms) accept an input as `out` to work in place.
  */
-import { type NativeTensor, nativeCore } from './binding.js';
+import { type CpuKernelInfo, type NativeTensor, nativeCore } from './binding.js';
 import { Tensor } from './tensor.js';
 
 function wrap(result: NativeTensor, out: Tensor | undefined): Tensor {
@@ -196,4 +196,17 @@ export function numThreads(): number {
 
 export function setNumThreads(threads: number): void {
   nativeCore().setNumThreads(threads);
+}
+
+/** Which CPU kernels this process runs (chosen once from CPUID or TESSERA_CPU_KERNELS) and why. */
+export function cpuKernels(): CpuKernelInfo {
+  return nativeCore().cpuKernels();
+}
+
+/**
+ * The GEMM micro-kernel's throughput on cache-resident data with every kernel thread busy for about
+ * `seconds`: the ceiling a GEMM can reach on this machine at this moment, in GFLOP/s.
+ */
+export function gemmCeiling(seconds = 0.5): number {
+  return nativeCore().gemmCeiling(seconds);
 }
