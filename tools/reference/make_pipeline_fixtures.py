@@ -6,6 +6,8 @@ Each part replaces only its own files, so one part can be regenerated alone:
   text-encoders  text-encoders/<name>/ (transformers folders), <name>.io.safetensors, text-encoders.json
   vae          vae/<name>/ (AutoencoderKL folders), vae/<name>-<case>.safetensors (z, sample), vae.json
   schedulers   dpm-solver.json: DPMSolverMultistepScheduler timesteps, sigmas and step trajectories
+  pipelines    pipelines/<name>/ (complete tiny pipelines), pipelines/<name>-<case>.safetensors (image, latents),
+               pixart-forward/denoise.safetensors, pipelines.json
   noise        noise.json: digests of randn_tensor's initial noise per pipeline shape, dtype and torch CPU kernel
 """
 
@@ -23,6 +25,7 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from noise_fixtures import noise_goldens  # noqa: E402
+from pipeline_fixtures import pipeline_goldens, pixart_transformer_goldens  # noqa: E402
 from scheduler_fixtures import scheduler_goldens  # noqa: E402
 from text_encoder_fixtures import text_encoder_fixtures  # noqa: E402
 from tokenizer_fixtures import build_tokenizers, tokenizer_goldens  # noqa: E402
@@ -111,12 +114,26 @@ def make_schedulers(out: Path) -> None:
     _log(f"  dpm-solver: {len(goldens['cases'])} cases")
 
 
+def make_pipelines(out: Path) -> None:
+    """Needs the tokenizers, text-encoders and vae parts (their folders are copied in)."""
+    folder = out / "pipelines"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    manifest = pipeline_goldens(out, folder)
+    manifest["pixart_transformer"] = pixart_transformer_goldens(folder)
+    manifest["versions"] = versions()
+    _write_json(out / "pipelines.json", manifest)
+    for c in manifest["cases"]:
+        _log(f"  {c['pipeline']}/{c['case']}: image {c['image_shape']}")
+
+
 PARTS = {
     "schedulers": make_schedulers,
     "tokenizers": make_tokenizers,
     "noise": make_noise,
     "text-encoders": make_text_encoders,
     "vae": make_vaes,
+    "pipelines": make_pipelines,
 }
 
 

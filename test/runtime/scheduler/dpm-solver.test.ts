@@ -57,7 +57,9 @@ describe('DPM-Solver++ matches Diffusers', () => {
     const halves = [full.slice(0, 4), full.slice(4)];
     c.model_outputs.forEach((output, i) => {
       whole.step(i, full, Float32Array.from(output));
-      halves.forEach((half, r) => banded.step(i, half, Float32Array.from(output.slice(4 * r, 4 * r + 4)), r));
+      halves.forEach((half, r) => {
+        banded.step(i, half, Float32Array.from(output.slice(4 * r, 4 * r + 4)), r);
+      });
     });
     expect([...(halves[0] as Float32Array), ...(halves[1] as Float32Array)]).toEqual(Array.from(full));
   });
