@@ -3,8 +3,10 @@
  * CPU, Tessera against Diffusers on PyTorch CPU with the same config, inputs shapes and thread count.
  * Default config: 4 double + 8 single blocks, 8 heads × 64 (D = 512), 1,024 image + 128 text tokens,
  * T5 width 4096, CLIP pooled 768, guidance embedding on. Weights are random (timing only).
- * Rounds alternate Tessera and PyTorch steps (the machine is shared); prints median and best of each and
- * the ratio PyTorch / Tessera (> 1: Tessera is faster).
+ * Rounds alternate Tessera (f32 weights), Tessera with the same weights held in bf16 (widened to f32
+ * while the GEMM packs them) and PyTorch (the machine is shared); prints the CPU, the kernels chosen, the
+ * measured GEMM ceiling and the load first, then median and best of each side and the ratio
+ * PyTorch / Tessera (> 1: Tessera is faster).
  *
  * Options (env): BENCH_REPEATS (default 5), TESSERA_NUM_THREADS (default: all cores), BENCH_PYTHON (a python
  * with torch + diffusers; default: the one tools/reference/venv.sh prints), BENCH_SKIP_TORCH=1.
@@ -20,6 +22,7 @@ import { imageIds, textIds } from '../src/runtime/models/flux/packing.js';
 import { FluxTransformer } from '../src/runtime/models/flux/transformer.js';
 import { ops, Tensor } from '../src/runtime/native/index.js';
 import { FLOW_MATCH_EULER_DEFAULTS } from '../src/runtime/scheduler/flow-match-config.js';
+import { describeMachine, loadLine } from './support/machine.js';
 
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
@@ -54,18 +57,20 @@ function randomTensor(shape: readonly number[], scale: number, seed: number): Te
   return Tensor.fromArray(data, shape);
 }
 
-function randomWeights(): WeightMap {
+/** Random weights; `dtype` bf16 holds every matrix in bf16 (as a bf16 checkpoint loaded as it is). */
+function randomWeights(dtype: 'f32' | 'bf16'): WeightMap {
   const tensors = new Map<string, Tensor>();
   allTensors(fluxManifest(config)).forEach((t, i) => {
     const fanIn = t.shape.length === 2 ? (t.shape[1] as number) : 1;
-    tensors.set(t.name, randomTensor(t.shape, t.shape.length === 2 ? 1 / Math.sqrt(fanIn) : 0.05, i + 1));
+    const value = randomTensor(t.shape, t.shape.length === 2 ? 1 / Math.sqrt(fanIn) : 0.05, i + 1);
+    tensors.set(t.name, dtype === 'bf16' && t.shape.length === 2 ? value.to('bf16') : value);
   });
-  return new WeightMap(tensors, 'bench (random weights)');
+  return new WeightMap(tensors, `bench (random ${dtype} weights)`);
 }
 
 /** One Tessera step (transformer forward + Euler update) as a function to time. */
-function tesseraStep(): () => Promise<void> {
-  const weights = randomWeights();
+function tesseraStep(dtype: 'f32' | 'bf16'): () => Promise<void> {
+  const weights = randomWeights(dtype);
   const model = new FluxTransformer(config, weights);
   const loaded = { family: 'flux', config, model, weights } as const;
   const imageTokens = (latentSide / 2) ** 2;
@@ -146,25 +151,34 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 
 ops.setNumThreads(threads);
-const step = tesseraStep();
-await step(); // warm-up: first-touch allocation, OpenBLAS threads
-const torch = await startTorch();
-// Rounds alternate the two sides so that both see the same machine load (the dev machine is shared).
-const ours: number[] = [];
-const theirs: number[] = [];
-for (let i = 0; i < repeats; i++) {
-  ours.push(await seconds(step));
-  if (typeof torch !== 'string') theirs.push(await torch.step());
-}
-if (typeof torch !== 'string') torch.close();
-
 const describe =
   `Flux ${config.numLayers} double + ${config.numSingleLayers} single blocks, ` +
   `${config.numAttentionHeads} heads × ${config.attentionHeadDim}, ${(latentSide / 2) ** 2} image + ${textTokens} text tokens`;
 process.stdout.write(
   `one denoising step on CPU, ${describe}, ${threads} thread(s), ${repeats} interleaved rounds\n`,
 );
+for (const line of describeMachine([threads]).lines) process.stdout.write(`${line}\n`);
+const step = tesseraStep('f32');
+const stepBf16 = tesseraStep('bf16');
+await step(); // warm-up: first-touch allocation
+await stepBf16();
+const torch = await startTorch();
+// Rounds alternate the sides so that all see the same machine load (the dev machine is shared).
+const ours: number[] = [];
+const oursBf16: number[] = [];
+const theirs: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  ours.push(await seconds(step));
+  if (typeof torch !== 'string') theirs.push(await torch.step());
+  oursBf16.push(await seconds(stepBf16));
+}
+if (typeof torch !== 'string') torch.close();
+
 process.stdout.write(`  tessera:            median ${ms(median(ours))}, best ${ms(Math.min(...ours))}\n`);
+process.stdout.write(
+  `  tessera bf16 w:     median ${ms(median(oursBf16))}, best ${ms(Math.min(...oursBf16))} ` +
+    `(the same weights held in bf16: half the weight memory)\n`,
+);
 if (typeof torch === 'string') {
   process.stdout.write(`  diffusers/pytorch:  ${torch}\n`);
 } else {
@@ -177,4 +191,9 @@ if (typeof torch === 'string') {
     `  ratio pytorch/tessera (> 1: Tessera is faster): median ${(median(theirs) / median(ours)).toFixed(2)}, ` +
       `best ${(Math.min(...theirs) / Math.min(...ours)).toFixed(2)}\n`,
   );
+  process.stdout.write(
+    `  ratio pytorch/tessera bf16 w: median ${(median(theirs) / median(oursBf16)).toFixed(2)}, ` +
+      `best ${(Math.min(...theirs) / Math.min(...oursBf16)).toFixed(2)}\n`,
+  );
 }
+process.stdout.write(`${loadLine()} (after)\n`);

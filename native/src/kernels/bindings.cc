@@ -149,6 +149,19 @@ Napi::Value CpuKernelsFn(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The weight dtypes the CPU's GEMMs compute with directly (the model loader keeps weights in them instead
+// of converting to f32 at load): our kernels widen bf16/f16 panels while packing; OpenBLAS would need an
+// f32 copy per call. Other devices answer for themselves (undefined here: the loader's defaults apply).
+Napi::Value BackendCapabilitiesFn(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsString() || info[0].As<Napi::String>().Utf8Value() != "cpu") return env.Undefined();
+  const bool widens = !cpu::ActiveDispatch().openblas;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("weightDtypes", StringArray(env, widens ? std::vector<std::string>{"f32", "bf16", "f16"}
+                                                     : std::vector<std::string>{"f32"}));
+  return result;
+}
+
 Napi::Value GemmCeilingFn(const Napi::CallbackInfo& info) {
   const double seconds = IsMissing(info[0]) ? 0.5 : NumberArg(info, 0, "gemmCeiling seconds");
   if (!(seconds > 0 && seconds <= 60)) FailType("gemmCeiling: seconds must be in (0, 60]");
@@ -180,6 +193,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   add("conv2d", Napi::Function::New<Guarded<Conv2dFn>>(env, "conv2d"));
   add("cpuKernels", Napi::Function::New<Guarded<CpuKernelsFn>>(env, "cpuKernels"));
   add("gemmCeiling", Napi::Function::New<Guarded<GemmCeilingFn>>(env, "gemmCeiling"));
+  add("backendCapabilities", Napi::Function::New<Guarded<BackendCapabilitiesFn>>(env, "backendCapabilities"));
   add("upsampleNearest", Napi::Function::New<Guarded<UpsampleNearestFn>>(env, "upsampleNearest"));
 }
 
