@@ -15,8 +15,10 @@ function render(spec: Partial<DiTInferenceSpec>) {
   const group = renderGroup(inf, 0, {
     plan: out.plan,
     planHash: 'h',
+    inputsHash: 'spec',
     defaultImage: 'runtime:1',
     defaultTolerations: [],
+    pool: { name: 'h100', selector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' } },
   });
   return { inf, pod: group.statefulSet.spec.template.spec };
 }

@@ -1,9 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Node, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import {
+  type FakeGpuNodeSpec,
+  H100_SXM_PRODUCT,
+  L40S_PRODUCT,
+  twoPoolCluster,
+} from '../../src/devcluster/index.js';
 import type { KubeClient } from '../../src/operator/kube/client.js';
 import { RESOURCES } from '../../src/operator/kube/resources.js';
 import type { DiTInference } from '../../src/shared/api/v1alpha1/index.js';
@@ -31,13 +37,10 @@ import { ensureBuilt, OperatorProcess } from './support/operator-process.js';
  * kwok fake GPU nodes: the examples come up Ready, scaling, group recreation, a rejected spec and
  * deletion through the garbage collector.
  */
-const H100 = 'NVIDIA-H100-80GB-HBM3';
-const cluster = useControlPlane({
-  nodes: [
-    { namePrefix: 'h100', count: 6, gpus: 8, product: H100, memoryMiB: 81559 },
-    { namePrefix: 'l40s', count: 2, gpus: 8, product: 'NVIDIA-L40S', memoryMiB: 46068 },
-  ],
-});
+const H100 = H100_SXM_PRODUCT;
+const L40S = L40S_PRODUCT;
+/** A platform team's cluster: 6 × 8 H100 (NVLink) in one node pool, 2 × 8 L40S (PCIe) in another. */
+const cluster = useControlPlane({ nodes: twoPoolCluster(6, 2) });
 
 let client: KubeClient;
 let operator: OperatorProcess;
@@ -91,20 +94,56 @@ function waitReady(ns: string, name: string, timeoutMs = 120_000): Promise<DiTIn
   return waitInferenceReady(client, ns, name, timeoutMs);
 }
 
-async function waitStalled(ns: string, name: string, timeoutMs = 60_000): Promise<DiTInference> {
+/** Waits until the object's status satisfies `holds`; a timeout says what the status was. */
+async function waitStatus(
+  ns: string,
+  name: string,
+  what: string,
+  holds: (inf: DiTInference) => boolean,
+  timeoutMs = 60_000,
+): Promise<DiTInference> {
   return eventually(
-    `${ns}/${name} reports Stalled=True`,
+    `${ns}/${name}: ${what}`,
     async () => {
       const inf = await getInference(client, ns, name);
-      return condition(inf, 'Stalled')?.status === 'True' ? inf : undefined;
+      return inf && holds(inf) ? inf : undefined;
     },
     { timeoutMs, describe: async () => describeStatus(await getInference(client, ns, name)) },
   );
 }
 
+async function waitStalled(ns: string, name: string): Promise<DiTInference> {
+  return waitStatus(ns, name, 'Stalled=True', (inf) => condition(inf, 'Stalled')?.status === 'True');
+}
+
 async function groupPods(ns: string, name: string, index: number): Promise<V1Pod[]> {
   const pods = await listByName<V1Pod>(client, RESOURCES.pod, ns, name);
   return pods.filter((p) => p.metadata?.labels?.['tessera.dev/group-index'] === String(index));
+}
+
+/**
+ * Every scheduled pod of the object runs on a node of the pool its group's plan was made for: the node carries
+ * the pool's node-pool label and the GPU product status.pools names for it.
+ */
+async function expectPodsOnTheirPools(ns: string, name: string, inf: DiTInference): Promise<void> {
+  // Pods still waiting for room are on no node yet; every pod that is on one is checked.
+  const pods = (await listByName<V1Pod>(client, RESOURCES.pod, ns, name)).filter((p) => p.spec?.nodeName);
+  expect(pods.length).toBeGreaterThan(0);
+  for (const pod of pods) {
+    const group = inf.status?.groups?.find(
+      (g) => g.index === Number(pod.metadata?.labels?.['tessera.dev/group-index']),
+    );
+    const pool = inf.status?.pools?.find((p) => p.name === group?.pool);
+    const node = await client.get<V1Node>(RESOURCES.node, '', pod.spec?.nodeName ?? '');
+    const labels = node.metadata?.labels ?? {};
+    expect(pod.metadata?.labels?.['tessera.dev/pool'], pod.metadata?.name).toBe(group?.pool);
+    expect(labels['karpenter.sh/nodepool'], `${pod.metadata?.name} on ${node.metadata?.name}`).toBe(
+      group?.pool,
+    );
+    expect(labels['nvidia.com/gpu.product'], `${pod.metadata?.name} on ${node.metadata?.name}`).toBe(
+      pool?.gpuProduct,
+    );
+  }
 }
 
 /** Flux on 16 GPUs a group unless `extra` says otherwise. */
@@ -113,16 +152,18 @@ function smallInference(name: string, extra: Partial<DiTInference['spec']> = {})
 }
 
 describe('examples', () => {
-  const examples: Array<{ file: string; prepare?: (ns: string) => Promise<void> }> = [
-    { file: 'flux-dev-h100-nvlink.yaml', prepare: (ns) => provideClaim(ns, 'models') },
-    { file: 'sd3-medium-manual.yaml' },
-    { file: 'custom-checkpoint.yaml', prepare: (ns) => provideClaim(ns, 'finetunes') },
-    { file: 'pixart-sigma-l40s-pcie.yaml' },
+  // Where each example must land: its node selector says so, or (no selector) the H100 pool is the
+  // faster one for its latency objective.
+  const examples: Array<{ file: string; pool: string; prepare?: (ns: string) => Promise<void> }> = [
+    { file: 'flux-dev-h100-nvlink.yaml', pool: 'h100-nvlink', prepare: (ns) => provideClaim(ns, 'models') },
+    { file: 'sd3-medium-manual.yaml', pool: 'h100-nvlink' },
+    { file: 'custom-checkpoint.yaml', pool: 'h100-nvlink', prepare: (ns) => provideClaim(ns, 'finetunes') },
+    { file: 'pixart-sigma-l40s-pcie.yaml', pool: 'l40s-pcie' },
   ];
 
   it.each(examples)(
-    '$file comes up Ready with its children, and the garbage collector removes them',
-    async ({ file, prepare }) => {
+    '$file comes up Ready on pool $pool, every pod on a node of it, and the garbage collector removes it',
+    async ({ file, pool, prepare }) => {
       const ns = await testNamespace('ex');
       await prepare?.(ns);
       const inf = readExample(file);
@@ -142,9 +183,17 @@ describe('examples', () => {
       expect(ready.status?.readyReplicas).toBe(inf.spec.replicas ?? 1);
       expect(ready.status?.replicas).toBe(inf.spec.replicas ?? 1);
       expect(ready.status?.selector).toBe(`tessera.dev/name=${name},tessera.dev/role=leader`);
+      expect(plan?.pool).toBe(pool);
+      expect(plan?.poolReason).toBeTruthy();
+      expect(ready.status?.groups?.every((g) => g.pool === pool)).toBe(true);
+      const product = ready.status?.pools?.find((p) => p.name === pool)?.gpuProduct;
+      expect(product).toBe(pool === 'h100-nvlink' ? H100 : L40S);
+      await expectPodsOnTheirPools(ns, name, ready);
       expect(condition(ready, 'Planned')?.status).toBe('True');
       const planEvents = await eventsWithReason(cluster(), ns, 'PlanChosen');
-      expect(planEvents.items.map((e) => e.message)).toEqual([expect.stringContaining(plan?.summary ?? '?')]);
+      expect(planEvents.items.length).toBe(1);
+      expect(planEvents.items[0]?.message).toContain(`pool ${pool} (`);
+      expect(planEvents.items[0]?.message).toContain(plan?.summary ?? '?');
       if (inf.spec.parallelism?.mode === 'Manual')
         expect(plan?.degrees).toMatchObject(inf.spec.parallelism.degrees ?? {});
 
@@ -215,16 +264,32 @@ describe('examples', () => {
     await provideClaim(ns, 'models');
     const inf = readExample('flux-schnell-scale-from-zero.yaml');
     await applyInferences(cluster(), ns, inf);
-    const planned = await eventually(
+    const planned = await waitStatus(
+      ns,
+      'flux-schnell',
       'the plan is recorded while no node matches',
-      async () => {
-        const got = await getInference(client, ns, 'flux-schnell');
-        return condition(got, 'Planned')?.status === 'True' ? got : undefined;
-      },
-      { describe: async () => describeStatus(await getInference(client, ns, 'flux-schnell')) },
+      (got) => condition(got, 'Planned')?.status === 'True',
     );
     expect(condition(planned, 'TopologyResolved')?.reason).toBe('FromSpec');
     expect(planned.status?.plan?.gpusPerGroup).toBe(16);
+    // Waiting for the autoscaler is progress with the scheduler's reason, not a stall.
+    const waiting = await waitStatus(
+      ns,
+      'flux-schnell',
+      'CapacityAvailable=False WaitingForNodes',
+      (got) => condition(got, 'CapacityAvailable')?.reason === 'WaitingForNodes',
+    );
+    expect(condition(waiting, 'CapacityAvailable')?.message).toMatch(
+      /the scheduler says: 0\/\d+ nodes are available/,
+    );
+    expect(condition(waiting, 'Stalled')).toBeUndefined();
+    expect(condition(waiting, 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'Progressing',
+      message: expect.stringContaining('nodes are available'),
+    });
+    expect(condition(waiting, 'Ready')?.reason).toBe('WaitingForNodes');
+    expect((await eventsWithReason(cluster(), ns, 'WaitingForNodes')).items.length).toBe(1);
     // The "autoscaler" brings two nodes of the requested pool.
     await cluster().addGpuNodes({
       namePrefix: 'spot',
@@ -235,7 +300,124 @@ describe('examples', () => {
     });
     const ready = await waitReady(ns, 'flux-schnell');
     expect(ready.status?.plan?.podsPerGroup).toBe(2);
+    expect(condition(ready, 'CapacityAvailable')?.status).toBe('True');
+    // The "autoscaler" scales the pool back to zero once the object is gone.
     await kubectlOk(cluster(), ['delete', 'ditinference', 'flux-schnell', '-n', ns, '--wait=false']);
+    await eventually('the spot pods are gone', async () =>
+      (await listByName(client, RESOURCES.pod, ns, 'flux-schnell')).length === 0 ? true : undefined,
+    );
+    await kubectlOk(cluster(), ['delete', 'nodes', '-l', 'karpenter.sh/nodepool=h100-spot']);
+  });
+});
+
+describe('GPU pools', () => {
+  it('fills the best pool, says how many groups fit and why the rest wait, and overflows to the next pool when allowed, each group planned for its pool', async () => {
+    const ns = await testNamespace('pools');
+    const packed = (overflow: 'None' | 'NextPool', replicas: number) =>
+      minimalInference('packed', 8, {
+        model: { architecture: 'sd3-medium', source: { hostPath: { path: '/models/sd3' } } },
+        replicas,
+        placement: { pool: { overflow } },
+      } as Partial<DiTInference['spec']>);
+    const status = async () => getInference(client, ns, 'packed');
+    const capacity = async (reason: string, groupsReady: string) =>
+      eventually(
+        `CapacityAvailable reason ${reason} with ${groupsReady} groups ready`,
+        async () => {
+          const inf = await status();
+          return condition(inf, 'CapacityAvailable')?.reason === reason &&
+            inf?.status?.groupsReady === groupsReady
+            ? inf
+            : undefined;
+        },
+        { timeoutMs: 90_000, describe: async () => describeStatus(await status()) },
+      );
+
+    // 7 groups of 8 GPUs; the H100 pool (6 nodes) is faster and holds 6. Without overflow the 7th waits.
+    await applyInferences(cluster(), ns, packed('None', 7));
+    const short = await capacity('InsufficientCapacity', '6/7');
+    expect(condition(short, 'CapacityAvailable')?.message).toMatch(
+      /^6 of 7 group\(s\) fit in the GPU pools \(7 on pool h100-nvlink\); 1 of 7 group\(s\) pending, the scheduler says: 0\/8 nodes are available/,
+    );
+    expect(condition(short, 'Ready')?.reason).toBe('InsufficientCapacity');
+    expect(condition(short, 'Reconciling')).toMatchObject({
+      reason: 'Progressing',
+      message: expect.stringContaining('6 of 7 group(s) fit'),
+    });
+    expect(condition(short, 'Stalled')).toBeUndefined();
+    // Which group waits is the scheduler's choice (the groups' pods are placed in parallel).
+    const waiting = short.status?.groups?.filter((g) => g.phase === 'Pending') ?? [];
+    expect(waiting).toEqual([
+      expect.objectContaining({
+        pool: 'h100-nvlink',
+        message: expect.stringContaining('nodes are available'),
+      }),
+    ]);
+    const moved = waiting[0]?.index ?? -1;
+    expect(short.status?.pools?.map((p) => [p.name, p.groups, p.groupsFit])).toEqual([
+      ['h100-nvlink', 7, 0],
+      ['l40s-pcie', 0, 2],
+    ]);
+    expect((await eventsWithReason(cluster(), ns, 'InsufficientCapacity')).items.length).toBe(1);
+
+    // Overflow allowed: the waiting group goes to the L40S pool, planned for it; the others stay.
+    const before = (await listByName<V1Pod>(client, RESOURCES.pod, ns, 'packed'))
+      .filter((p) => p.spec?.nodeName)
+      .map((p) => p.metadata?.uid)
+      .sort();
+    await kubectlOk(cluster(), [
+      'patch',
+      'ditinference',
+      'packed',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { placement: { pool: { overflow: 'NextPool' } } } }),
+    ]);
+    const spilled = await waitReady(ns, 'packed', 90_000);
+    expect(spilled.status?.plan?.pool).toBe('h100-nvlink');
+    expect(spilled.status?.groups?.map((g) => g.pool)).toEqual(
+      Array.from({ length: 7 }, (_, i) => (i === moved ? 'l40s-pcie' : 'h100-nvlink')),
+    );
+    expect(condition(spilled, 'Planned')?.message).toContain(
+      `packed-g${moved} runs on pool l40s-pcie, planned`,
+    );
+    expect((await eventsWithReason(cluster(), ns, 'PoolOverflow')).items.map((e) => e.message)).toEqual([
+      expect.stringContaining(`packed-g${moved} runs on pool l40s-pcie because h100-nvlink had no room`),
+    ]);
+    const kept = (await listByName<V1Pod>(client, RESOURCES.pod, ns, 'packed'))
+      .filter((p) => p.metadata?.labels?.['tessera.dev/pool'] === 'h100-nvlink')
+      .map((p) => p.metadata?.uid)
+      .sort();
+    expect(kept).toEqual(before);
+    await expectPodsOnTheirPools(ns, 'packed', spilled);
+    // The moved group mounts the plan made for the L40S pool.
+    const cm = await client.get<V1ConfigMap>(RESOURCES.configMap, ns, 'packed-plan');
+    const onL40s = await client.get<V1StatefulSet>(RESOURCES.statefulSet, ns, `packed-g${moved}`);
+    const key =
+      onL40s.spec?.template.spec?.volumes?.find((v) => v.name === 'plan')?.configMap?.items?.[0]?.key ?? '';
+    expect(JSON.parse(cm.data?.[key] ?? '{}').pool).toEqual({
+      name: 'l40s-pcie',
+      gpuProduct: L40S,
+      gpusPerNode: 8,
+    });
+    expect(JSON.parse(cm.data?.['plan.json'] ?? '{}').pool.name).toBe('h100-nvlink');
+    expect(JSON.parse(cm.metadata?.annotations?.['tessera.dev/pool-plans'] ?? '{}')).toEqual({
+      'h100-nvlink': expect.any(String),
+      'l40s-pcie': expect.any(String),
+    });
+
+    // Both pools full: 10 groups on 8 nodes. The condition says how many fit and why the rest wait.
+    await kubectlOk(cluster(), ['scale', 'ditinference/packed', '-n', ns, '--replicas=10']);
+    const full = await capacity('InsufficientCapacity', '8/10');
+    const message = condition(full, 'CapacityAvailable')?.message ?? '';
+    expect(message).toMatch(
+      /^8 of 10 group\(s\) fit in the GPU pools \(.*\); 2 of 10 group\(s\) pending, the scheduler says: 0\/8 nodes are available/,
+    );
+    expect(message).toContain('8 on pool h100-nvlink');
+    expect(message).toContain('2 on pool l40s-pcie');
+    await expectPodsOnTheirPools(ns, 'packed', full);
   });
 });
 
@@ -673,6 +855,25 @@ describe('updates', () => {
       await eventually('the operator reconciled after the node change', async () =>
         (await reconcileTotal()) > reconciles ? true : undefined,
       );
+      // The pool's plan would change; the serving groups keep theirs, and the status says so.
+      // (kubectl relabels node by node, so for a moment the pool is two; the last state is what counts.)
+      const reported = await eventually(
+        'Planned=True PoolChanged for the relabelled pool',
+        async () => {
+          const inf = await getInference(client, ns, 'rolled');
+          const planned = condition(inf, 'Planned');
+          return planned?.reason === 'PoolChanged' &&
+            planned.message.includes('its pool h100-nvlink changed and is planned differently now')
+            ? inf
+            : undefined;
+        },
+        { describe: async () => describeStatus(await getInference(client, ns, 'rolled')) },
+      );
+      expect(condition(reported, 'Planned')?.message).toMatch(
+        /rolled-g0 keeps the plan it was made with: its pool h100-nvlink changed .*; bump spec.restartToken to re-plan it/,
+      );
+      expect(condition(reported, 'Ready')?.status).toBe('True');
+      expect((await eventsWithReason(cluster(), ns, 'PoolChanged')).items.length).toBe(1);
       await new Promise((r) => setTimeout(r, 2_000));
       expect(await snapshot()).toEqual(before);
     } finally {
@@ -780,6 +981,6 @@ describe('node loss', () => {
       '--grace-period=0',
     ]);
     // Give the cluster its GPUs back for the tests after this one.
-    await cluster().addGpuNodes({ namePrefix: 'h100', count: 1, gpus: 8, product: H100 });
+    await cluster().addGpuNodes(twoPoolCluster(1, 0)[0] as FakeGpuNodeSpec);
   });
 });

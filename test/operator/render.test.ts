@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planFor } from '../../src/operator/planning/plan-for.js';
 import { renderPlanConfigMap } from '../../src/operator/render/configmap.js';
 import { MAX_INFERENCE_NAME_LENGTH, nameProblem, planKey } from '../../src/operator/render/names.js';
+import { poolNodeAffinity } from '../../src/operator/render/pod-template.js';
 import { renderVolcanoPodGroup } from '../../src/operator/render/podgroup.js';
 import { renderPeersService, renderServingService } from '../../src/operator/render/services.js';
 import { renderGroup } from '../../src/operator/render/statefulset.js';
@@ -22,13 +23,24 @@ function planOf(spec = buildInference()): Plan {
   return outcome.plan;
 }
 
+const H100_POOL = {
+  name: 'h100-nvlink',
+  selector: {
+    'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3',
+    'nvidia.com/gpu.count': '8',
+    'karpenter.sh/nodepool': 'h100-nvlink',
+  },
+};
+
 const inputs = (plan: Plan) => ({
   plan,
   planHash: 'abc123',
+  inputsHash: 'spec1',
   defaultImage: 'tessera:test',
   defaultTolerations: [
     { key: 'kwok.x-k8s.io/node', operator: 'Exists' as const, effect: 'NoSchedule' as const },
   ],
+  pool: H100_POOL,
 });
 
 describe('renderGroup', () => {
@@ -122,6 +134,52 @@ describe('renderGroup', () => {
     });
   });
 
+  it('pins the pods to their pool: required node affinity on its labels and the user selector', () => {
+    expect(pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual({
+      nodeSelectorTerms: [
+        {
+          matchExpressions: [
+            { key: 'karpenter.sh/nodepool', operator: 'In', values: ['h100-nvlink'] },
+            { key: 'nvidia.com/gpu.count', operator: 'In', values: ['8'] },
+            { key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-H100-80GB-HBM3'] },
+            { key: 'pool', operator: 'In', values: ['gpu'] },
+          ],
+        },
+      ],
+    });
+    expect(sts.spec.template.metadata?.labels?.['tessera.dev/pool']).toBe('h100-nvlink');
+    expect(sts.metadata?.labels?.['tessera.dev/pool']).toBe('h100-nvlink');
+    expect(sts.metadata?.annotations?.['tessera.dev/plan-inputs-hash']).toBe('spec1');
+  });
+
+  it("adds the pool to every term of the user's own required node affinity", () => {
+    const user = {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] },
+          { matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] },
+        ],
+      },
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 1, preference: { matchExpressions: [{ key: 'spot', operator: 'DoesNotExist' }] } },
+      ],
+    };
+    const pinned = poolNodeAffinity(user, { 'nvidia.com/gpu.product': 'NVIDIA-L40S' }, {});
+    expect(pinned?.preferredDuringSchedulingIgnoredDuringExecution).toEqual(
+      user.preferredDuringSchedulingIgnoredDuringExecution,
+    );
+    expect(pinned?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual(
+      ['a', 'b'].map((zone) => ({
+        matchExpressions: [
+          { key: 'zone', operator: 'In', values: [zone] },
+          { key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-L40S'] },
+        ],
+      })),
+    );
+    // Nothing to pin (a pool from spec.topology with no selector): the user's affinity as it is.
+    expect(poolNodeAffinity(user, {}, {})).toBe(user);
+  });
+
   it('changes revision when the spec changes what pods run, and not otherwise', () => {
     const again = renderGroup(inf, 1, inputs(plan));
     expect(again.revision).toBe(revision);
@@ -147,13 +205,25 @@ describe('services and plan ConfigMap', () => {
       'apps.kubernetes.io/pod-index': '0',
     });
   });
-  it('keeps the current plan under plan.json and every plan still mounted under its hash', () => {
+  it('keeps the best pool plan under plan.json, every plan a group runs under its hash, and the pool index', () => {
     const plan = planOf();
     const old = { ...plan, reason: 'older' };
-    const cm = renderPlanConfigMap(inf, { plan, hash: 'new', inputsHash: 'h' }, new Map([['old', old]]));
+    const cm = renderPlanConfigMap(inf, {
+      primary: plan,
+      byHash: new Map([
+        ['new', plan],
+        ['old', old],
+      ]),
+      poolPlans: new Map([['h100-nvlink', 'new']]),
+      inputsHash: 'h',
+    });
     expect(Object.keys(cm.data).sort()).toEqual(['plan-new.json', 'plan-old.json', 'plan.json']);
     expect(JSON.parse(cm.data['plan.json'] ?? '')).toEqual(plan);
     expect(JSON.parse(cm.data['plan-old.json'] ?? '').reason).toBe('older');
+    expect(cm.metadata?.annotations).toEqual({
+      'tessera.dev/plan-inputs-hash': 'h',
+      'tessera.dev/pool-plans': '{"h100-nvlink":"new"}',
+    });
   });
 });
 

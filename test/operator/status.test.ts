@@ -6,6 +6,7 @@ import { groupAvailable, observedGroupStatus } from '../../src/operator/status/g
 import type { ResolvedTopology } from '../../src/operator/topology/resolve.js';
 import type { DiTInferenceSpec, GroupStatus } from '../../src/shared/api/v1alpha1/index.js';
 import { buildInference, buildPod, buildStatefulSet } from './support/builders.js';
+import { placementFor } from './support/placement.js';
 
 const topo: ResolvedTopology = {
   gpusPerNode: 8,
@@ -76,12 +77,12 @@ describe('planFor', () => {
 
 describe('computeStatus', () => {
   const inf = buildInference('flux', { replicas: 2 });
-  const planned = planFor(inf.spec, topo);
-  if (!('plan' in planned)) throw new Error('no plan');
+  const placement = placementFor(inf);
+  if (!('decision' in placement)) throw new Error('no plan');
+  const planned = { plan: placement.decision.primary.plan };
   const base = {
     inference: inf,
-    topology: { resolved: topo },
-    planState: { plan: planned.plan, reused: false },
+    placement,
     outdatedGroups: 0,
     gaveUp: undefined,
     applyError: undefined,
@@ -116,7 +117,7 @@ describe('computeStatus', () => {
   it('is Stalled with the planner reason for a rejected spec', () => {
     const s = computeStatus({
       ...base,
-      planState: { rejected: { reason: 'NoFeasiblePlan', message: 'ulysses 5 does not divide 24 heads' } },
+      placement: { rejected: { reason: 'NoFeasiblePlan', message: 'ulysses 5 does not divide 24 heads' } },
       groups: [],
     });
     expect(cond(s, 'Stalled')).toMatchObject({

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { podCouldLandOn } from '../../src/operator/topology/node-match.js';
-import { resolveTopology } from '../../src/operator/topology/resolve.js';
+import { discoverPools, type GpuPool } from '../../src/operator/pools/pool.js';
+import { nodeAffinityAllows, podCouldLandOn } from '../../src/operator/topology/node-match.js';
+import { poolTopology, specTopology } from '../../src/operator/topology/resolve.js';
 import { quantityValue as parseQuantity } from '../../src/shared/api/v1alpha1/index.js';
 import { buildNode } from './support/builders.js';
-
-const H100 = 'NVIDIA-H100-80GB-HBM3';
+import { H100, h100Nodes, L40S } from './support/placement.js';
 
 describe('podCouldLandOn', () => {
   const tainted = buildNode('n', {
@@ -28,16 +28,44 @@ describe('podCouldLandOn', () => {
   });
 });
 
-describe('resolveTopology', () => {
-  it('reads GPUs, product and memory from the largest class of nodes', () => {
-    const nodes = [
-      buildNode('a', { gpus: 8, product: H100, memoryMiB: 81559 }),
-      buildNode('b', { gpus: 8, product: H100, memoryMiB: 81559 }),
-      buildNode('odd', { gpus: 4, product: 'NVIDIA-L40S' }),
-      buildNode('cpu', { gpus: 0 }),
-    ];
-    const out = resolveTopology(nodes, undefined);
-    expect(out).toMatchObject({
+describe('nodeAffinityAllows', () => {
+  const node = buildNode('n1', { labels: { zone: 'a', gen: '5' } });
+  const term = (...matchExpressions: { key: string; operator: string; values?: string[] }[]) => ({
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions }] },
+    },
+  });
+  it('applies the scheduler operators, ANDs a term and ORs terms', () => {
+    expect(nodeAffinityAllows(node, undefined)).toBe(true);
+    expect(nodeAffinityAllows(node, term({ key: 'zone', operator: 'In', values: ['a', 'b'] }))).toBe(true);
+    expect(nodeAffinityAllows(node, term({ key: 'zone', operator: 'NotIn', values: ['a'] }))).toBe(false);
+    expect(nodeAffinityAllows(node, term({ key: 'spot', operator: 'DoesNotExist' }))).toBe(true);
+    expect(nodeAffinityAllows(node, term({ key: 'gen', operator: 'Gt', values: ['4'] }))).toBe(true);
+    expect(
+      nodeAffinityAllows(
+        node,
+        term({ key: 'zone', operator: 'Exists' }, { key: 'gen', operator: 'Lt', values: ['5'] }),
+      ),
+    ).toBe(false);
+    const either = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] },
+            { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] },
+          ],
+        },
+      },
+    };
+    expect(nodeAffinityAllows(node, either)).toBe(true);
+  });
+});
+
+describe('poolTopology', () => {
+  const [h100] = discoverPools(h100Nodes(3));
+  const pool = h100 as GpuPool;
+  it('reads GPUs, product and memory from the pool, with the nodes this object may use', () => {
+    expect(poolTopology(pool, 2, undefined)).toMatchObject({
       resolved: {
         gpusPerNode: 8,
         gpuProduct: H100,
@@ -47,42 +75,54 @@ describe('resolveTopology', () => {
       },
     });
   });
-  it('lets spec.topology override node values field by field', () => {
-    const out = resolveTopology([buildNode('a', { gpus: 8, product: H100 })], {
-      gpusPerNode: 4,
-      gpuMemory: '40Gi',
+  it('lets spec.topology override the pool field by field', () => {
+    expect(poolTopology(pool, 3, { gpusPerNode: 4, gpuMemory: '40Gi', intraNodeLink: 'PCIe' })).toMatchObject(
+      {
+        resolved: { gpusPerNode: 4, gpuProduct: H100, gpuMemoryBytes: 40 * 2 ** 30, intraNodeLink: 'PCIe' },
+      },
+    );
+  });
+  it('rules out a pool of another product or with fewer GPUs than spec.topology asks for', () => {
+    expect(poolTopology(pool, 3, { gpuProduct: L40S })).toEqual({
+      unusable: `its GPUs are ${H100}, spec.topology.gpuProduct asks for ${L40S}`,
     });
-    expect(out).toMatchObject({
-      resolved: { gpusPerNode: 4, gpuProduct: H100, gpuMemoryBytes: 40 * 2 ** 30 },
+    expect(poolTopology(pool, 3, { gpusPerNode: 16 })).toEqual({
+      unusable: 'its nodes have 8 GPU(s), spec.topology.gpusPerNode asks for 16',
     });
   });
-  it('plans from spec.topology alone when no node exists yet (autoscaling from zero)', () => {
-    const out = resolveTopology([], { gpusPerNode: 8, gpuProduct: H100 });
-    expect(out).toMatchObject({ resolved: { gpusPerNode: 8, gpuProduct: H100, source: 'FromSpec' } });
-    expect('resolved' in out ? out.resolved.nodesAvailable : 'unresolved').toBeUndefined();
-  });
-  it('says which spec.topology fields to set when nothing is known', () => {
-    const out = resolveTopology([], undefined);
-    expect(out).toEqual({
-      unresolved: expect.stringContaining('set spec.topology.gpusPerNode and spec.topology.gpuProduct'),
+  it('says to set spec.topology.gpuProduct for nodes without GPU Feature Discovery labels', () => {
+    const [bare] = discoverPools([buildNode('a', { gpus: 8 })]);
+    expect(poolTopology(bare as GpuPool, 1, undefined)).toEqual({
+      unusable: expect.stringContaining('set spec.topology.gpuProduct'),
     });
-    const unlabelled = resolveTopology([buildNode('a', { gpus: 8 })], undefined);
-    expect(unlabelled).toEqual({ unresolved: expect.stringContaining('set spec.topology.gpuProduct') });
+    expect(poolTopology(bare as GpuPool, 1, { gpuProduct: L40S })).toMatchObject({
+      resolved: { gpuProduct: L40S, gpusPerNode: 8 },
+    });
   });
   it('reads NVLink from GPU Feature Discovery clique labels', () => {
     const nodes = ['a', 'b'].map((n) =>
       buildNode(n, { gpus: 4, product: 'NVIDIA-GB200', labels: { 'nvidia.com/gpu.clique': 'fabric-1.0' } }),
     );
-    expect(resolveTopology(nodes, undefined)).toMatchObject({
+    const [gb200] = discoverPools(nodes);
+    expect(poolTopology(gb200 as GpuPool, 2, undefined)).toMatchObject({
       resolved: {
         intraNodeLink: 'NVLink',
         nvlinkDomains: 1,
-        description: expect.stringContaining('1 NVLink domain'),
+        description: expect.stringContaining('fabric-1.0'),
       },
     });
-    expect(resolveTopology(nodes, { intraNodeLink: 'PCIe' })).toMatchObject({
+    expect(poolTopology(gb200 as GpuPool, 2, { intraNodeLink: 'PCIe' })).toMatchObject({
       resolved: { intraNodeLink: 'PCIe' },
     });
+  });
+  it('plans from spec.topology alone only when it names GPUs per node and the product', () => {
+    expect(specTopology({ gpusPerNode: 8, gpuProduct: H100 })).toMatchObject({
+      gpusPerNode: 8,
+      gpuProduct: H100,
+      source: 'FromSpec',
+    });
+    expect(specTopology({ gpusPerNode: 8 })).toBeUndefined();
+    expect(specTopology(undefined)).toBeUndefined();
   });
   it('parses quantities', () => {
     expect(parseQuantity('80Gi')).toBe(80 * 2 ** 30);

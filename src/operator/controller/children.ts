@@ -14,6 +14,8 @@ export interface Caches {
   readonly configMaps: Informer<V1ConfigMap>;
   readonly services: Informer<V1Service>;
   readonly nodes: Informer<V1Node>;
+  /** Every pod bound to a node and not finished, of any owner, trimmed to what free GPUs need. */
+  readonly boundPods: Informer<V1Pod>;
 }
 
 /**

@@ -1,5 +1,17 @@
-import type { V1ConfigMap, V1Node, V1Pod, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import { type DiTInference, LABELS, OPERATOR_MANAGER } from '../../shared/api/v1alpha1/index.js';
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1Node,
+  V1Pod,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import {
+  CONDITION_TYPES,
+  type DiTInference,
+  LABELS,
+  OPERATOR_MANAGER,
+} from '../../shared/api/v1alpha1/index.js';
 import type { Logger } from '../../shared/log.js';
 import { EventRecorder } from '../events/recorder.js';
 import { Informer, type InformerHealth, type InformerOptions } from '../informers/informer.js';
@@ -7,6 +19,7 @@ import type { KubeClient } from '../kube/client.js';
 import { type KubeObject, objectKey } from '../kube/objects.js';
 import { RESOURCES, type ResourceType } from '../kube/resources.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';
+import { podGpus } from '../pools/capacity.js';
 import { RateLimiter, type RateLimiterOptions } from '../queue/rate-limiter.js';
 import { WorkQueue } from '../queue/work-queue.js';
 import { GFD_LABELS, GPU_RESOURCE } from '../topology/resolve.js';
@@ -58,6 +71,14 @@ export class Controller {
       configMaps: make<V1ConfigMap>(RESOURCES.configMap, managed),
       services: make<V1Service>(RESOURCES.service, managed),
       nodes: make<V1Node>(RESOURCES.node),
+      boundPods: new Informer<V1Pod>({
+        client,
+        resource: RESOURCES.pod,
+        log: log.child({ component: 'informer', resource: 'pods (bound, all owners)' }),
+        fieldSelector: BOUND_POD_SELECTOR,
+        transform: trimBoundPod,
+        ...options.informer,
+      }),
     };
     this.informers = Object.values(this.caches) as Informer<KubeObject>[];
 
@@ -135,6 +156,14 @@ export class Controller {
     this.caches.pods.onChange(toOwner);
     this.caches.configMaps.onChange(toOwner);
     this.caches.services.onChange(toOwner);
+    // GPUs freed or taken by any pod change what fits: objects waiting for capacity look again.
+    this.caches.boundPods.onChange((type, pod) => {
+      if (type === 'updated' || podGpus(pod) === 0) return;
+      for (const inf of this.caches.inferences.list()) {
+        const capacity = inf.status?.conditions?.find((c) => c.type === CONDITION_TYPES.capacityAvailable);
+        if (capacity?.status === 'False') this.queue.add(objectKey(inf));
+      }
+    });
     // Nodes change often (heartbeats, conditions); only what topology reads wakes every object.
     this.caches.nodes.onChange((type, node) => {
       const key = objectKey(node);
@@ -145,6 +174,27 @@ export class Controller {
       this.enqueueAll();
     });
   }
+}
+
+/** Pods that hold resources on a node: bound to one and not finished. */
+const BOUND_POD_SELECTOR = 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed';
+
+/** What free-GPU accounting reads of a pod of any owner; the rest is not cached. */
+function trimBoundPod(pod: V1Pod): V1Pod {
+  const resources = (c: V1Container): V1Container => ({ name: c.name, resources: c.resources ?? {} });
+  return {
+    metadata: {
+      name: pod.metadata?.name,
+      namespace: pod.metadata?.namespace,
+      uid: pod.metadata?.uid,
+      resourceVersion: pod.metadata?.resourceVersion,
+    },
+    spec: {
+      nodeName: pod.spec?.nodeName,
+      containers: (pod.spec?.containers ?? []).map(resources),
+      ...(pod.spec?.initContainers ? { initContainers: pod.spec.initContainers.map(resources) } : {}),
+    },
+  };
 }
 
 /** The parts of a Node that topology resolution reads. */

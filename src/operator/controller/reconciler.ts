@@ -1,3 +1,4 @@
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import {
   ANNOTATIONS,
   API_GROUP_VERSION,
@@ -27,8 +28,9 @@ import { canonicalJson } from '../render/hash.js';
 import { nameProblem } from '../render/names.js';
 import { renderVolcanoPodGroup } from '../render/podgroup.js';
 import { renderPeersService, renderServingService } from '../render/services.js';
-import { type RenderedGroup, renderGroup } from '../render/statefulset.js';
-import { computeStatus, type PlanState } from '../status/compute.js';
+import { type GroupStatefulSet, type RenderedGroup, renderGroup } from '../render/statefulset.js';
+import { assessCapacity, type CapacityAssessment } from '../status/capacity.js';
+import { computeStatus } from '../status/compute.js';
 import { isTrue } from '../status/conditions.js';
 import {
   decidedGroupStatus,
@@ -39,11 +41,16 @@ import {
   rolledGroupStatus,
 } from '../status/group-status.js';
 import { withModelFetch } from '../status/model-fetch.js';
-import { podCouldLandOn } from '../topology/node-match.js';
-import { resolveTopology, type TopologyOutcome } from '../topology/resolve.js';
 import { type Caches, type Children, observeChildren } from './children.js';
 import { GroupActions } from './group-actions.js';
-import { currentRecordedPlan, decidePlan, planHash, planInputsHash, recordedPlan } from './plan-decision.js';
+import {
+  decidePlacement,
+  type GroupDecision,
+  type PlacementDecision,
+  type PlacementState,
+  recordedPlan,
+} from './placement-decision.js';
+import { conditionEvents, placementEvents } from './placement-events.js';
 
 export interface ReconcilerOptions {
   readonly defaultImage: string;
@@ -90,35 +97,26 @@ export class Reconciler {
     const events: PendingEvent[] = [];
     const children = observeChildren(inf, this.deps.caches);
 
-    const topology = this.resolveTopology(inf);
-    const planState = this.planFor(inf, children, topology);
-    if (!('plan' in planState)) {
-      await this.reportRejection(inf, children, topology, planState, log);
+    const placement = this.decidePlacement(inf, children);
+    if (!('decision' in placement)) {
+      await this.reportRejection(inf, children, placement, log);
       return {};
     }
-    const plan = planState.plan;
-    const currentPlanHash = planHash(plan);
-    this.notePlanChange(planState, children, currentPlanHash, events, log);
+    const decision = placement.decision;
+    events.push(...placementEvents(inf, decision, children));
 
-    const desired = this.renderGroups(inf, plan, currentPlanHash);
-    const rollout = decideRollout(children, desired, currentPlanHash);
-    const applied = await this.applyChildren(
-      inf,
-      children,
-      desired,
-      rollout,
-      { plan, hash: currentPlanHash },
-      events,
-      log,
-    );
+    const desired = this.renderGroups(inf, decision, children);
+    const rollout = decideRollout(children, desired, decision);
+    const applied = await this.applyChildren(inf, children, desired, rollout, decision, events, log);
     const policy = await this.runGroupPolicies(inf, children, desired, rollout.toRoll, events, log);
     const applyError = applied.error ?? policy.error;
 
+    const capacity = assessCapacity(decision, children.groups);
     const computed = computeStatus({
       inference: inf,
-      topology,
-      planState,
-      groups: policy.statuses,
+      placement,
+      capacity,
+      groups: withPlacement(policy.statuses, decision, capacity),
       outdatedGroups: rollout.outdatedCount,
       gaveUp: policy.gaveUp,
       applyError,
@@ -128,6 +126,7 @@ export class Reconciler {
     const pods = [...children.groups.values()].flatMap((g) => g.pods);
     const status = withModelFetch(computed, inf, pods, this.now());
     if (applied.refused !== undefined) this.noteRefusal(inf, applied.refused, events, log);
+    events.push(...conditionEvents(inf.status?.conditions, status.conditions));
     this.recordGroupMetrics(namespace, name, status.readyReplicas ?? 0, policy.statuses);
     await this.writeStatus(inf, status, events, log);
     if (applyError !== undefined) throw new Error(`applying children of ${key} failed: ${applyError}`);
@@ -138,21 +137,19 @@ export class Reconciler {
   private async reportRejection(
     inf: DiTInference,
     children: Children,
-    topology: TopologyOutcome,
-    planState: Exclude<PlanState, { plan: Plan }>,
+    placement: Exclude<PlacementState, { decision: PlacementDecision }>,
     log: Logger,
   ): Promise<void> {
     const status = computeStatus({
       inference: inf,
-      topology,
-      planState,
+      placement,
       groups: [...children.groups.values()].map((g) => observedGroupStatus(inf, g)),
       outdatedGroups: 0,
       gaveUp: undefined,
       applyError: undefined,
       now: this.now(),
     });
-    const message = 'rejected' in planState ? planState.rejected.message : planState.unresolved;
+    const message = 'rejected' in placement ? placement.rejected.message : placement.unresolved;
     const events: PendingEvent[] = [];
     if (!isTrue(inf.status?.conditions, CONDITION_TYPES.stalled) || stalledMessage(inf) !== message) {
       events.push({ type: 'Warning', reason: EVENT_REASONS.specRejected, message });
@@ -161,34 +158,32 @@ export class Reconciler {
     await this.writeStatus(inf, status, events, log);
   }
 
-  /** A `PlanChosen` event when the plan differs from the one the ConfigMap holds. */
-  private notePlanChange(
-    planState: { plan: Plan; reused: boolean },
+  /**
+   * The StatefulSet each group should have: rendered for its pool and that pool's plan, or — for a group
+   * kept on a pool that changed under it — exactly the one it has.
+   */
+  private renderGroups(
+    inf: DiTInference,
+    decision: PlacementDecision,
     children: Children,
-    currentPlanHash: string,
-    events: PendingEvent[],
-    log: Logger,
-  ): void {
-    const previous = currentRecordedPlan(children.planConfigMap);
-    if (planState.reused || (previous !== undefined && planHash(previous) === currentPlanHash)) return;
-    const { plan } = planState;
-    events.push({
-      type: 'Normal',
-      reason: EVENT_REASONS.planChosen,
-      message: `${planShortString(plan.degrees)}: ${plan.podsPerGroup} pod(s) × ${plan.gpusPerPod} GPU(s) per group. ${plan.reason}`,
-    });
-    log.info({ plan: planShortString(plan.degrees), gpusPerGroup: plan.gpusPerGroup }, 'Plan chosen');
-  }
-
-  private renderGroups(inf: DiTInference, plan: Plan, currentPlanHash: string): Map<number, RenderedGroup> {
-    const inputs = {
-      plan,
-      planHash: currentPlanHash,
-      defaultImage: this.deps.options.defaultImage,
-      defaultTolerations: this.deps.options.defaultTolerations,
-    };
+  ): Map<number, RenderedGroup> {
     const desired = new Map<number, RenderedGroup>();
-    for (let i = 0; i < inf.spec.replicas; i++) desired.set(i, renderGroup(inf, i, inputs));
+    for (const g of decision.groups) {
+      const observed = children.groups.get(g.index);
+      desired.set(
+        g.index,
+        g.kind === 'kept' && observed
+          ? keptGroup(g.index, observed.statefulSet)
+          : renderGroup(inf, g.index, {
+              plan: g.plan,
+              planHash: g.planHash,
+              pool: { name: g.pool, selector: g.kind === 'placed' ? g.selector : {} },
+              inputsHash: decision.inputsHash,
+              defaultImage: this.deps.options.defaultImage,
+              defaultTolerations: this.deps.options.defaultTolerations,
+            }),
+      );
+    }
     return desired;
   }
 
@@ -211,13 +206,13 @@ export class Reconciler {
     children: Children,
     desired: ReadonlyMap<number, RenderedGroup>,
     rollout: Rollout,
-    current: { plan: Plan; hash: string },
+    decision: PlacementDecision,
     events: PendingEvent[],
     log: Logger,
   ): Promise<{ error?: string; refused?: string }> {
     try {
-      if (isFirstCreation(children)) await this.dryRunChildren(inf, desired, current);
-      await this.applyConfigMapAndServices(inf, children, current, rollout.stillRunning);
+      if (isFirstCreation(children)) await this.dryRunChildren(inf, desired, decision);
+      await this.applyConfigMapAndServices(inf, children, decision, rollout.stillRunning);
       await this.removeExtraGroups(inf, children, desired.size, events, log);
       const created: Promise<unknown>[] = [];
       for (const [index, group] of desired) {
@@ -231,10 +226,16 @@ export class Reconciler {
           });
         } else if (rollout.toRoll.has(index)) {
           await this.groups.roll(observed, group, events, log);
+        } else if (
+          revisionOf(observed.statefulSet) === group.revision &&
+          !containsAll(observed.statefulSet.metadata, group.statefulSet.metadata)
+        ) {
+          // Same pods, new bookkeeping (its pool, the spec it was planned from): only metadata changes.
+          created.push(this.applier.apply(RESOURCES.statefulSet, group.statefulSet));
         }
       }
       await Promise.all(created);
-      await this.applyPodGroups(inf, desired.size, current.plan);
+      await this.applyPodGroups(inf, decision.groups);
       // Applied every round like the PodGroups (no cache of them); an unchanged apply changes nothing.
       await this.applier.apply(RESOURCES.podDisruptionBudget, renderDisruptionBudget(inf));
       return {};
@@ -249,9 +250,9 @@ export class Reconciler {
   private async dryRunChildren(
     inf: DiTInference,
     desired: ReadonlyMap<number, RenderedGroup>,
-    current: { plan: Plan; hash: string },
+    decision: PlacementDecision,
   ): Promise<void> {
-    const cm = renderPlanConfigMap(inf, { ...current, inputsHash: planInputsHash(inf) }, new Map());
+    const cm = renderPlanConfigMap(inf, recordedPlans(decision, new Map()));
     await Promise.all([
       this.applier.dryRunApply(RESOURCES.configMap, cm),
       this.applier.dryRunApply(RESOURCES.service, renderPeersService(inf)),
@@ -327,27 +328,26 @@ export class Reconciler {
     );
   }
 
-  private resolveTopology(inf: DiTInference): TopologyOutcome {
-    const selector = inf.spec.placement?.nodeSelector ?? {};
-    const tolerations = [...(inf.spec.placement?.tolerations ?? []), ...this.deps.options.defaultTolerations];
-    const candidates = this.deps.caches.nodes.list().filter((n) => podCouldLandOn(n, selector, tolerations));
-    return resolveTopology(candidates, inf.spec.topology);
-  }
-
-  private planFor(inf: DiTInference, children: Children, topology: TopologyOutcome): PlanState {
+  private decidePlacement(inf: DiTInference, children: Children): PlacementState {
     const badName = nameProblem(inf.metadata.name ?? '');
     if (badName !== undefined)
       return { rejected: { reason: CONDITION_REASONS.invalidSpec, message: badName } };
-    return decidePlan(inf, children.planConfigMap, topology);
+    return decidePlacement({
+      inference: inf,
+      children,
+      nodes: this.deps.caches.nodes.list(),
+      boundPods: this.deps.caches.boundPods.list(),
+      defaultTolerations: this.deps.options.defaultTolerations,
+    });
   }
 
   private async applyConfigMapAndServices(
     inf: DiTInference,
     children: Children,
-    current: { plan: Plan; hash: string },
+    decision: PlacementDecision,
     stillRunning: ReadonlyMap<string, Plan>,
   ): Promise<void> {
-    const cm = renderPlanConfigMap(inf, { ...current, inputsHash: planInputsHash(inf) }, stillRunning);
+    const cm = renderPlanConfigMap(inf, recordedPlans(decision, stillRunning));
     const observedCm = children.planConfigMap;
     const cmCurrent =
       observedCm !== undefined &&
@@ -363,17 +363,17 @@ export class Reconciler {
     await Promise.all(writes);
   }
 
-  /** Scale down: whole groups, highest index first. */
   /**
-   * Gang provider Volcano: one PodGroup per group, applied every round (there is no cache of them, and
-   * an unchanged apply is a no-op on the server). Without Volcano's CRD this fails with a clear message.
+   * Gang provider Volcano: one PodGroup per group, sized by the group's plan, applied every round (there
+   * is no cache of them, and an unchanged apply is a no-op on the server). Without Volcano's CRD this
+   * fails with a clear message.
    */
-  private async applyPodGroups(inf: DiTInference, replicas: number, plan: Plan): Promise<void> {
+  private async applyPodGroups(inf: DiTInference, groups: readonly GroupDecision[]): Promise<void> {
     if (inf.spec.placement?.gang?.provider !== 'Volcano') return;
     try {
       await Promise.all(
-        Array.from({ length: replicas }, (_, i) =>
-          this.applier.apply(RESOURCES.volcanoPodGroup, renderVolcanoPodGroup(inf, i, plan)),
+        groups.map((g) =>
+          this.applier.apply(RESOURCES.volcanoPodGroup, renderVolcanoPodGroup(inf, g.index, g.plan)),
         ),
       );
     } catch (err) {
@@ -387,6 +387,7 @@ export class Reconciler {
     }
   }
 
+  /** Scale down: whole groups, highest index first. */
   private async removeExtraGroups(
     inf: DiTInference,
     children: Children,
@@ -463,7 +464,7 @@ interface Rollout {
 function decideRollout(
   children: Children,
   desired: ReadonlyMap<number, RenderedGroup>,
-  currentPlanHash: string,
+  decision: PlacementDecision,
 ): Rollout {
   const rolling = [...children.groups.values()]
     .filter((g) => desired.has(g.index))
@@ -477,8 +478,40 @@ function decideRollout(
   for (const g of rolling) {
     if (g.upToDate || toRoll.has(g.index)) continue;
     const h = children.groups.get(g.index)?.statefulSet.metadata?.annotations?.[ANNOTATIONS.planHash];
-    const p = h && h !== currentPlanHash ? recordedPlan(children.planConfigMap, h) : undefined;
+    const p = h && !decision.plans.has(h) ? recordedPlan(children.planConfigMap, h) : undefined;
     if (h && p) stillRunning.set(h, p);
   }
   return { toRoll, outdatedCount: rolling.filter((g) => !g.upToDate).length, stillRunning };
+}
+
+/** What the plan ConfigMap records: the best pool's plan, every plan a group runs or still mounts. */
+function recordedPlans(decision: PlacementDecision, stillRunning: ReadonlyMap<string, Plan>) {
+  return {
+    primary: decision.primary.plan,
+    byHash: new Map([...stillRunning, ...decision.plans]),
+    poolPlans: decision.poolPlans,
+    inputsHash: decision.inputsHash,
+  };
+}
+
+/** A group kept as it is: its own StatefulSet is what it should have. */
+function keptGroup(index: number, sts: V1StatefulSet): RenderedGroup {
+  return { index, revision: revisionOf(sts) ?? '', statefulSet: sts as GroupStatefulSet };
+}
+
+/** Group statuses with their pool, their plan and, for a group the scheduler cannot place, its reason. */
+function withPlacement(
+  statuses: readonly GroupStatus[],
+  decision: PlacementDecision,
+  capacity: CapacityAssessment,
+): GroupStatus[] {
+  return statuses.map((s) => {
+    const d = decision.groups.find((g) => g.index === s.index);
+    const pending = capacity.pending.find((p) => p.index === s.index)?.reason;
+    return {
+      ...s,
+      ...(d ? { pool: d.pool, plan: planShortString(d.plan.degrees) } : {}),
+      ...(s.message === undefined && pending !== undefined ? { message: pending.slice(0, 2048) } : {}),
+    };
+  });
 }

@@ -4,9 +4,13 @@ import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { RESOURCES } from '../kube/resources.js';
 
-/** Event reasons the operator emits, with when. */
+/**
+ * Event reasons the operator emits, with when. Besides these, when `CapacityAvailable` turns False a
+ * Warning carries the condition's own reason (`InsufficientCapacity`, `WaitingForNodes`,
+ * `Unschedulable`) and message, once per transition.
+ */
 export const EVENT_REASONS = {
-  /** Normal: a new plan was chosen for the object (first plan, or a re-plan after a spec change). */
+  /** Normal: groups start to run a new plan (first plan, a re-plan after a spec change, another pool). */
   planChosen: 'PlanChosen',
   /** Warning: the planner (or the operator) rejected the spec; nothing was created or changed. */
   specRejected: 'SpecRejected',
@@ -20,6 +24,10 @@ export const EVENT_REASONS = {
   groupRemoved: 'GroupRemoved',
   /** Normal: a group was moved to a new template revision (rolling update). */
   groupRolled: 'GroupRolled',
+  /** Normal: a new group went to another GPU pool than the best, which had no room (overflow NextPool). */
+  poolOverflow: 'PoolOverflow',
+  /** Warning: a serving group's pool shrank or vanished; it keeps its plan and is reported, not moved. */
+  poolChanged: 'PoolChanged',
 } as const;
 
 export interface PendingEvent {

@@ -7,11 +7,17 @@ import { type ResourceType, resourcePath } from '../kube/resources.js';
 export type ChangeType = 'added' | 'updated' | 'deleted';
 export type ChangeHandler<T> = (type: ChangeType, obj: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   readonly client: KubeClient;
   readonly resource: ResourceType;
   readonly log: Logger;
   readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /**
+   * Trims each object before it is cached (a cache of every pod in a cluster should keep only what
+   * its readers need). Must keep `metadata.name`, `namespace` and `resourceVersion`.
+   */
+  readonly transform?: (obj: T) => T;
   /** Server-side lifetime of one watch request; the informer re-watches from the last version after it. */
   readonly watchTimeoutSeconds?: number;
   /** A full relist at this period, so state missed by a broken watch is healed. */
@@ -43,7 +49,8 @@ export interface InformerHealth {
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: ChangeHandler<T>[] = [];
-  private readonly opts: Required<Omit<InformerOptions, 'labelSelector'>> & { labelSelector?: string };
+  private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector' | 'fieldSelector' | 'transform'>> &
+    Pick<InformerOptions<T>, 'labelSelector' | 'fieldSelector' | 'transform'>;
   private abort: AbortController | undefined;
   /** Aborted by stop(): ends back-off sleeps at once. */
   private readonly stopping = new AbortController();
@@ -55,7 +62,7 @@ export class Informer<T extends KubeObject> {
   private restarts = 0;
   private syncedWaiters: (() => void)[] = [];
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.opts = {
       watchTimeoutSeconds: 60,
       relistIntervalMs: 10 * 60_000,
@@ -139,11 +146,12 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.opts.client.list<T>(this.opts.resource, {
         labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
         limit: this.opts.pageSize,
         continue: cont,
       });
       this.lastContactAt = Date.now();
-      for (const item of page.items) fresh.set(objectKey(item), item);
+      for (const item of page.items) fresh.set(objectKey(item), this.trim(item));
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (cont);
@@ -201,6 +209,7 @@ export class Informer<T extends KubeObject> {
             allowWatchBookmarks: true,
             timeoutSeconds,
             labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
           },
           {
             onData: () => {
@@ -240,7 +249,12 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+  private trim(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
+  }
+
+  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: T): void {
+    const obj = this.trim(raw);
     const key = objectKey(obj);
     if (type === 'DELETED') {
       this.cache.delete(key);

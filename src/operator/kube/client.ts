@@ -95,7 +95,13 @@ export class KubeClient {
 
   async list<T extends KubeObject>(
     r: ResourceType,
-    query: { namespace?: string; labelSelector?: string; limit?: number; continue?: string },
+    query: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      limit?: number;
+      continue?: string;
+    },
   ): Promise<ObjectList<T>> {
     const { namespace, ...rest } = query;
     return this.request<ObjectList<T>>({

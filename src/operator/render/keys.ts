@@ -3,8 +3,16 @@
  * the API package (`LABELS`, `ANNOTATIONS`); these are the operator's bookkeeping.
  */
 export const OPERATOR_ANNOTATIONS = {
-  /** On the plan ConfigMap: hash of the spec fields the plan was made from (re-plan only when it changes). */
+  /**
+   * On the plan ConfigMap and each group's StatefulSet: hash of the spec fields the plans were made
+   * from (re-plan only when it changes; a group on another hash was planned from an older spec).
+   */
   planInputsHash: 'tessera.dev/plan-inputs-hash',
+  /**
+   * On the plan ConfigMap: `{pool: plan hash}` for each pool groups run on, so a pool keeps its plan
+   * while the spec and the pool stay the same.
+   */
+  poolPlans: 'tessera.dev/pool-plans',
   /**
    * On a group's StatefulSet: the UIDs of the pods that make up the running group, recorded once all of
    * them exist. A recorded pod that is gone (deleted, evicted, replaced) means the group lost a rank.

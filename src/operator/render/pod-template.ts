@@ -1,6 +1,9 @@
 import type {
   V1Affinity,
   V1EnvVar,
+  V1NodeAffinity,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
   V1PodAffinityTerm,
   V1PodTemplateSpec,
   V1Toleration,
@@ -36,6 +39,8 @@ export interface TemplateInputs {
   readonly defaultImage: string;
   /** Tolerations the operator adds to every pod (`--pod-toleration`), e.g. for tainted GPU pools. */
   readonly defaultTolerations: readonly Toleration[];
+  /** The GPU pool the plan was made for: its name and the node labels that define it. */
+  readonly pool: { readonly name: string; readonly selector: Readonly<Record<string, string>> };
 }
 
 /**
@@ -66,6 +71,7 @@ export function renderPodTemplate(
   const labels: Record<string, string> = {
     ...commonLabels(inf),
     [LABELS.groupIndex]: String(index),
+    [LABELS.pool]: inputs.pool.name,
   };
   const annotations: Record<string, string> = {
     [ANNOTATIONS.planHash]: inputs.planHash,
@@ -104,7 +110,7 @@ export function renderPodTemplate(
       ...(spec.runtime.imagePullSecrets?.length
         ? { imagePullSecrets: spec.runtime.imagePullSecrets.map((s) => ({ name: s.name })) }
         : {}),
-      affinity: groupAffinity(inf, index),
+      affinity: groupAffinity(inf, index, inputs.pool.selector),
       ...(hub ? { initContainers: [modelFetchContainer(inf, hub, image, env)] } : {}),
       containers: [
         {
@@ -188,12 +194,43 @@ export function renderEnv(inf: DiTInference, index: number, plan: Plan): V1EnvVa
 }
 
 /**
- * One pod per node (required anti-affinity against the same group on `kubernetes.io/hostname`), and with
- * `exclusiveTopologyKey` the LWS pattern: required affinity to the group's own pods on that key, and
- * required anti-affinity against other groups of this DiTInference on it. The user's affinity is kept;
- * the operator's terms are added next to it.
+ * Required node affinity that pins pods to their pool: every term of the user's required node affinity
+ * (or one term when there is none) also requires the pool's labels and the user's node selector, so a
+ * pod never lands on a node its plan was not made for, and the user's own terms still narrow it.
  */
-export function groupAffinity(inf: DiTInference, index: number): V1Affinity {
+export function poolNodeAffinity(
+  user: V1NodeAffinity | undefined,
+  poolSelector: Readonly<Record<string, string>>,
+  nodeSelector: Readonly<Record<string, string>>,
+): V1NodeAffinity | undefined {
+  const pinned: V1NodeSelectorRequirement[] = Object.entries({ ...nodeSelector, ...poolSelector })
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => ({ key, operator: 'In', values: [value] }));
+  const required = user?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (pinned.length === 0) return user;
+  const terms: V1NodeSelectorTerm[] = required?.nodeSelectorTerms?.length ? required.nodeSelectorTerms : [{}];
+  return {
+    ...user,
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: terms.map((t) => ({
+        ...t,
+        matchExpressions: [...(t.matchExpressions ?? []), ...pinned],
+      })),
+    },
+  };
+}
+
+/**
+ * Node affinity to the group's pool (see poolNodeAffinity), one pod per node (required anti-affinity
+ * against the same group on `kubernetes.io/hostname`), and with `exclusiveTopologyKey` the LWS pattern:
+ * required affinity to the group's own pods on that key, and required anti-affinity against other
+ * groups of this DiTInference on it. The user's affinity is kept; the operator's terms are added to it.
+ */
+export function groupAffinity(
+  inf: DiTInference,
+  index: number,
+  poolSelector: Readonly<Record<string, string>>,
+): V1Affinity {
   const name = inf.metadata.name ?? '';
   const sameGroup = {
     matchLabels: { [LABELS.name]: name, [LABELS.groupIndex]: String(index) },
@@ -218,8 +255,13 @@ export function groupAffinity(inf: DiTInference, index: number): V1Affinity {
     ...(user.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
     ...affinityTerms,
   ];
+  const nodeAffinity = poolNodeAffinity(
+    user.nodeAffinity,
+    poolSelector,
+    inf.spec.placement?.nodeSelector ?? {},
+  );
   return {
-    ...(user.nodeAffinity ? { nodeAffinity: user.nodeAffinity } : {}),
+    ...(nodeAffinity ? { nodeAffinity } : {}),
     ...(user.podAffinity || podAffinityTerms.length > 0
       ? {
           podAffinity: {

@@ -2,6 +2,7 @@ import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { ANNOTATIONS, type DiTInference, LABELS } from '../../shared/api/v1alpha1/index.js';
 import type { KubeObject } from '../kube/objects.js';
 import { stableHash } from './hash.js';
+import { OPERATOR_ANNOTATIONS } from './keys.js';
 import { childMeta } from './metadata.js';
 import { groupName, peersServiceName } from './names.js';
 import { renderPodTemplate, type TemplateInputs } from './pod-template.js';
@@ -29,7 +30,12 @@ export interface RenderedGroup {
  * anyway) and the update strategy is OnDelete: the operator replaces all pods of a group together when
  * it rolls the group, because ranks of different templates cannot form one group.
  */
-export function renderGroup(inf: DiTInference, index: number, inputs: TemplateInputs): RenderedGroup {
+export interface GroupInputs extends TemplateInputs {
+  /** Hash of the spec fields the plan was made from (planInputsHash). */
+  readonly inputsHash: string;
+}
+
+export function renderGroup(inf: DiTInference, index: number, inputs: GroupInputs): RenderedGroup {
   const name = inf.metadata.name ?? '';
   const template = renderPodTemplate(inf, index, inputs);
   const revision = stableHash(template);
@@ -42,8 +48,15 @@ export function renderGroup(inf: DiTInference, index: number, inputs: TemplateIn
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: childMeta(inf, groupName(name, index), {
-        labels: { [LABELS.groupIndex]: String(index), [LABELS.revision]: revision },
-        annotations: { [ANNOTATIONS.planHash]: inputs.planHash },
+        labels: {
+          [LABELS.groupIndex]: String(index),
+          [LABELS.revision]: revision,
+          [LABELS.pool]: inputs.pool.name,
+        },
+        annotations: {
+          [ANNOTATIONS.planHash]: inputs.planHash,
+          [OPERATOR_ANNOTATIONS.planInputsHash]: inputs.inputsHash,
+        },
       }),
       spec: {
         replicas: inputs.plan.podsPerGroup,

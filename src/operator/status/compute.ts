@@ -6,22 +6,18 @@ import {
   type DiTInferenceStatus,
   type GroupStatus,
   leaderSelector,
-  type PlanStatus,
 } from '../../shared/api/v1alpha1/index.js';
-import { type Plan, planShortString } from '../../shared/plan/index.js';
-import type { TopologyOutcome } from '../topology/resolve.js';
+import type { PlacementState } from '../controller/placement-decision.js';
+import { type CapacityAssessment, capacityCondition } from './capacity.js';
 import { type ConditionInput, mergeConditions } from './conditions.js';
-
-/** Why the operator could not (or did not) produce a plan this time. */
-export type PlanState =
-  | { readonly plan: Plan; readonly reused: boolean }
-  | { readonly rejected: { readonly reason: string; readonly message: string } }
-  | { readonly unresolved: string };
+import { placementConditions, poolStatuses, primaryPlanStatus } from './placement.js';
 
 export interface StatusInputs {
   readonly inference: DiTInference;
-  readonly topology: TopologyOutcome | undefined;
-  readonly planState: PlanState;
+  /** The pools, their plans and where each group runs; or why nothing can run. */
+  readonly placement: PlacementState;
+  /** Whether the pools hold the groups; absent when nothing was placed. */
+  readonly capacity?: CapacityAssessment | undefined;
   /** One entry per existing group, by index. */
   readonly groups: readonly GroupStatus[];
   /** Groups whose StatefulSet does not carry the desired revision yet. */
@@ -35,26 +31,12 @@ export interface StatusInputs {
   readonly now: Date;
 }
 
-export function planStatus(plan: Plan): PlanStatus {
-  return {
-    summary: planShortString(plan.degrees),
-    degrees: { ...plan.degrees },
-    gpusPerGroup: plan.gpusPerGroup,
-    podsPerGroup: plan.podsPerGroup,
-    gpusPerPod: plan.gpusPerPod,
-    pipeline: { ...plan.pipeline },
-    // int64 in the schema; the planner's estimate is fractional bytes.
-    predicted: { ...plan.predicted, memoryBytesPerGpu: Math.round(plan.predicted.memoryBytesPerGpu) },
-    reason: plan.reason,
-  };
-}
-
 /**
  * The whole status, computed once per reconcile from what was observed and decided. `Reconciling` and
  * `Stalled` are present only while true (kstatus' abnormal-true polarity); `Ready` is always present.
  */
 export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
-  const { inference: inf, planState, groups, now } = inputs;
+  const { inference: inf, placement, groups, now } = inputs;
   const previous = inf.status ?? {};
   const desired = inf.spec.replicas;
   const generation = inf.metadata.generation;
@@ -65,52 +47,9 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
   let stalled: ConditionInput | undefined;
   let reconciling: ConditionInput | undefined;
 
-  const topo = inputs.topology;
-  if (topo && 'resolved' in topo) {
-    updates.push({
-      type: CONDITION_TYPES.topologyResolved,
-      status: 'True',
-      reason: topo.resolved.source === 'FromNodes' ? CONDITION_REASONS.fromNodes : CONDITION_REASONS.fromSpec,
-      message: topo.resolved.description,
-    });
-  } else if (topo) {
-    updates.push({
-      type: CONDITION_TYPES.topologyResolved,
-      status: 'False',
-      reason: CONDITION_REASONS.topologyUnknown,
-      message: topo.unresolved,
-    });
-  }
-
-  if ('plan' in planState) {
-    updates.push({
-      type: CONDITION_TYPES.planned,
-      status: 'True',
-      reason: CONDITION_REASONS.planFound,
-      message: `${planShortString(planState.plan.degrees)} on ${planState.plan.gpusPerGroup} GPU(s) per group: ${planState.plan.reason}`,
-    });
-  } else if ('rejected' in planState) {
-    updates.push({
-      type: CONDITION_TYPES.planned,
-      status: 'False',
-      reason: planState.rejected.reason,
-      message: planState.rejected.message,
-    });
-    stalled = { type: CONDITION_TYPES.stalled, status: 'True', ...planState.rejected };
-  } else {
-    updates.push({
-      type: CONDITION_TYPES.planned,
-      status: 'False',
-      reason: CONDITION_REASONS.topologyUnknown,
-      message: `cannot plan: ${planState.unresolved}`,
-    });
-    stalled = {
-      type: CONDITION_TYPES.stalled,
-      status: 'True',
-      reason: CONDITION_REASONS.topologyUnknown,
-      message: planState.unresolved,
-    };
-  }
+  const placed = placementConditions(inf.metadata.name ?? '', placement);
+  updates.push(...placed.updates);
+  stalled = placed.stalled;
   // After the plan's own reasons: a child the API server refused, then a group past its restart limit.
   for (const [reason, message] of [
     [CONDITION_REASONS.invalidSpec, inputs.refusedChild],
@@ -119,6 +58,10 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
     if (message !== undefined && !stalled)
       stalled = { type: CONDITION_TYPES.stalled, status: 'True', reason, message };
   }
+
+  const capacity = inputs.capacity ? capacityCondition(inputs.capacity) : undefined;
+  if (capacity) updates.push(capacity);
+  const short = capacity?.status === 'False' ? capacity : undefined;
 
   const allReady = ready === desired && inputs.outdatedGroups === 0 && groups.length === desired;
   updates.push({
@@ -150,10 +93,13 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
       type: CONDITION_TYPES.reconciling,
       status: 'True',
       reason: CONDITION_REASONS.progressing,
+      // Waiting for capacity (a node autoscaler, a freed pool) is progress, not a stall: say what for.
       message:
         inputs.outdatedGroups > 0
           ? `rolling ${inputs.outdatedGroups} group(s) to the new revision, one at a time`
-          : readyText,
+          : short
+            ? `${readyText}; ${short.message}`
+            : readyText,
     };
   }
 
@@ -177,8 +123,8 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
         : {
             type: CONDITION_TYPES.ready,
             status: 'False',
-            reason: stalled?.reason ?? CONDITION_REASONS.groupsNotReady,
-            message: stalled?.message ?? readyText,
+            reason: stalled?.reason ?? short?.reason ?? CONDITION_REASONS.groupsNotReady,
+            message: stalled?.message ?? (short ? `${readyText}; ${short.message}` : readyText),
           };
   updates.push(readyCondition);
   if (stalled) updates.push(stalled);
@@ -194,11 +140,14 @@ export function computeStatus(inputs: StatusInputs): DiTInferenceStatus {
     now,
   );
 
-  const plan = 'plan' in planState ? planStatus(planState.plan) : previous.plan;
+  const decision = 'decision' in placement ? placement.decision : undefined;
+  const plan = decision ? primaryPlanStatus(decision) : previous.plan;
+  const pools = decision ? poolStatuses(decision) : previous.pools;
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions,
     ...(plan ? { plan } : {}),
+    ...(pools ? { pools } : {}),
     groups: [...groups].sort((a, b) => a.index - b.index),
     replicas: groups.length,
     readyReplicas: ready,

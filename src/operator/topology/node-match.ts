@@ -1,4 +1,4 @@
-import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import type { V1Affinity, V1Node, V1NodeSelectorRequirement, V1Taint } from '@kubernetes/client-node';
 import type { Toleration } from '../../shared/api/v1alpha1/index.js';
 
 /** Whether a toleration matches a taint, with the scheduler's rules. */
@@ -35,4 +35,45 @@ export function podCouldLandOn(
     if (blocking(taint) && !tolerations.some((t) => tolerates(t, taint))) return false;
   }
   return true;
+}
+
+function requirementHolds(labels: Record<string, string>, r: V1NodeSelectorRequirement): boolean {
+  const value = labels[r.key];
+  const values = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      const n = Number.parseInt(value ?? '', 10);
+      const bound = Number.parseInt(values[0] ?? '', 10);
+      if (!Number.isFinite(n) || !Number.isFinite(bound)) return false;
+      return r.operator === 'Gt' ? n > bound : n < bound;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether the user's required node affinity admits `node`, with the scheduler's rules: the terms are
+ * ORed, the requirements of a term ANDed (`matchFields` on `metadata.name` only, the one field it
+ * supports). No required node affinity admits every node.
+ */
+export function nodeAffinityAllows(node: V1Node, affinity: V1Affinity | undefined): boolean {
+  const terms = affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!terms || terms.length === 0) return true;
+  const labels = node.metadata?.labels ?? {};
+  const fields = { 'metadata.name': node.metadata?.name ?? '' };
+  return terms.some(
+    (t) =>
+      (t.matchExpressions ?? []).every((r) => requirementHolds(labels, r)) &&
+      (t.matchFields ?? []).every((r) => requirementHolds(fields, r)),
+  );
 }

@@ -81,6 +81,14 @@ export interface Prediction {
   memoryBytesPerGpu: number;
 }
 
+/** The GPU pool a plan was made for; the operator pins the pods of groups that run it to that pool. */
+export interface PlanPool {
+  /** The pool's name, as in the DiTInference's `status.pools`. */
+  name: string;
+  gpuProduct: string;
+  gpusPerNode: number;
+}
+
 export interface Plan {
   schemaVersion: typeof PLAN_SCHEMA_VERSION;
   model: ModelFacts;
@@ -94,6 +102,8 @@ export interface Plan {
   predicted: Prediction;
   /** One sentence on why this plan won, for status and `tessera plan`. */
   reason: string;
+  /** The GPU pool the plan was made for; absent in plans made outside a cluster (`tessera plan`). */
+  pool?: PlanPool;
 }
 
 /** The short form used in printer columns and logs, e.g. `dp1·cfg2·pp1·r1·u4`. */

@@ -1,8 +1,8 @@
-import { planFor } from '../../../src/operator/planning/plan-for.js';
 import { computeStatus, type StatusInputs } from '../../../src/operator/status/compute.js';
 import type { ResolvedTopology } from '../../../src/operator/topology/resolve.js';
 import type { DiTInference, GroupStatus } from '../../../src/shared/api/v1alpha1/index.js';
 import { buildInference } from '../../operator/support/builders.js';
+import { placementFor } from '../../operator/support/placement.js';
 
 /** Four nodes of 8 H100s, as read from live nodes. */
 export const H100_TOPOLOGY: ResolvedTopology = {
@@ -46,12 +46,11 @@ export function statusScenarios(): Scenario[] {
     inference: DiTInference,
     inputs: Partial<Omit<StatusInputs, 'inference' | 'now'>>,
   ): DiTInference => {
-    const planned = planFor(inference.spec, H100_TOPOLOGY);
-    if (!('plan' in planned)) throw new Error(`no plan for the scenario: ${JSON.stringify(planned)}`);
+    const placement = placementFor(inference);
+    if (!('decision' in placement)) throw new Error(`no plan for the scenario: ${JSON.stringify(placement)}`);
     const status = computeStatus({
       inference,
-      topology: { resolved: H100_TOPOLOGY },
-      planState: { plan: planned.plan, reused: false },
+      placement,
       groups: [],
       outdatedGroups: 0,
       gaveUp: undefined,
@@ -79,14 +78,13 @@ export function statusScenarios(): Scenario[] {
       degrees: { dataParallel: 1, cfg: 1, pipefusion: 1, ring: 1, ulysses: 5 },
     },
   });
-  const rejected = planFor(manualBad.spec, H100_TOPOLOGY);
+  const rejected = placementFor(manualBad);
   if (!('rejected' in rejected)) throw new Error('the bad manual degrees were planned');
   const noPlan: DiTInference = {
     ...manualBad,
     status: computeStatus({
       inference: manualBad,
-      topology: { resolved: H100_TOPOLOGY },
-      planState: { rejected: rejected.rejected },
+      placement: rejected,
       groups: [],
       outdatedGroups: 0,
       gaveUp: undefined,

@@ -15,12 +15,17 @@ export async function installCrd(cluster: ControlPlane): Promise<void> {
   const crd = join(ROOT, 'crds/tessera.dev_ditinferences.yaml');
   const applied = await cluster.kubectl(['apply', '--server-side', '-f', crd]);
   if (applied.code !== 0) throw new Error(`installing the CRD failed: ${applied.stderr}`);
-  const waited = await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd/ditinferences.tessera.dev',
-    '--timeout=60s',
-  ]);
+  // Right after the apply the CRD can have no status yet, which kubectl wait reports as an error.
+  let waited = { code: 1, stderr: '' };
+  for (let attempt = 0; attempt < 5 && waited.code !== 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 1_000));
+    waited = await cluster.kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/ditinferences.tessera.dev',
+      '--timeout=60s',
+    ]);
+  }
   if (waited.code !== 0) throw new Error(`the CRD did not become established: ${waited.stderr}`);
 }
 

@@ -90,6 +90,7 @@ export async function startPodGroup(
     planHash: 'h',
     defaultImage: 'tessera:test',
     defaultTolerations: [],
+    pool: { name: 'local', selector: {} },
   });
   const container = template.spec?.containers[0];
   if (!container?.command) throw new Error('the rendered pod template has no command');

@@ -28,6 +28,8 @@ export const LABELS = {
   role: 'tessera.dev/role',
   /** Hash of the rendered group template; groups roll one at a time when it changes. */
   revision: 'tessera.dev/revision',
+  /** The GPU pool a group's pods are pinned to (`status.pools[].name`). */
+  pool: 'tessera.dev/pool',
   /** Standard label naming the controller that manages the object. */
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
@@ -74,6 +76,8 @@ export const CONDITION_TYPES = {
   groupsReady: 'GroupsReady',
   /** spec.model.source.hub: every pod's init container fetched the model (absent for other sources). */
   modelFetched: 'ModelFetched',
+  /** The GPU pools hold every desired group: all pods are scheduled (or fit and are being scheduled). */
+  capacityAvailable: 'CapacityAvailable',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -121,5 +125,15 @@ export const CONDITION_REASONS = {
   hubUnreachable: 'HubUnreachable',
   /** ModelFetched=False: the hub answered something the downloader cannot use; retried. */
   hubProtocolError: 'HubProtocolError',
+  /** Planned=True: a serving group keeps the plan of a pool that shrank or is gone (reported, not moved). */
+  poolChanged: 'PoolChanged',
+  /** CapacityAvailable=True: every group's pods are scheduled. */
+  groupsScheduled: 'GroupsScheduled',
+  /** CapacityAvailable=False: groups are pending and the pools have no room for them. */
+  insufficientCapacity: 'InsufficientCapacity',
+  /** CapacityAvailable=False: groups wait for nodes that do not exist yet (a node autoscaler from zero). */
+  waitingForNodes: 'WaitingForNodes',
+  /** CapacityAvailable=False: groups are pending for another reason the scheduler gives. */
+  unschedulable: 'Unschedulable',
 } as const;
 export type ConditionReason = (typeof CONDITION_REASONS)[keyof typeof CONDITION_REASONS];

@@ -56,6 +56,34 @@ export interface GangSpec {
   queueName?: string;
 }
 
+export const POOL_OVERFLOW = ['None', 'NextPool'] as const;
+export type PoolOverflow = (typeof POOL_OVERFLOW)[number];
+
+/**
+ * How groups choose among the cluster's GPU pools. The operator groups the nodes a pod could use into
+ * pools (same GPU product, GPUs per node, GPU memory, NVLink domain and node group, e.g. a Karpenter
+ * node pool), plans for each pool, and ranks the pools by `spec.parallelism.objective`: `Latency`
+ * prefers the lowest predicted time per request, `Throughput` the most images per GPU-second. Every
+ * group runs on one pool and its pods are pinned to it; `status.pools` shows the ranking.
+ */
+export interface PoolPolicySpec {
+  /**
+   * Only this pool (its name in `status.pools[].name`: the node group, e.g. the Karpenter node pool,
+   * or `<gpu product>-x<gpus per node>`); omitted: the best-ranked pool.
+   * @minLength 1
+   * @maxLength 63
+   * @pattern ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$
+   */
+  name?: string;
+  /**
+   * `None`: every group waits for the best pool (groups that do not fit stay Pending, and the
+   * `CapacityAvailable` condition says so). `NextPool`: a group that does not fit in the best pool goes
+   * to the next-ranked pool with room, planned for that pool; groups of one object may then span pools.
+   * @default "None"
+   */
+  overflow: PoolOverflow;
+}
+
 /** Where the pods of each group may run. */
 export interface PlacementSpec {
   /**
@@ -96,4 +124,9 @@ export interface PlacementSpec {
   schedulerName?: string;
   /** Gang scheduling of each group; omitted: none. */
   gang?: GangSpec;
+  /**
+   * Which GPU pool groups run on, and whether groups may go to another pool when the best one is full.
+   * @validation {"rule": "!has(self.name) || self.overflow == 'None'", "message": "pool.overflow NextPool needs no pool.name: a named pool is the only one groups may use", "fieldPath": ".overflow"}
+   */
+  pool?: PoolPolicySpec;
 }

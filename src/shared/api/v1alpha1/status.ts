@@ -91,6 +91,50 @@ export interface PlanStatus {
    * @maxLength 4096
    */
   reason: string;
+  /**
+   * The GPU pool this plan is for (`status.pools[].name`): the best-ranked pool, where new groups go.
+   * @maxLength 63
+   */
+  pool?: string;
+  /**
+   * Why that pool won over the others.
+   * @maxLength 1024
+   */
+  poolReason?: string;
+}
+
+/** One GPU pool the operator considered for this object. */
+export interface PoolStatus {
+  /**
+   * The pool's name: its node group (e.g. the Karpenter node pool), or `<gpu product>-x<gpus per node>`.
+   * @maxLength 63
+   */
+  name: string;
+  /**
+   * GPU product of its nodes (`nvidia.com/gpu.product`).
+   * @maxLength 128
+   */
+  gpuProduct?: string;
+  /** GPUs per node. */
+  gpusPerNode: Int32;
+  /** Nodes of the pool this object's pods could use (Ready, schedulable, selected, tolerated). */
+  nodes: Int32;
+  /**
+   * The plan for this pool in the `Plan` column's form; absent when no plan is feasible on it.
+   * @maxLength 128
+   */
+  plan?: string;
+  /** Predicted seconds per request of that plan. */
+  predictedSeconds?: number;
+  /** Groups of this object placed on the pool. */
+  groups: Int32;
+  /** Further groups of this plan that fit in the pool's free GPUs now. */
+  groupsFit: Int32;
+  /**
+   * Why the pool cannot run this object, or where it ranks.
+   * @maxLength 2048
+   */
+  message?: string;
 }
 
 export const GROUP_PHASES = ['Pending', 'Starting', 'Ready', 'Degraded', 'Recreating', 'Failed'] as const;
@@ -128,6 +172,16 @@ export interface GroupStatus {
    * @maxLength 128
    */
   revision: string;
+  /**
+   * The GPU pool the group's pods are pinned to (`status.pools[].name`).
+   * @maxLength 63
+   */
+  pool?: string;
+  /**
+   * The degrees of the plan the group runs, as the `Plan` column writes them.
+   * @maxLength 128
+   */
+  plan?: string;
 }
 
 /** What the operator observed and decided; it never writes spec. */
@@ -142,8 +196,15 @@ export interface DiTInferenceStatus {
    * @listMapKey type
    */
   conditions?: Condition[];
-  /** The plan the groups run; absent until one is found. */
+  /** The plan for the best-ranked pool, where new groups go; absent until one is found. */
   plan?: PlanStatus;
+  /**
+   * The GPU pools this object could use, best-ranked first, with their plans and capacity.
+   * @maxItems 32
+   * @listType map
+   * @listMapKey name
+   */
+  pools?: PoolStatus[];
   /**
    * One entry per existing group, by index.
    * @maxItems 1000
