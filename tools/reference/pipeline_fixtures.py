@@ -148,6 +148,24 @@ def _call(pipe, name: str, prompt: str, negative: str | None, height: int, width
         return pipe(**kwargs).images
 
 
+def _embeddings(pipe, name: str, prompt: str, negative: str | None) -> dict[str, torch.Tensor]:
+    """The pipeline's own encode_prompt, named as the pipeline's __call__ arguments."""
+    with torch.no_grad():
+        if name == "flux-dev":
+            embeds, pooled, _ = pipe.encode_prompt(prompt=prompt, prompt_2=None, max_sequence_length=512)
+            return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
+        if name == "sd3":
+            embeds, neg, pooled, neg_pooled = pipe.encode_prompt(
+                prompt=prompt, prompt_2=None, prompt_3=None, negative_prompt=negative, do_classifier_free_guidance=True)
+            return {"prompt_embeds": embeds, "negative_prompt_embeds": neg, "pooled_prompt_embeds": pooled,
+                    "negative_pooled_prompt_embeds": neg_pooled}
+        embeds, mask, neg, neg_mask = pipe.encode_prompt(
+            prompt, do_classifier_free_guidance=True, negative_prompt=negative or "", clean_caption=False,
+            max_sequence_length=300)
+        return {"prompt_embeds": embeds, "prompt_attention_mask": mask.float(), "negative_prompt_embeds": neg,
+                "negative_prompt_attention_mask": neg_mask.float()}
+
+
 def pipeline_goldens(fixtures: Path, out: Path) -> dict:
     entries = []
     for name in ("flux-dev", "sd3", "pixart-sigma"):
@@ -158,7 +176,8 @@ def pipeline_goldens(fixtures: Path, out: Path) -> dict:
         latents = _call(pipe, name, prompt, negative, height, width, steps, guidance, seed, "latent")
         file = f"{name}-{case}.safetensors"
         save_file({"image": torch.from_numpy(image.astype(np.float32)).contiguous(),
-                   "latents": latents.float().contiguous()}, str(out / file))
+                   "latents": latents.float().contiguous(), **_embeddings(pipe, name, prompt, negative)},
+                  str(out / file))
         entries.append({"pipeline": name, "case": case, "file": file, "class": type(pipe).__name__,
                         "prompt": prompt, "negative_prompt": negative, "height": height, "width": width,
                         "steps": steps, "guidance_scale": guidance, "seed": seed,
