@@ -3,28 +3,23 @@
  * prompt embedding (pooler_output); T5 (tokenizer_2 / text_encoder_2, max_sequence_length tokens, no mask:
  * padding tokens attend and are attended) gives the per-token embeddings. prompt_2 is the prompt.
  */
-import type { TextStack } from './prompt-encoder.js';
-import {
-  clipLength,
-  clipOf,
-  type PromptRequest,
-  type PromptTensors,
-  t5Of,
-  tokenizeBatch,
-  tokenizerOf,
-} from './prompt-encoder.js';
+import * as text from './prompt-encoder.js';
 
 export const FLUX_TEXT = {
   tokenizers: ['tokenizer', 'tokenizer_2'],
   encoders: ['text_encoder', 'text_encoder_2'],
 };
 
-export function encodeFluxPrompts(stack: TextStack, request: PromptRequest): PromptTensors {
-  const clipTokenizer = tokenizerOf(stack, 'tokenizer');
-  const clip = tokenizeBatch(clipTokenizer, request.prompts, clipLength(clipTokenizer));
-  const pooled = clipOf(stack, 'text_encoder').encode(clip.ids, clip.batch, clip.seq);
+export function encodeFluxPrompts(stack: text.TextStack, request: text.PromptRequest): text.PromptTensors {
+  const clipTokenizer = text.tokenizerOf(stack, 'tokenizer');
+  const clip = text.tokenizeBatch(clipTokenizer, request.prompts, text.clipLength(clipTokenizer));
+  const pooled = text.clipOf(stack, 'text_encoder').encode(clip.ids, clip.batch, clip.seq);
   pooled.lastHiddenState.release();
-  const t5 = tokenizeBatch(tokenizerOf(stack, 'tokenizer_2'), request.prompts, request.maxSequenceLength);
-  const embeds = t5Of(stack, 'text_encoder_2').encode(t5.ids, t5.batch, t5.seq);
+  const t5 = text.tokenizeBatch(
+    text.tokenizerOf(stack, 'tokenizer_2'),
+    request.prompts,
+    request.maxSequenceLength,
+  );
+  const embeds = text.t5Of(stack, 'text_encoder_2').encode(t5.ids, t5.batch, t5.seq);
   return { prompt_embeds: embeds, pooled_prompt_embeds: pooled.pooled };
 }

@@ -6,38 +6,23 @@
  */
 import { Tensor } from '../../native/index.js';
 import { pythonLowerStrip } from '../tokenizers/prompt-tokenizer.js';
-import type { TextStack } from './prompt-encoder.js';
-import {
-  type PromptRequest,
-  type PromptTensors,
-  t5Of,
-  tokenizeBatch,
-  tokenizerOf,
-} from './prompt-encoder.js';
+import * as text from './prompt-encoder.js';
 
 export const PIXART_TEXT = { tokenizers: ['tokenizer'], encoders: ['text_encoder'] };
 
-function encode(stack: TextStack, prompts: readonly string[], maxLength: number) {
-  const { ids, mask, batch, seq } = tokenizeBatch(
-    tokenizerOf(stack, 'tokenizer'),
+function encode(stack: text.TextStack, prompts: readonly string[], maxLength: number) {
+  const { ids, mask, batch, seq } = text.tokenizeBatch(
+    text.tokenizerOf(stack, 'tokenizer'),
     prompts.map(pythonLowerStrip),
     maxLength,
   );
-  const embeds = t5Of(stack, 'text_encoder').encode(ids, batch, seq, mask);
+  const embeds = text.t5Of(stack, 'text_encoder').encode(ids, batch, seq, mask);
   return { embeds, mask: Tensor.fromArray(Float32Array.from(mask), [batch, seq]) };
 }
 
-export function encodePixartPrompts(stack: TextStack, request: PromptRequest): PromptTensors {
-  const positive = encode(stack, request.prompts, request.maxSequenceLength);
-  const out: PromptTensors = { prompt_embeds: positive.embeds, prompt_attention_mask: positive.mask };
-  if (request.withNegative) {
-    const negative = encode(
-      stack,
-      request.prompts.map(() => request.negativePrompt),
-      request.maxSequenceLength,
-    );
-    out.negative_prompt_embeds = negative.embeds;
-    out.negative_prompt_attention_mask = negative.mask;
-  }
-  return out;
+export function encodePixartPrompts(stack: text.TextStack, request: text.PromptRequest): text.PromptTensors {
+  return text.withNegative(request, (prompts) => {
+    const { embeds, mask } = encode(stack, prompts, request.maxSequenceLength);
+    return { prompt_embeds: embeds, prompt_attention_mask: mask };
+  });
 }

@@ -88,3 +88,18 @@ export function tokenizerOf(stack: TextStack, name: string): PromptTokenizer {
 export function clipLength(tokenizer: PromptTokenizer): number {
   return tokenizer.modelMaxLength ?? 77;
 }
+
+/**
+ * The positive prompts' tensors, and when guidance needs them the negative prompt's (repeated per image)
+ * under the pipeline's `negative_` names.
+ */
+export function withNegative(
+  request: PromptRequest,
+  encode: (prompts: readonly string[]) => PromptTensors,
+): PromptTensors {
+  const out = encode(request.prompts);
+  if (!request.withNegative) return out;
+  const negative = encode(request.prompts.map(() => request.negativePrompt));
+  for (const [name, tensor] of Object.entries(negative)) out[`negative_${name}`] = tensor;
+  return out;
+}

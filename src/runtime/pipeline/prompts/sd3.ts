@@ -6,26 +6,17 @@
  * given) is encoded the same way when classifier-free guidance runs.
  */
 import { ops, Tensor } from '../../native/index.js';
-import type { TextStack } from './prompt-encoder.js';
-import {
-  clipLength,
-  clipOf,
-  type PromptRequest,
-  type PromptTensors,
-  t5Of,
-  tokenizeBatch,
-  tokenizerOf,
-} from './prompt-encoder.js';
+import * as text from './prompt-encoder.js';
 
 export const SD3_TEXT = {
   tokenizers: ['tokenizer', 'tokenizer_2', 'tokenizer_3'],
   encoders: ['text_encoder', 'text_encoder_2', 'text_encoder_3'],
 };
 
-function clipBranch(stack: TextStack, tokenizer: string, encoder: string, prompts: readonly string[]) {
-  const tok = tokenizerOf(stack, tokenizer);
-  const { ids, batch, seq } = tokenizeBatch(tok, prompts, clipLength(tok));
-  const out = clipOf(stack, encoder).encode(ids, batch, seq, { penultimate: true });
+function clipBranch(stack: text.TextStack, tokenizer: string, encoder: string, prompts: readonly string[]) {
+  const tok = text.tokenizerOf(stack, tokenizer);
+  const { ids, batch, seq } = text.tokenizeBatch(tok, prompts, text.clipLength(tok));
+  const out = text.clipOf(stack, encoder).encode(ids, batch, seq, { penultimate: true });
   out.lastHiddenState.release();
   out.pooled.release();
   if (!out.textEmbeds || !out.penultimate)
@@ -33,11 +24,11 @@ function clipBranch(stack: TextStack, tokenizer: string, encoder: string, prompt
   return { states: out.penultimate, pooled: out.textEmbeds };
 }
 
-function encode(stack: TextStack, prompts: readonly string[], maxSequenceLength: number) {
+function encode(stack: text.TextStack, prompts: readonly string[], maxSequenceLength: number) {
   const l = clipBranch(stack, 'tokenizer', 'text_encoder', prompts);
   const g = clipBranch(stack, 'tokenizer_2', 'text_encoder_2', prompts);
-  const t5ids = tokenizeBatch(tokenizerOf(stack, 'tokenizer_3'), prompts, maxSequenceLength);
-  const t5 = t5Of(stack, 'text_encoder_3').encode(t5ids.ids, t5ids.batch, t5ids.seq);
+  const t5ids = text.tokenizeBatch(text.tokenizerOf(stack, 'tokenizer_3'), prompts, maxSequenceLength);
+  const t5 = text.t5Of(stack, 'text_encoder_3').encode(t5ids.ids, t5ids.batch, t5ids.seq);
   const clip = ops.concat([l.states, g.states], 2);
   const [batch, tokens, clipWidth] = clip.shape as [number, number, number];
   const width = t5.size(2);
@@ -54,17 +45,9 @@ function encode(stack: TextStack, prompts: readonly string[], maxSequenceLength:
   return { embeds, pooled };
 }
 
-export function encodeSd3Prompts(stack: TextStack, request: PromptRequest): PromptTensors {
-  const positive = encode(stack, request.prompts, request.maxSequenceLength);
-  const out: PromptTensors = { prompt_embeds: positive.embeds, pooled_prompt_embeds: positive.pooled };
-  if (request.withNegative) {
-    const negative = encode(
-      stack,
-      request.prompts.map(() => request.negativePrompt),
-      request.maxSequenceLength,
-    );
-    out.negative_prompt_embeds = negative.embeds;
-    out.negative_pooled_prompt_embeds = negative.pooled;
-  }
-  return out;
+export function encodeSd3Prompts(stack: text.TextStack, request: text.PromptRequest): text.PromptTensors {
+  return text.withNegative(request, (prompts) => {
+    const { embeds, pooled } = encode(stack, prompts, request.maxSequenceLength);
+    return { prompt_embeds: embeds, pooled_prompt_embeds: pooled };
+  });
 }
