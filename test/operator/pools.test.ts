@@ -1,6 +1,11 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decidePlacement, type PlacementDecision } from '../../src/operator/controller/placement-decision.js';
+import {
+  decidePlacement,
+  type PlacementDecision,
+  planInputsHash,
+} from '../../src/operator/controller/placement-decision.js';
+import type { ObservedGroup } from '../../src/operator/policy/group-observation.js';
 import { type ExistingGroup, placeGroups } from '../../src/operator/pools/assign.js';
 import { freeGpus, groupsThatFit, podGpus } from '../../src/operator/pools/capacity.js';
 import { discoverPools, labelSafe } from '../../src/operator/pools/pool.js';
@@ -222,6 +227,21 @@ describe('placeGroups', () => {
     ]);
   });
 
+  it('keeps an object without overflow on one pool: new groups join its groups even when another pool ranks first', () => {
+    const onL40s = [group(0, { pool: 'l40s', planHash: 'pl' }), group(1, { pool: 'l40s', planHash: 'pl' })];
+    expect(placeGroups({ ...base, existing: onL40s, replicas: 3, overflow: 'None' })).toEqual([
+      { index: 0, kind: 'placed', pool: 'l40s' },
+      { index: 1, kind: 'placed', pool: 'l40s' },
+      { index: 2, kind: 'placed', pool: 'l40s' },
+    ]);
+    // A spec change re-plans every group: they go to the pool that ranks first now.
+    const respecced = onL40s.map((g) => ({ ...g, specCurrent: false }));
+    expect(placeGroups({ ...base, existing: respecced, replicas: 2, overflow: 'None' })).toEqual([
+      { index: 0, kind: 'placed', pool: 'h100' },
+      { index: 1, kind: 'placed', pool: 'h100' },
+    ]);
+  });
+
   it('moves groups when the spec changed: a pool the policy no longer allows, or new spec inputs', () => {
     const excluded = group(0, { pool: 'l40s-old' });
     const respecced = group(1, { pool: 'gone', specCurrent: false });
@@ -309,6 +329,44 @@ describe('decidePlacement on an H100 NVLink pool and an L40S PCIe pool', () => {
     ]);
     expect(d.groups[0]?.plan.pool?.name).toBe('l40s-pcie');
     expect(d.groups[0]?.plan.pool?.gpuProduct).toBe(L40S);
+  });
+
+  it('keeps an object on the pool its groups run on, saying which pool ranks first now', () => {
+    const inf = sd3({ replicas: 3 });
+    const onL40s = (index: number): ObservedGroup => ({
+      index,
+      statefulSet: {
+        metadata: {
+          name: `sd3-g${index}`,
+          labels: { 'tessera.dev/pool': 'l40s-pcie' },
+          annotations: {
+            'tessera.dev/plan-inputs-hash': planInputsHash(inf),
+            'tessera.dev/plan-hash': 'old',
+          },
+        },
+        spec: { replicas: 1 } as V1StatefulSet['spec'],
+      },
+      pods: [],
+    });
+    const d = decisionOf(
+      decidePlacement({
+        inference: inf,
+        children: {
+          groups: new Map([0, 1].map((i) => [i, onL40s(i)] as const)),
+          planConfigMap: undefined,
+          services: new Map(),
+        },
+        nodes,
+        boundPods: [],
+        defaultTolerations: [],
+      }),
+    );
+    expect(d.ranked[0]?.name).toBe('h100-nvlink');
+    expect(d.primary.name).toBe('l40s-pcie');
+    expect(d.primary.why).toMatch(
+      /^the object's groups run on it \(ranked 2: .*\); h100-nvlink ranks first now/,
+    );
+    expect(d.groups.map((g) => g.pool)).toEqual(['l40s-pcie', 'l40s-pcie', 'l40s-pcie']);
   });
 
   it('ranks by images per GPU-second for Throughput', () => {

@@ -8,7 +8,7 @@ import {
 } from '../../shared/api/v1alpha1/index.js';
 import { PLAN_CONFIGMAP_KEY, PLAN_SCHEMA_VERSION, type Plan } from '../../shared/plan/index.js';
 import { type PoolPlanOutcome, planForPool } from '../planning/pool-plan.js';
-import { type ExistingGroup, type KeptBecause, placeGroups } from '../pools/assign.js';
+import { type ExistingGroup, homePool, type KeptBecause, placeGroups } from '../pools/assign.js';
 import { freeGpus, groupsThatFit } from '../pools/capacity.js';
 import { discoverPools, type GpuPool } from '../pools/pool.js';
 import { type RankedPool, rankPools } from '../pools/rank.js';
@@ -127,7 +127,10 @@ export interface PlacementDecision {
   readonly source: 'FromNodes' | 'FromSpec';
   /** The pools the object could use: ranked ones best first, then the excluded ones. */
   readonly pools: readonly PoolView[];
-  /** The best pool: `status.plan` and `plan.json` carry its plan, new groups go there first. */
+  /**
+   * The object's pool: the best one, or — without overflow, once its groups run on a pool that another
+   * now outranks — the one they run on. `status.plan` and `plan.json` carry its plan; new groups go there.
+   */
   readonly primary: RankedPool;
   readonly ranked: readonly RankedPool[];
   readonly groups: readonly GroupDecision[];
@@ -170,7 +173,7 @@ export function decidePlacement(inputs: PlacementInputs): PlacementState {
     feasible.map((v) => ({ name: v.name, plan: planOf(v), groupsFit: v.groupsFit })),
     inf.spec.parallelism.objective,
   );
-  const primary = ranked[0] as RankedPool;
+  const best = ranked[0] as RankedPool;
   const byName = new Map(views.map((v) => [v.name, v]));
 
   const existing: ExistingGroup[] = [...children.groups.values()].map((g) => {
@@ -187,14 +190,23 @@ export function decidePlacement(inputs: PlacementInputs): PlacementState {
   const knownPools = new Set(allPools.map((p) => p.name));
   if (specTopology(inf.spec.topology)) knownPools.add(SPEC_POOL_NAME);
   const planHashes = new Map(ranked.map((r) => [r.name, planHash(r.plan)]));
-  const placements = placeGroups({
+  const placementInput = {
     replicas: inf.spec.replicas,
     existing,
     ranked,
     planHashes,
     knownPools,
     overflow: inf.spec.placement?.pool?.overflow ?? 'None',
-  });
+  } as const;
+  const placements = placeGroups(placementInput);
+  const home = homePool(placementInput);
+  const primary: RankedPool =
+    home === undefined || home.name === best.name
+      ? best
+      : {
+          ...home,
+          why: `the object's groups run on it (${home.why}); ${best.name} ranks first now — change the spec (spec.restartToken will do) to move them there`,
+        };
 
   const placedOn = (index: number, pool: RankedPool, overflowFrom?: string): GroupDecision => ({
     index,

@@ -38,16 +38,37 @@ export interface PlacementInput {
 }
 
 /**
+ * The pool an object without overflow lives on: where most of its groups planned from the current spec
+ * run (ties: the better-ranked pool), if the policy still allows it. Such an object stays on one pool
+ * even when another one comes to rank higher; a spec change moves it (its groups roll anyway).
+ */
+export function homePool(input: PlacementInput): RankedPool | undefined {
+  if (input.overflow !== 'None') return undefined;
+  const counts = new Map<string, number>();
+  for (const g of input.existing) {
+    if (g.index < input.replicas && g.specCurrent && g.pool !== undefined) {
+      counts.set(g.pool, (counts.get(g.pool) ?? 0) + 1);
+    }
+  }
+  let home: RankedPool | undefined;
+  for (const p of input.ranked) {
+    if ((counts.get(p.name) ?? 0) > (home ? (counts.get(home.name) ?? 0) : 0)) home = p;
+  }
+  return home;
+}
+
+/**
  * Which pool each group runs on. Groups stay where they are (a group is never moved off a pool that
- * still takes it, so nothing flaps); a group moves only when its spec changed, when the policy no
- * longer allows its pool, or — not yet holding any GPU — when its pool is full and the policy lets it
- * overflow to a pool with room. A serving group whose pool shrank or vanished under it (the cluster
- * changed, not the spec) keeps running as it is and is reported. New groups go to the best pool, or
- * with overflow `NextPool` to the best pool that still has room.
+ * still takes it, so nothing flaps); a group moves only when its spec changed (it rolls anyway), when
+ * the policy no longer allows its pool, or — not yet holding any GPU — when its pool is full and the
+ * policy lets it overflow to a pool with room. A serving group whose pool shrank or vanished under it
+ * (the cluster changed, not the spec) keeps running as it is and is reported. New groups go to the
+ * object's home pool (overflow `None`: all its groups on one pool), else the best pool; with overflow
+ * `NextPool` to the best pool that still has room.
  */
 export function placeGroups(input: PlacementInput): GroupPlacement[] {
   const { ranked, overflow } = input;
-  const best = ranked[0];
+  const best = homePool(input) ?? ranked[0];
   if (best === undefined) throw new Error('placeGroups needs at least one ranked pool');
   const room = new Map(ranked.map((p) => [p.name, p.groupsFit]));
   const take = (pool: string) => room.set(pool, Math.max(0, (room.get(pool) ?? 0) - 1));
@@ -67,7 +88,7 @@ export function placeGroups(input: PlacementInput): GroupPlacement[] {
     .sort((a, b) => a.index - b.index);
   for (const g of existing) {
     const pool = g.pool;
-    if (pool !== undefined && room.has(pool)) {
+    if (pool !== undefined && room.has(pool) && g.specCurrent) {
       const replannedUnder = g.specCurrent && g.planHash !== input.planHashes.get(pool);
       if (replannedUnder && g.serving) {
         placements.push({ index: g.index, kind: 'kept', pool, because: 'poolReplanned' });
@@ -83,7 +104,7 @@ export function placeGroups(input: PlacementInput): GroupPlacement[] {
       placements.push({ index: g.index, kind: 'placed', pool });
       continue;
     }
-    if (pool !== undefined && !input.knownPools.has(pool) && g.serving && g.specCurrent) {
+    if (pool !== undefined && !room.has(pool) && !input.knownPools.has(pool) && g.serving && g.specCurrent) {
       placements.push({ index: g.index, kind: 'kept', pool, because: 'poolGone' });
       continue;
     }
