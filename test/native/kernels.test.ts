@@ -144,6 +144,14 @@ describe('activations and softmax', () => {
     expect(worstError(f32(x), expected, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
 
+  it('gelu and silu saturate at large |x| (0 below, x above) without NaN', () => {
+    const values = [-1e4, -300, -90, -20, 20, 90, 300, 1e4, -0.5, 0.5, 3];
+    const x = Tensor.fromArray(Float32Array.from(values), [values.length]);
+    const xs = f32(x);
+    expect(worstError(f32(ops.gelu(x)), Float64Array.from(xs, geluRef), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    expect(worstError(f32(ops.silu(x)), Float64Array.from(xs, siluRef), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
   it.each([[[1, 5]], [[6, 777]]])('softmax %j over the last axis (large logits)', (shape) => {
     const x = random(shape, 22, 40);
     const d = shape.at(-1) as number;

@@ -29,6 +29,7 @@ struct Vec {
   static V Add(V a, V b) { return _mm512_add_ps(a, b); }
   static V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V Mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V Div(V a, V b) { return _mm512_div_ps(a, b); }
   static V Max(V a, V b) { return _mm512_max_ps(a, b); }
   static V Min(V a, V b) { return _mm512_min_ps(a, b); }
   static V LoadBf16(const uint16_t* p) {

@@ -31,6 +31,7 @@ struct Vec {
   static V Add(V a, V b) { return a + b; }
   static V Sub(V a, V b) { return a - b; }
   static V Mul(V a, V b) { return a * b; }
+  static V Div(V a, V b) { return a / b; }
   static V Max(V a, V b) { return a > b ? a : b; }  // b when either is NaN, as maxps
   static V Min(V a, V b) { return a < b ? a : b; }
   static V LoadBf16(const uint16_t* p) {

@@ -63,6 +63,9 @@ struct KernelSet {
   void (*gemvRows)(int64_t m, int64_t n0, int64_t n1, int64_t k, const float* x, int64_t ldx, const Operand& w,
                    float* y, int64_t ldy, bool accumulate);
   void (*attentionTile)(const AttentionTile& tile);
+  // Element-wise y = f(x) over n floats (y may be x): GELU (tanh approximation) and SiLU.
+  void (*geluTanh)(const float* x, float* y, int64_t n);
+  void (*silu)(const float* x, float* y, int64_t n);
   // Runs the micro-kernel on cache-resident panels `reps` times; returns the flops done (for the ceiling).
   double (*microKernelLoop)(int64_t reps, float* scratch);
 };
