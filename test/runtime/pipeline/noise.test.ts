@@ -9,10 +9,15 @@ import type { DType } from '../../../src/runtime/native/index.js';
 import { pipelineOps } from '../../../src/runtime/native/index.js';
 import type { TorchNormalPath } from '../../../src/runtime/native/pipeline-ops.js';
 import { checkSeed, SeedError, seededNoise } from '../../../src/runtime/pipeline/noise.js';
+import { type PipelineFamilyName, pipelineFamily } from '../../../src/runtime/pipeline/pipeline-families.js';
 import { readPipelineJson } from '../../support/pipeline-fixtures.js';
 
 interface NoiseCase {
   name: string;
+  family: PipelineFamilyName | null;
+  batch?: number;
+  height?: number;
+  width?: number;
   seed: number;
   shape: number[];
   dtype: DType;
@@ -45,6 +50,23 @@ describe('seeded noise equals torch.randn with a CPU generator', () => {
   it('both of torch kernels are covered, and the default follows this CPU', () => {
     expect(Object.keys(goldens.paths).sort()).toEqual(['avx2', 'scalar']);
     expect(['avx2', 'scalar']).toContain(pipelineOps.torchNormalPath());
+  });
+
+  it('each family draws in the shape its Diffusers pipeline does', () => {
+    const inChannels = { flux: 64, sd3: 16, pixart: 4 };
+    const cases = (goldens.paths.scalar ?? []).filter((c) => c.family !== null);
+    expect(cases.length).toBeGreaterThan(5);
+    for (const c of cases) {
+      const family = pipelineFamily(c.family as PipelineFamilyName);
+      const facts = {
+        inChannels: inChannels[c.family as PipelineFamilyName],
+        patchSize: c.family === 'flux' ? 1 : 2,
+      };
+      expect(
+        family.latentShape(facts, c.batch as number, c.height as number, c.width as number, 8),
+        c.name,
+      ).toEqual(c.shape);
+    }
   });
 
   it('seeds must be non-negative safe integers', () => {

@@ -1,0 +1,245 @@
+/**
+ * The parts of prompt-to-image that run outside the denoising loop, for one pipeline folder: reading
+ * what the request may ask for (defaults and checks), encoding prompts on the group leader, drawing the
+ * seeded initial noise, and decoding the final latents to 8-bit images — on one process, or
+ * patch-parallel over a communicator (parallel/patch-vae.ts). The denoising loop between encode and
+ * decode is the runtime's (the one-process denoiser, a local group, or a serving group).
+ */
+import { join } from 'node:path';
+import { ConfigFields, readJsonObject } from '../checkpoint/config-fields.js';
+import { type ModelIndex, readModelIndex } from '../checkpoint/index.js';
+import type { Communicator } from '../comm/index.js';
+import { ops, Tensor } from '../native/index.js';
+import { decodePatchParallel } from '../parallel/patch-vae.js';
+import { type RgbImage, toRgbImages } from './image/pixels.js';
+import { encodePng } from './image/png.js';
+import { checkSeed, seededNoise } from './noise.js';
+import {
+  type PipelineFamily,
+  type PipelineTransformerFacts,
+  pipelineFamilyOfClass,
+} from './pipeline-families.js';
+import { loadTextStack, type PromptTensors, type TextStack } from './prompts/prompt-encoder.js';
+import type { VaeDecoder } from './vae/decoder.js';
+import { loadVaeDecoder } from './vae/load-vae.js';
+import { wholeImage } from './vae/spatial-ops.js';
+import { vaeScaleFactor } from './vae/vae-config.js';
+
+export class ImageRequestError extends Error {
+  override readonly name = 'ImageRequestError';
+  constructor(
+    /** The request field at fault (prompt, size, n, steps, …). */
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a caller asks for; unset fields take the pipeline's defaults. */
+export interface ImageAsk {
+  prompt: string;
+  negativePrompt?: string;
+  n?: number;
+  height?: number;
+  width?: number;
+  steps?: number;
+  guidanceScale?: number;
+  seed?: number;
+}
+
+/** A request with every field decided. */
+export interface ImageRequest {
+  prompt: string;
+  negativePrompt: string;
+  n: number;
+  height: number;
+  width: number;
+  steps: number;
+  guidanceScale: number;
+  seed: number;
+}
+
+/** Longest prompt accepted, in characters (the tokenizers truncate long prompts anyway; this bounds the work). */
+export const MAX_PROMPT_CHARS = 4000;
+
+function readTransformerFacts(folder: string): { className: string; facts: PipelineTransformerFacts } {
+  const path = join(folder, 'transformer', 'config.json');
+  const raw = readJsonObject(path);
+  const className = String(raw._class_name);
+  const family = pipelineFamilyOfClass(className);
+  const fields = new ConfigFields(raw, path);
+  const patchDefault = family.family === 'flux' ? 1 : 2;
+  const inDefault = { flux: 64, sd3: 16, pixart: 4 }[family.family];
+  return {
+    className,
+    facts: {
+      inChannels: fields.count('in_channels', inDefault),
+      patchSize: fields.count('patch_size', patchDefault),
+      guidanceEmbeds: family.family === 'flux' ? fields.bool('guidance_embeds', false) : undefined,
+    },
+  };
+}
+
+export class ImagePipeline {
+  private textStack: TextStack | null = null;
+  private vae: VaeDecoder | null = null;
+
+  private constructor(
+    readonly folder: string,
+    readonly index: ModelIndex,
+    readonly family: PipelineFamily,
+    readonly transformer: PipelineTransformerFacts,
+  ) {}
+
+  /** Reads model_index.json and the transformer's config; the encoders and the VAE load on first use. */
+  static open(folder: string): ImagePipeline {
+    const index = readModelIndex(folder);
+    const { facts, className } = readTransformerFacts(folder);
+    return new ImagePipeline(folder, index, pipelineFamilyOfClass(className), facts);
+  }
+
+  /** Loads the tokenizers and text encoders (the group leader's job). */
+  text(): TextStack {
+    this.textStack ??= loadTextStack(
+      this.folder,
+      this.index,
+      this.family.text.tokenizers,
+      this.family.text.encoders,
+    );
+    return this.textStack;
+  }
+
+  decoder(): VaeDecoder {
+    this.vae ??= loadVaeDecoder(join(this.folder, 'vae'));
+    return this.vae;
+  }
+
+  get vaeScale(): number {
+    return vaeScaleFactor(this.decoder().config);
+  }
+
+  /** The request with defaults filled in and every field checked; errors name the field. */
+  resolve(
+    ask: ImageAsk,
+    limits: { maxN?: number; size?: { height: number; width: number } } = {},
+  ): ImageRequest {
+    const t = this.transformer;
+    const prompt = ask.prompt;
+    if (typeof prompt !== 'string' || prompt.trim() === '') {
+      throw new ImageRequestError('prompt', 'prompt must be a non-empty string');
+    }
+    if (prompt.length > MAX_PROMPT_CHARS) {
+      throw new ImageRequestError(
+        'prompt',
+        `prompt has ${prompt.length} characters; at most ${MAX_PROMPT_CHARS} are accepted`,
+      );
+    }
+    const negativePrompt = ask.negativePrompt ?? '';
+    if (negativePrompt.length > MAX_PROMPT_CHARS) {
+      throw new ImageRequestError(
+        'negative_prompt',
+        `negative_prompt has more than ${MAX_PROMPT_CHARS} characters`,
+      );
+    }
+    const maxN = limits.maxN ?? 16;
+    const n = ask.n ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > maxN)
+      throw new ImageRequestError('n', `n must be an integer from 1 to ${maxN}, got ${n}`);
+    const multiple = this.family.sizeMultiple(t, this.vaeScale);
+    const height = ask.height ?? limits.size?.height ?? 1024;
+    const width = ask.width ?? limits.size?.width ?? 1024;
+    for (const [name, v] of [
+      ['height', height],
+      ['width', width],
+    ] as const) {
+      if (!Number.isInteger(v) || v < multiple || v % multiple !== 0 || v > 8192) {
+        throw new ImageRequestError(
+          'size',
+          `${name} ${v} must be a multiple of ${multiple} pixels from ${multiple} to 8192`,
+        );
+      }
+    }
+    if (limits.size && (limits.size.height !== height || limits.size.width !== width)) {
+      throw new ImageRequestError(
+        'size',
+        `this group runs ${limits.size.width}x${limits.size.height} images only (its plan), got ${width}x${height}`,
+      );
+    }
+    const steps = ask.steps ?? this.family.defaultSteps(t);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
+      throw new ImageRequestError('steps', `steps must be an integer from 1 to 1000, got ${steps}`);
+    const guidanceScale = ask.guidanceScale ?? this.family.defaultGuidanceScale(t);
+    if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 100) {
+      throw new ImageRequestError(
+        'guidance_scale',
+        `guidance_scale must be a number from 0 to 100, got ${guidanceScale}`,
+      );
+    }
+    const seed = ask.seed ?? Math.floor(Math.random() * 2 ** 32);
+    try {
+      checkSeed(seed);
+    } catch (err) {
+      throw new ImageRequestError('seed', (err as Error).message);
+    }
+    return { prompt, negativePrompt, n, height, width, steps, guidanceScale, seed };
+  }
+
+  /** The conditioning tensors for the request's n images (the leader's text encoders). */
+  encode(
+    request: ImageRequest,
+    maxSequenceLength = this.family.defaultMaxSequenceLength(this.transformer),
+  ): PromptTensors {
+    return this.family.encode(this.text(), {
+      prompts: new Array<string>(request.n).fill(request.prompt),
+      negativePrompt: request.negativePrompt,
+      withNegative: this.family.usesNegativePrompt(request.guidanceScale),
+      maxSequenceLength,
+    });
+  }
+
+  /** The initial noise Diffusers draws for the request (f32, as a CPU pipeline draws it). */
+  noise(request: ImageRequest): Tensor {
+    const shape = this.family.latentShape(
+      this.transformer,
+      request.n,
+      request.height,
+      request.width,
+      this.vaeScale,
+    );
+    return seededNoise({ seed: request.seed, shape, dtype: 'f32' });
+  }
+
+  /**
+   * latents [B, C, h, w] (unpacked) → images: z = latents / scaling_factor + shift_factor, the VAE decoder
+   * (patch-parallel when `comm` has more than one rank), then Diffusers' 8-bit conversion.
+   */
+  async decode(latents: Tensor, comm?: Communicator): Promise<RgbImage[]> {
+    const decoder = this.decoder();
+    const { scalingFactor, shiftFactor } = decoder.config;
+    const z = ops.div(latents, Tensor.of([scalingFactor], [1]));
+    if (shiftFactor !== null) ops.affine(z, 1, shiftFactor, z);
+    const sample =
+      comm && comm.size > 1
+        ? await decodePatchParallel(decoder, z, comm)
+        : await decoder.decode(z, wholeImage);
+    z.release();
+    const images = toRgbImages(sample);
+    sample.release();
+    return images;
+  }
+
+  /** A PNG with the request recorded in its text chunks. */
+  png(image: RgbImage, request: ImageRequest, model: string): Uint8Array {
+    return encodePng(image, {
+      prompt: request.prompt,
+      ...(request.negativePrompt ? { negative_prompt: request.negativePrompt } : {}),
+      seed: String(request.seed),
+      steps: String(request.steps),
+      guidance: String(request.guidanceScale),
+      size: `${request.width}x${request.height}`,
+      model,
+      software: 'Tessera',
+    });
+  }
+}
