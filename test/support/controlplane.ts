@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from 'vitest';
 import {
   type ControlPlane,
@@ -36,27 +35,5 @@ export async function createNamespace(cluster: ControlPlane, prefix: string): Pr
   return name;
 }
 
-/**
- * Polls `check` until it returns something other than undefined; at the deadline throws with `what` and
- * the last value seen by `describe` (so a timeout says what state things were stuck in).
- */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  {
-    timeoutMs = 60_000,
-    intervalMs = 250,
-    describe,
-  }: { timeoutMs?: number; intervalMs?: number; describe?: () => Promise<string> } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) {
-      const state = describe ? `; last state: ${await describe()}` : '';
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}${state}`);
-    }
-    await sleep(intervalMs);
-  }
-}
+// In a module of its own (no vitest import), so benchmarks can wait on the cluster too.
+export { eventually } from './eventually.js';

@@ -6,7 +6,7 @@ import { KubeClient } from '../../../src/operator/kube/client.js';
 import type { KubeObject } from '../../../src/operator/kube/objects.js';
 import { RESOURCES } from '../../../src/operator/kube/resources.js';
 import type { DiTInference } from '../../../src/shared/api/v1alpha1/index.js';
-import { eventually } from '../../support/controlplane.js';
+import { eventually } from '../../support/eventually.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
