@@ -5,7 +5,9 @@
  * (the pod launcher, gloo on 127.0.0.1); every rank uses one kernel thread, standing in for one GPU per
  * rank, so the speedup is what the extra ranks buy. Prints the median step time (first step excluded),
  * the speedup over 1 rank, and the share of the loop a rank spends waiting on communication (for pp2 this
- * includes the pipeline's fill and drain).
+ * includes the pipeline's fill and drain). Prints the CPU, the kernels chosen, the measured GEMM ceiling
+ * (1 thread: what one rank has) and the load average first; ranks log at warn only, so nothing lands
+ * between the table rows.
  *
  * Options (env): BENCH_STEPS (default 8).
  */
@@ -21,6 +23,7 @@ import { runLocalGroup } from '../src/runtime/launcher/local-group.js';
 import type { RankStats } from '../src/runtime/parallel-denoise/stats.js';
 import type { Degrees } from '../src/shared/plan/index.js';
 import { SD3_TXT7, writeInputs } from '../test/runtime/parallel/denoise-fixtures.js';
+import { describeMachine, loadLine } from './support/machine.js';
 
 const steps = Number(process.env.BENCH_STEPS ?? 8);
 const root = resolve(import.meta.dirname, '..');
@@ -109,6 +112,7 @@ async function table(title: string, model: string, inputs: string, guidance: num
 
 try {
   process.stdout.write(`bench:parallel — ${steps} steps, 1 kernel thread per rank, gloo over 127.0.0.1\n`);
+  for (const line of describeMachine([1]).lines) process.stdout.write(`${line}\n`);
   const model = writeTinyFlux(join(dir, 'flux'), flux);
   const inputs = join(dir, 'flux-inputs.safetensors');
   writeTinyFluxInputs(inputs, flux, { height: 64, width: 64, textTokens: 32 });
@@ -130,6 +134,7 @@ try {
     { name: '1 rank', degrees: degrees({}) },
     { name: 'cfg2', degrees: degrees({ cfg: 2 }) },
   ]);
+  process.stdout.write(`\n${loadLine()} (after)\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -149,8 +149,10 @@ double MeasureCeiling(double seconds) {
   std::atomic<double> flops{0.0};
   const auto start = std::chrono::steady_clock::now();
   ParallelFor(threads, 1, [&](int64_t t0, int64_t t1) {
+    // Padded by a page on both sides: the C tile is written on every call, and two threads' scratch must
+    // not share a cache line (false sharing would halve the ceiling it measures).
     AlignedFloats scratch;
-    float* s = scratch.Get(static_cast<std::size_t>((ks.mr + ks.nr) * 128 + ks.mr * ks.nr));
+    float* s = scratch.Get(static_cast<std::size_t>((ks.mr + ks.nr) * 128 + ks.mr * ks.nr + 2048)) + 1024;
     for (int64_t t = t0; t < t1; ++t) {
       const auto begin = std::chrono::steady_clock::now();
       double done = 0.0;
