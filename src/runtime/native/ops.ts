@@ -204,8 +204,8 @@ export function cpuKernels(): CpuKernelInfo {
 }
 
 /**
- * The GEMM micro-kernel's throughput on cache-resident data with every kernel thread busy for about
- * `seconds`: the ceiling a GEMM can reach on this machine at this moment, in GFLOP/s.
+ * The GEMM micro-kernel's throughput on cache-resident data with every kernel thread busy, best of five
+ * rounds over about `seconds`: the ceiling a GEMM can reach on this machine at this moment, in GFLOP/s.
  */
 export function gemmCeiling(seconds = 0.5): number {
   return nativeCore().gemmCeiling(seconds);

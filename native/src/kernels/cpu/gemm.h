@@ -23,8 +23,9 @@ inline Elem ElemOf(DType t) {
 // f32 with row stride ldc.
 void Gemm(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float* c, int64_t ldc, bool accumulate);
 
-// The micro-kernel's throughput on cache-resident data with every pool thread busy for about `seconds`:
-// the ceiling a GEMM of the current kernels can reach on this machine now. GFLOP/s.
+// The micro-kernel's throughput on cache-resident data with every pool thread busy, best of five rounds
+// over about `seconds` in all: the ceiling a GEMM of the current kernels can reach on this machine now.
+// GFLOP/s.
 double MeasureCeiling(double seconds);
 
 }  // namespace tessera::cpu
