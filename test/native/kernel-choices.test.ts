@@ -53,6 +53,57 @@ describe(`CPU kernel choices on this CPU (${info.cpu.features})`, () => {
     },
   );
 
+  it('OpenBLAS with a core named by hand that this CPU cannot run is refused, not a crash (SIGILL)', () => {
+    // SkylakeX needs AVX-512: refused where it is missing; on a CPU that has it, it must load.
+    const hasAvx512 = info.cpu.features.includes('avx512f');
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        'require(process.argv[1]).cpuKernels()',
+        resolve(root, 'native/build/Release/tessera_native.node'),
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, TESSERA_CPU_KERNELS: 'openblas', OPENBLAS_CORETYPE: 'SkylakeX' },
+        encoding: 'utf8',
+      },
+    );
+    if (hasAvx512) {
+      expect(child.status, child.stderr).toBe(0);
+    } else {
+      expect(child.signal).toBeNull();
+      expect(child.status).not.toBe(0);
+      expect(child.stderr).toContain('OPENBLAS_CORETYPE=SkylakeX needs avx512f avx512bw avx512dq avx512vl');
+    }
+  });
+
+  it('warns once, at start, when OpenBLAS runs another core than CPUID names (a slow core set by hand)', () => {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', "import('./src/runtime/native/index.ts').then((m) => m.ops.numThreads())"],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          TESSERA_CPU_KERNELS: 'openblas',
+          OPENBLAS_CORETYPE: 'Prescott',
+          TESSERA_LOG_LEVEL: 'info',
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    const lines = child.stdout
+      .split('\n')
+      .filter((l) => l.includes('"component":"cpu-kernels"'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; reason: string });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.level).toBe(40);
+    expect(lines[0]?.msg).toBe('CPU kernels chosen: expect a slow CPU path');
+    expect(lines[0]?.reason).toContain('OPENBLAS_CORETYPE=Prescott set by hand; CPUID names');
+  });
+
   it('refuses a name that is no choice, listing the choices', () => {
     const { status, output } = runWith('avx3', [
       '-e',

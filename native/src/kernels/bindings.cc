@@ -143,6 +143,7 @@ Napi::Value CpuKernelsFn(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("core", blas->core);
     o.Set("requested", blas->requested);
+    o.Set("cpuidCore", blas->cpuidCore);
     o.Set("config", blas->config);
     result.Set("openblas", o);
   }

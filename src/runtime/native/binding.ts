@@ -59,8 +59,11 @@ export interface CpuKernelInfo {
   /** The choices it cannot run, each with what it needs. */
   unavailable: string[];
   cpu: { vendor: string; brand: string; family: number; model: number; features: string };
-  /** Present once OpenBLAS is loaded: the core it runs, the one named from CPUID, its build config. */
-  openblas?: { core: string; requested: string; config: string };
+  /**
+   * Present once OpenBLAS is loaded: the core it runs, the one asked for (OPENBLAS_CORETYPE by hand, else
+   * the one CPUID names), the one CPUID names, its build config.
+   */
+  openblas?: { core: string; requested: string; cpuidCore: string; config: string };
 }
 
 type T = NativeTensor;
@@ -141,8 +144,9 @@ export function nativeCore(): NativeCore {
   const info = core.cpuKernels();
   const logger = log.child({ component: 'cpu-kernels' });
   const fields = { kernel: info.kernel, reason: info.reason, cpu: info.cpu, openblas: info.openblas };
+  // An OpenBLAS core other than the one CPUID names (set by hand, or refused by OpenBLAS) is slower.
   const slowBlas =
-    info.openblas !== undefined && info.openblas.core.toLowerCase() !== info.openblas.requested.toLowerCase();
+    info.openblas !== undefined && info.openblas.core.toLowerCase() !== info.openblas.cpuidCore.toLowerCase();
   if (info.kernel === 'baseline' || slowBlas) {
     logger.warn(fields, 'CPU kernels chosen: expect a slow CPU path');
   } else {

@@ -68,7 +68,9 @@ Dispatch Choose() {
     d.name = "openblas";
     d.openblas = true;
     d.reason = std::string(kVariable) + "=openblas: GEMM by OpenBLAS core " + blas.core;
-    if (strcasecmp(blas.core.c_str(), blas.requested.c_str()) != 0) {
+    if (strcasecmp(blas.requested.c_str(), blas.cpuidCore.c_str()) != 0) {
+      d.reason += " (OPENBLAS_CORETYPE=" + blas.requested + " set by hand; CPUID names " + blas.cpuidCore + ")";
+    } else if (strcasecmp(blas.core.c_str(), blas.requested.c_str()) != 0) {
       d.reason += " (asked for " + blas.requested + ", which this OpenBLAS does not have or refused)";
     }
     d.reason += std::string("; attention by our ") + best->name + " kernels";

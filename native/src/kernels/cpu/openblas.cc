@@ -64,7 +64,8 @@ const OpenBlas& LoadOpenBlas() {
   auto blas = std::make_unique<OpenBlas>();
   const char* userCore = std::getenv("OPENBLAS_CORETYPE");
   const bool named = userCore == nullptr || *userCore == '\0';
-  blas->requested = named ? OpenBlasCoreFor(DetectCpuFeatures()) : userCore;
+  blas->cpuidCore = OpenBlasCoreFor(DetectCpuFeatures());
+  blas->requested = named ? blas->cpuidCore : userCore;
   if (!named) CheckUserCore(blas->requested, DetectCpuFeatures());
   // OpenBLAS reads the variable in its load-time constructor; it is removed again right after.
   if (named) setenv("OPENBLAS_CORETYPE", blas->requested.c_str(), 1);

@@ -16,7 +16,8 @@ struct OpenBlas {
                 const float* b, int ldb, float beta, float* c, int ldc) = nullptr;
   void (*setNumThreads)(int threads) = nullptr;
   std::string core;       // what openblas_get_corename() reports after loading
-  std::string requested;  // the core we named from CPUID (or the user's OPENBLAS_CORETYPE)
+  std::string requested;  // the core asked for: the user's OPENBLAS_CORETYPE, else cpuidCore
+  std::string cpuidCore;  // the core CPUID names for this CPU (OpenBlasCoreFor)
   std::string config;     // openblas_get_config()
 };
 
