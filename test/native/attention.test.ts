@@ -43,6 +43,37 @@ describe('attention [B, S, H, D]', () => {
     ).toBeLessThanOrEqual(1);
   });
 
+  it('a long sequence never holds the score matrix (20,000² scores would be 1.6 GB)', () => {
+    const [s, d] = [20_000, 8];
+    const q = random([1, s, 1, d], 11, 2);
+    const k = random([1, s, 1, d], 12, 2);
+    const v = random([1, s, 1, d], 13);
+    const before = process.memoryUsage().rss;
+    const { out, lse } = ops.attentionWithLse(q, k, v);
+    const grew = process.memoryUsage().rss - before;
+    // Packed K and Vᵀ (1.3 MB) and per-thread tiles; an S × S score matrix alone would be 1.6 GB.
+    expect(grew).toBeLessThan(200 * 2 ** 20);
+    // Three query rows against the direct computation (the reference for all rows would take minutes).
+    const qs = q.toFloat32Array();
+    const os = out.toFloat32Array();
+    const ls = lse.toFloat32Array();
+    for (const row of [0, 9_999, s - 1]) {
+      const ref = attentionRef(
+        qs.subarray(row * d, (row + 1) * d),
+        k.toFloat32Array(),
+        v.toFloat32Array(),
+        1,
+        1,
+        s,
+        1,
+        d,
+        1 / Math.sqrt(d),
+      );
+      expect(worstError(os.subarray(row * d, (row + 1) * d), ref.out, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+      expect(worstError(ls.subarray(row, row + 1), ref.lse, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('two halves of the keys merged through their lse equal attention over all keys (Ring attention)', () => {
     const [b, sq, sk, h, d] = [1, 40, 64, 2, 8];
     const q = random([b, sq, h, d], 4, 2);
