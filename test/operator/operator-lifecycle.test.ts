@@ -863,14 +863,14 @@ describe('updates', () => {
           const inf = await getInference(client, ns, 'rolled');
           const planned = condition(inf, 'Planned');
           return planned?.reason === 'PoolChanged' &&
-            planned.message.includes('its pool h100-nvlink changed and is planned differently now')
+            planned.message.includes('pool h100-nvlink changed and is planned differently now')
             ? inf
             : undefined;
         },
         { describe: async () => describeStatus(await getInference(client, ns, 'rolled')) },
       );
       expect(condition(reported, 'Planned')?.message).toMatch(
-        /rolled-g0 keeps the plan it was made with: its pool h100-nvlink changed .*; bump spec.restartToken to re-plan it/,
+        /rolled-g0, rolled-g1, rolled-g2 keep the plans they were made with: pool h100-nvlink changed .*; bump spec.restartToken to re-plan/,
       );
       expect(condition(reported, 'Ready')?.status).toBe('True');
       expect((await eventsWithReason(cluster(), ns, 'PoolChanged')).items.length).toBe(1);

@@ -11,6 +11,7 @@ import { freeGpus, groupsThatFit, podGpus } from '../../src/operator/pools/capac
 import { discoverPools, labelSafe } from '../../src/operator/pools/pool.js';
 import { type RankedPool, rankPools } from '../../src/operator/pools/rank.js';
 import { assessCapacity, capacityCondition } from '../../src/operator/status/capacity.js';
+import { placementConditions } from '../../src/operator/status/placement.js';
 import type { DiTInferenceSpec } from '../../src/shared/api/v1alpha1/index.js';
 import type { Plan } from '../../src/shared/plan/index.js';
 import { buildInference, buildNode } from './support/builders.js';
@@ -329,6 +330,10 @@ describe('decidePlacement on an H100 NVLink pool and an L40S PCIe pool', () => {
     ]);
     expect(d.groups[0]?.plan.pool?.name).toBe('l40s-pcie');
     expect(d.groups[0]?.plan.pool?.gpuProduct).toBe(L40S);
+    const planned = placementConditions('sd3', { decision: d }).updates.find((c) => c.type === 'Planned');
+    expect(planned?.message).toMatch(
+      /^pool h100-nvlink \(lowest predicted latency: .*; sd3-g0, sd3-g1 run on pool l40s-pcie, planned dp\S+ for it \(not on the best pool h100-nvlink: that one was full, or ranked lower, when they were placed\)$/s,
+    );
   });
 
   it('keeps an object on the pool its groups run on, saying which pool ranks first now', () => {

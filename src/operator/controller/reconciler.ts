@@ -78,6 +78,12 @@ export class Reconciler {
   private readonly applier: Applier;
   private readonly now: () => Date;
   private readonly groups: GroupActions;
+  /**
+   * The status this process last wrote for each object, with the resourceVersion the object had before.
+   * Until the informer delivers the write, the cache still shows the older status; comparing against
+   * it would send a transition's event twice and write the same status again.
+   */
+  private readonly written = new Map<string, { before: string | undefined; status: DiTInferenceStatus }>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.applier = new Applier(deps.client, deps.options.fieldManager);
@@ -86,13 +92,15 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<Outcome> {
-    const inf = this.deps.caches.inferences.get(key);
+    const cached = this.deps.caches.inferences.get(key);
     const { namespace, name } = splitKey(key);
     // Deleted: the garbage collector removes the children through their owner references.
-    if (!inf || inf.metadata.deletionTimestamp) {
+    if (!cached || cached.metadata.deletionTimestamp) {
       this.deps.metrics.forgetObject(namespace, name);
+      this.written.delete(key);
       return {};
     }
+    const inf = this.withLatestStatus(key, cached);
     const log = this.deps.log.child({ namespace, name });
     const events: PendingEvent[] = [];
     const children = observeChildren(inf, this.deps.caches);
@@ -416,6 +424,14 @@ export class Reconciler {
     }
   }
 
+  /** The object with the status this process wrote last, when the cache has not caught up with it. */
+  private withLatestStatus(key: string, cached: DiTInference): DiTInference {
+    const last = this.written.get(key);
+    return last && last.before === cached.metadata.resourceVersion
+      ? { ...cached, status: last.status }
+      : cached;
+  }
+
   private async writeStatus(
     inf: DiTInference,
     status: DiTInferenceStatus,
@@ -429,6 +445,10 @@ export class Reconciler {
         { status },
         this.deps.options.fieldManager,
       );
+      this.written.set(`${inf.metadata.namespace}/${inf.metadata.name}`, {
+        before: inf.metadata.resourceVersion,
+        status,
+      });
       log.debug({ ready: status.groupsReady }, 'Status written');
     }
     const involved = { ...inf, apiVersion: API_GROUP_VERSION, kind: KIND };

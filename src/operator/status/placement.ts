@@ -69,28 +69,43 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** Groups on another pool than the best one, and groups kept on a pool that changed under them. */
+/** Group names for a message: all of them up to ten, then how many there are in all. */
+function groupList(name: string, indexes: readonly number[]): string {
+  const shown = indexes.slice(0, 10).map((i) => groupName(name, i));
+  return indexes.length > shown.length
+    ? `${shown.join(', ')} … (${indexes.length} in all)`
+    : shown.join(', ');
+}
+
+/** Groups on another pool than the best one (by pool), and groups kept on a pool that changed under them. */
 function groupNotes(name: string, decision: PlacementDecision): { overflow: string[]; kept: string[] } {
-  const overflow: string[] = [];
-  const kept: string[] = [];
   const best = decision.primary.name;
+  const elsewhere = new Map<string, { indexes: number[]; plan: Plan }>();
+  const kept = new Map<string, number[]>();
   for (const g of decision.groups) {
     if (g.kind === 'placed' && g.pool !== best) {
-      overflow.push(
-        `${groupName(name, g.index)} runs on pool ${g.pool}, planned ${planShortString(g.plan.degrees)} for it (not on the best pool ${best}: that one was full, or ranked lower, when the group was placed)`,
-      );
+      const entry = elsewhere.get(g.pool) ?? { indexes: [], plan: g.plan };
+      entry.indexes.push(g.index);
+      elsewhere.set(g.pool, entry);
     }
     if (g.kind === 'kept') {
-      kept.push(
-        `${groupName(name, g.index)} keeps the plan it was made with: ${
-          g.because === 'poolGone'
-            ? `its pool ${g.pool} is gone (its nodes were removed or relabelled)`
-            : `its pool ${g.pool} changed and is planned differently now`
-        }; bump spec.restartToken to re-plan it`,
-      );
+      const why =
+        g.because === 'poolGone'
+          ? `pool ${g.pool} is gone (its nodes were removed or relabelled)`
+          : `pool ${g.pool} changed and is planned differently now`;
+      kept.set(why, [...(kept.get(why) ?? []), g.index]);
     }
   }
-  return { overflow, kept };
+  return {
+    overflow: [...elsewhere].map(
+      ([pool, { indexes, plan }]) =>
+        `${groupList(name, indexes)} ${indexes.length === 1 ? 'runs' : 'run'} on pool ${pool}, planned ${planShortString(plan.degrees)} for it (not on the best pool ${best}: that one was full, or ranked lower, when ${indexes.length === 1 ? 'the group was' : 'they were'} placed)`,
+    ),
+    kept: [...kept].map(
+      ([why, indexes]) =>
+        `${groupList(name, indexes)} ${indexes.length === 1 ? 'keeps the plan it was' : 'keep the plans they were'} made with: ${why}; bump spec.restartToken to re-plan`,
+    ),
+  };
 }
 
 export function overflowNote(name: string, g: GroupDecision & { kind: 'placed' }): string {
