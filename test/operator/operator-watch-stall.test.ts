@@ -96,7 +96,13 @@ describe('watch stalls', () => {
         describe: async () => describeStatus(await getInference(client, ns, 'after-stall')),
       },
     );
-    expect((await operator.get('/healthz')).status).toBe(200);
+    // Every watch hears from the API server again; one that is still in its restart back-off (at most
+    // 30 s after repeated failures) gets there a little later than the ones the object needed.
+    await eventually(
+      '/healthz is healthy again',
+      async () => ((await operator.get('/healthz')).status === 200 ? true : undefined),
+      { timeoutMs: 40_000, describe: async () => (await operator.get('/healthz')).body },
+    );
     expect(operator.logTail(200_000)).toMatch(/stalled/);
   });
 });
