@@ -36,6 +36,8 @@
     'src/kernels/pipeline_bindings.cc',
     'src/random/torch_generator.cc',
     'src/kernels/cuda_dispatch.cc',
+    'src/kernels/step_kernels.cc',
+    'src/kernels/step_bindings.cc',
     'src/safetensors/json.cc',
     'src/safetensors/header.cc',
     'src/safetensors/mapped_file.cc',

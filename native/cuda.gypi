@@ -8,6 +8,7 @@
     'src/cuda/cuda_loader.cc',
     'src/cuda/cuda_status.cc',
     'src/cuda/kernel_on_host.cc',
+    'src/cuda/cuda_runtime_exports.cc',
   ],
   'libraries': ['-ldl'],
 }

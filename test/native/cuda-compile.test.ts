@@ -5,8 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cudaHeaderPath, cudaLibraryPath } from '../support/cuda-addon.js';
+import { cudaHeaderPath, cudaLibraryPath, repoRoot } from '../support/cuda-addon.js';
 
 /** Function names declared with TESSERA_CUDA_API in the header. */
 function declaredFunctions(header: string): string[] {
@@ -14,6 +15,14 @@ function declaredFunctions(header: string): string[] {
     (m) => m[1]!,
   );
   return [...new Set(names)].sort();
+}
+
+/** The C ABI entry points the addon's loader resolves (TESSERA_CUDA_RESOLVE lines of cuda_loader.cc). */
+function resolvedByLoader(): string[] {
+  const loader = readFileSync(join(repoRoot, 'native', 'src', 'cuda', 'cuda_loader.cc'), 'utf8');
+  return [...loader.matchAll(/^\s*TESSERA_CUDA_RESOLVE\((\w+)\)\s*$/gm)]
+    .map((m) => `tessera_cuda_${m[1]}`)
+    .sort();
 }
 
 /** Dynamic symbols the library defines (nm -D --defined-only). */
@@ -38,7 +47,15 @@ describe('CUDA backend build', () => {
     expect(names).toContain('tessera_cuda_abi_version');
     expect(names).toContain('tessera_cuda_attention');
     expect(names).toContain('tessera_cuda_gemm');
-    expect(names.length).toBeGreaterThanOrEqual(29);
+    expect(names).toContain('tessera_cuda_linear');
+    expect(names).toContain('tessera_cuda_attention_cudnn');
+    expect(names.length).toBeGreaterThanOrEqual(45);
+  });
+
+  it('the addon resolves exactly the functions the header declares', () => {
+    // A function declared but never resolved is dead ABI; one resolved but not declared would fail to
+    // load on every GPU machine.
+    expect(resolvedByLoader()).toEqual(declaredFunctions(readFileSync(cudaHeaderPath, 'utf8')));
   });
 
   it.runIf(built || compileRequired)(
@@ -49,20 +66,22 @@ describe('CUDA backend build', () => {
         `${cudaLibraryPath} must be built when CI or TESSERA_CUDA_COMPILE=1`,
       ).toBe(true);
       const exported = exportedSymbols(cudaLibraryPath);
-      const missing = declaredFunctions(readFileSync(cudaHeaderPath, 'utf8')).filter(
-        (name) => !exported.has(name),
-      );
-      expect(missing).toEqual([]);
+      const declared = declaredFunctions(readFileSync(cudaHeaderPath, 'utf8'));
+      expect(declared.filter((name) => !exported.has(name))).toEqual([]);
+      // Nothing else leaks out: -fvisibility=hidden keeps cuDNN frontend and CUDA runtime symbols inside.
+      const extra = [...exported].filter((name) => name.startsWith('tessera_') && !declared.includes(name));
+      expect(extra).toEqual([]);
+      expect([...exported].filter((name) => /^(cudnn|cublas|cuda[A-Z]|nccl)/.test(name))).toEqual([]);
     },
   );
 
   it.runIf(built || compileRequired)(
-    'links the CUDA runtime statically: needs no libcudart at run time',
+    'links the CUDA runtime statically and no NVIDIA library: cuBLAS(Lt), cuDNN and NCCL are dlopened',
     () => {
       const dynamic = execFileSync('readelf', ['-d', cudaLibraryPath], { encoding: 'utf8' });
       const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
       expect(needed.length).toBeGreaterThan(0);
-      expect(needed.filter((lib) => /cudart|cublas|nccl|libcuda\./.test(lib))).toEqual([]);
+      expect(needed.filter((lib) => /cudart|cublas|cudnn|nccl|nvrtc|libcuda\./.test(lib))).toEqual([]);
     },
   );
 
@@ -85,8 +104,20 @@ shape = (ctypes.c_int64 * 2)(2, 3)
 perm = (ctypes.c_int * 2)(0, 0)
 permute = lib.tessera_cuda_permute(P(1), P(2), 2, shape, perm, 0, None)
 permute_error = err()
+cudnn = lib.tessera_cuda_attention_cudnn(P(1), P(1), P(1), P(1), None, S(1), S(4), S(4), S(2), S(64), F(1.0), 0, None)
+cudnn_error = err()
+linear = lib.tessera_cuda_linear(P(1), P(1), None, P(1), S(2), S(2), S(2), 7, 1, None)
+linear_error = err()
+sinusoid = lib.tessera_cuda_timestep_sinusoid((ctypes.c_float * 1)(1.0), S(1), S(3), 1, F(0), F(10000), P(1), 0, None)
+sinusoid_error = err()
+path = ctypes.create_string_buffer(256)
+version = ctypes.c_int(-1)
+missing = lib.tessera_cuda_library_info(2, path, S(256), ctypes.byref(version))
+missing_error = err()
 print(json.dumps({"abi": lib.tessera_cuda_abi_version(), "device": [device_status, count.value, device_error],
-  "attention": [attention, attention_error], "rope": [rope, rope_error], "permute": [permute, permute_error]}))
+  "attention": [attention, attention_error], "rope": [rope, rope_error], "permute": [permute, permute_error],
+  "cudnn": [cudnn, cudnn_error], "linear": [linear, linear_error], "sinusoid": [sinusoid, sinusoid_error],
+  "cudnnLibrary": [missing, missing_error]}))
 `;
     const out = execFileSync('python3', ['-c', script, cudaLibraryPath], { encoding: 'utf8' });
     const answer = JSON.parse(out) as Record<string, [number, string] | number | [number, number, string]>;
@@ -101,6 +132,19 @@ print(json.dumps({"abi": lib.tessera_cuda_abi_version(), "device": [device_statu
     expect(answer.attention).toEqual([1, 'tessera_cuda_attention: head_dim 300 is outside 1..256']);
     expect(answer.rope).toEqual([1, 'tessera_cuda_rope: head_dim 7 is odd; RoPE rotates pairs']);
     expect(answer.permute).toEqual([1, 'tessera_cuda_permute: perm is not a permutation of 0..1']);
+    // UNSUPPORTED (5): the caller takes the built-in kernel instead.
+    expect(answer.cudnn).toEqual([5, 'tessera_cuda_attention_cudnn: cuDNN flash attention runs bf16 only']);
+    expect(answer.linear).toEqual([1, 'tessera_cuda_linear: unknown epilogue 7']);
+    expect(answer.sinusoid).toEqual([
+      1,
+      'tessera_cuda_timestep_sinusoid: channels must be even and ≥ 2, got 3',
+    ]);
+    const [libraryStatus, libraryError] = answer.cudnnLibrary as [number, string];
+    if (libraryStatus !== 0) {
+      // No cuDNN on this machine: LIBRARY_MISSING (3) naming what was tried and how to point at it.
+      expect(libraryStatus).toBe(3);
+      expect(libraryError).toMatch(/^cuDNN not found \(.*libcudnn\.so\.9.*\); .*TESSERA_CUDNN_LIB$/);
+    }
   });
 
   it.runIf(built || compileRequired)('carries device code for sm_80 and sm_90', () => {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CudaStatus } from '../../src/runtime/native/cuda.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Same rule as src/runtime/native/binding.ts: TESSERA_NATIVE_ADDON, else the node-gyp build. */
@@ -15,24 +16,7 @@ export const addonPath =
 export const cudaLibraryPath = join(repoRoot, 'native', 'cuda', 'build', 'libtessera_cuda.so');
 export const cudaHeaderPath = join(repoRoot, 'native', 'cuda', 'include', 'tessera_cuda.h');
 
-export interface CudaDevice {
-  index: number;
-  name: string;
-  totalMemoryBytes: number;
-  computeCapability: string;
-  multiprocessors: number;
-}
-
-export interface CudaStatus {
-  available: boolean;
-  /** Why CUDA cannot be used here; null when available. */
-  reason: string | null;
-  /** Where the addon looked for libtessera_cuda.so. */
-  library: string;
-  devices: CudaDevice[];
-  runtimeVersion?: number;
-  driverVersion?: number;
-}
+export type { CudaDevice, CudaStatus } from '../../src/runtime/native/cuda.js';
 
 /** Float32Array = f32 storage; Uint16Array = bf16 bit patterns; an empty array = an absent argument. */
 export type HostBuffer = Float32Array | Uint16Array;

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define TESSERA_CUDA_ABI_VERSION 1
+#define TESSERA_CUDA_ABI_VERSION 2
 
 #if defined(__GNUC__)
 #define TESSERA_CUDA_API __attribute__((visibility("default")))
@@ -32,6 +32,16 @@ extern "C" {
 #endif
 
 typedef int tessera_cuda_status;  // 0 = success, otherwise see tessera_cuda_last_error()
+
+// Status values. UNSUPPORTED means "this entry point cannot run this call here" (a library that is not
+// installed, a dtype or shape its engine does not cover): the caller may take another path. The others
+// are errors.
+#define TESSERA_CUDA_OK 0
+#define TESSERA_CUDA_INVALID_ARGUMENT 1
+#define TESSERA_CUDA_FAILURE 2
+#define TESSERA_CUDA_LIBRARY_MISSING 3
+#define TESSERA_CUDA_INTERNAL 4
+#define TESSERA_CUDA_UNSUPPORTED 5
 typedef struct tessera_cuda_stream_s* tessera_cuda_stream_t;  // a cudaStream_t; NULL = default stream
 
 typedef enum tessera_cuda_dtype {
@@ -50,6 +60,20 @@ typedef enum tessera_cuda_unary_op {
   TESSERA_CUDA_GELU_TANH = 0,
   TESSERA_CUDA_SILU = 1,
 } tessera_cuda_unary_op;
+
+// What runs on the GEMM result before it is stored (cuBLASLt epilogues): nothing, or GELU with the tanh
+// approximation (CUBLASLT_EPILOGUE_GELU[_BIAS], which PyTorch uses for gelu(approximate="tanh")).
+typedef enum tessera_cuda_epilogue {
+  TESSERA_CUDA_EPILOGUE_NONE = 0,
+  TESSERA_CUDA_EPILOGUE_GELU_TANH = 1,
+} tessera_cuda_epilogue;
+
+// The NVIDIA libraries this library loads with dlopen, for tessera_cuda_library_info.
+typedef enum tessera_cuda_library {
+  TESSERA_CUDA_LIB_CUBLAS = 0,
+  TESSERA_CUDA_LIB_CUBLASLT = 1,
+  TESSERA_CUDA_LIB_CUDNN = 2,
+} tessera_cuda_library;
 
 #define TESSERA_CUDA_MAX_RANK 6
 
@@ -72,6 +96,13 @@ TESSERA_CUDA_API const char* tessera_cuda_last_error(void);
 // CUDA runtime version the library was built with, and the installed driver's version (1000·major +
 // 10·minor); the driver version is 0 when no driver is installed (not an error).
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_versions(int* runtime_version, int* driver_version);
+// Loads one of the NVIDIA libraries now (the first use would otherwise do it) and reports the outcome:
+// 0 with `path` (the file the dynamic loader opened) and `version` (the library's own version number:
+// cublasLtGetVersion, cudnnGetVersion; 0 where it has none), or TESSERA_CUDA_LIBRARY_MISSING with the
+// names tried and the loader's reason in tessera_cuda_last_error(). `path` gets at most path_size bytes
+// including the terminating NUL.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_library_info(tessera_cuda_library library, char* path,
+                                                               size_t path_size, int* version);
 
 // ---------------------------------------------------------------------------------------------------
 // Devices and memory
@@ -82,6 +113,8 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_device_count(int* count);
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_device_info_get(int device, tessera_cuda_device_info* info);
 // Makes `device` current for the calling thread (every later call on that thread uses it).
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_set_device(int device);
+// The calling thread's current device.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_get_device(int* device);
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_malloc(void** ptr, size_t bytes);
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_free(void* ptr);  // NULL is accepted
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_h2d(void* dst, const void* src, size_t bytes,
@@ -91,6 +124,12 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_d2h(void* dst, const vo
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memcpy_d2d(void* dst, const void* src, size_t bytes,
                                                              tessera_cuda_stream_t stream);
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_memset_zero(void* dst, size_t bytes, tessera_cuda_stream_t stream);
+// Stream-ordered allocation from the current device's memory pool (cudaMallocAsync), which keeps freed
+// memory for reuse instead of returning it to the driver: no device-wide synchronisation per tensor, as
+// cudaFree would cause. Memory freed on `stream` may be reused by later work on `stream` at once, so a
+// buffer that another stream (a communicator's) still uses must be freed only after that work finished.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_malloc_async(void** ptr, size_t bytes, tessera_cuda_stream_t stream);
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_free_async(void* ptr, tessera_cuda_stream_t stream);  // NULL accepted
 
 // ---------------------------------------------------------------------------------------------------
 // Streams
@@ -116,6 +155,17 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_binary(tessera_cuda_binary_op 
 // out[i] = f(x[i]); GELU with the tanh approximation, SiLU = x·sigmoid(x).
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_unary(tessera_cuda_unary_op op, const void* x, void* out, size_t n,
                                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// out[i] = x[i] + alpha·y[i], with the product rounded to float32 before the sum (no fused multiply-add),
+// as torch computes `x + alpha * y`: the Euler step `sample + dt·velocity`. x and out share x_dtype; y may
+// differ (a bf16 velocity updating f32 latents).
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_scaled_add(const void* x, tessera_cuda_dtype x_dtype, const void* y,
+                                                             tessera_cuda_dtype y_dtype, float alpha, void* out,
+                                                             size_t n, tessera_cuda_stream_t stream);
+// Classifier-free guidance: out[i] = u[i] + scale·(c[i] − u[i]), each operation rounded to float32 (torch's
+// order); u, c, out share dtype.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_guidance_combine(const void* uncond, const void* cond, float scale,
+                                                                   void* out, size_t n, tessera_cuda_dtype dtype,
+                                                                   tessera_cuda_stream_t stream);
 // x·mul + add.
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_affine(const void* x, void* out, size_t n, float mul, float add,
                                                          tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
@@ -142,6 +192,14 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_layer_norm(const void* x, cons
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_rms_norm(const void* x, const void* weight, void* out, size_t rows,
                                                            size_t cols, float eps, tessera_cuda_dtype dtype,
                                                            tessera_cuda_stream_t stream);
+// Fused AdaLN: out = LayerNorm(x) (no affine) · (1 + scale) + shift, with x, out: [batch, tokens, dim] as
+// rows of `dim` and scale, shift: [batch, dim] (batch = 1 with tokens = all rows for shared vectors).
+// One pass over x instead of a norm and a modulate.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_layer_norm_modulate(const void* x, const void* scale,
+                                                                      const void* shift, void* out, size_t batch,
+                                                                      size_t tokens, size_t dim, float eps,
+                                                                      tessera_cuda_dtype dtype,
+                                                                      tessera_cuda_stream_t stream);
 // out = softmax(x) over each row.
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_softmax(const void* x, void* out, size_t rows, size_t cols,
                                                           tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
@@ -156,6 +214,27 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_softmax(const void* x, void* o
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_rope(const void* x, const float* cos, const float* sin, void* out,
                                                        size_t batch, size_t seq, size_t heads, size_t head_dim,
                                                        tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+// Fused per-head RMSNorm, RoPE and placement (the query/key path of Flux and SD3.5): each [head_dim] row of
+// x [batch, seq, heads, head_dim] becomes y = x / sqrt(mean(x²) + eps) · weight (weight: [head_dim] or
+// NULL), rotated as tessera_cuda_rope does with row `out_offset + s` of cos/sin [out_seq, head_dim]
+// (float32; both NULL: no rotation), and stored at token out_offset + s of out [batch, out_seq, heads,
+// head_dim] — so text and image parts normalise with their own weights straight into the joint sequence.
+// head_dim even and ≤ 256; out_offset + seq ≤ out_seq; out must not overlap x unless it is x itself.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_rms_norm_rope(const void* x, const void* weight, const float* cos,
+                                                                const float* sin, void* out, size_t batch, size_t seq,
+                                                                size_t heads, size_t head_dim, float eps,
+                                                                size_t out_seq, size_t out_offset,
+                                                                tessera_cuda_dtype dtype,
+                                                                tessera_cuda_stream_t stream);
+// get_timestep_embedding of diffusers for `batch` timesteps given by value (host memory, read during the
+// call: nothing is copied to the device): out [batch, channels] = [sin(t·ω_j) | cos(t·ω_j)] (cos first
+// with flip_sin_to_cos), ω_j = exp(−ln(max_period)·j / (channels/2 − downscale_freq_shift)), rounded to
+// float32 at each step as torch does. channels even.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_timestep_sinusoid(const float* timesteps, size_t batch,
+                                                                    size_t channels, int flip_sin_to_cos,
+                                                                    float downscale_freq_shift, float max_period,
+                                                                    void* out, tessera_cuda_dtype dtype,
+                                                                    tessera_cuda_stream_t stream);
 // Non-causal scaled dot-product attention, blocked over keys with an online softmax.
 // q, out: [batch, q_len, heads, head_dim]; k, v: [batch, kv_len, heads, head_dim];
 // lse: float32 [batch, heads, q_len] = log Σ_j exp(scale·q·k_j) (natural log), or NULL.
@@ -164,6 +243,26 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_attention(const void* q, const
                                                             float* lse, size_t batch, size_t q_len, size_t kv_len,
                                                             size_t heads, size_t head_dim, float scale,
                                                             tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+
+// The same attention through cuDNN's fused flash attention (SDPA through the cuDNN frontend, libcudnn
+// loaded with dlopen: TESSERA_CUDNN_LIB, else libcudnn.so.9): bf16 only, head_dim a multiple of 8 and
+// ≤ 256. The lse it writes is cuDNN's softmax statistics, the same natural-log log-sum-exp. Execution
+// plans are built once per shape and kept. Returns TESSERA_CUDA_UNSUPPORTED, with the reason, where cuDNN
+// is missing or does not cover the call; tessera_cuda_attention then is the fallback.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_attention_cudnn(const void* q, const void* k, const void* v,
+                                                                  void* out, float* lse, size_t batch, size_t q_len,
+                                                                  size_t kv_len, size_t heads, size_t head_dim,
+                                                                  float scale, tessera_cuda_dtype dtype,
+                                                                  tessera_cuda_stream_t stream);
+// Ring attention's merge of a block result into the running one over disjoint keys, in place:
+// l' = log(e^l + e^lb), o' = e^(l−l')·o + e^(lb−l')·ob, around the larger exponent so nothing overflows.
+// o: [batch, q_len, heads, head_dim] in acc_dtype (f32 keeps the sum exact enough); ob in block_dtype;
+// l, lb: float32 [batch, heads, q_len].
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_lse_merge(void* o, float* lse, tessera_cuda_dtype acc_dtype,
+                                                            const void* block_out, const float* block_lse,
+                                                            tessera_cuda_dtype block_dtype, size_t batch,
+                                                            size_t q_len, size_t heads, size_t head_dim,
+                                                            tessera_cuda_stream_t stream);
 
 // ---------------------------------------------------------------------------------------------------
 // Copies
@@ -217,6 +316,16 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_upsample_nearest(const void* x
 TESSERA_CUDA_API tessera_cuda_status tessera_cuda_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                                                        float alpha, const void* a, const void* b, float beta, void* c,
                                                        tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+
+// Linear layer through cuBLASLt (libcublasLt loaded with dlopen: TESSERA_CUBLASLT_LIB, else
+// libcublasLt.so.13, .so.12): out[m, n] = epilogue(x[m, k] · w[n, k]ᵀ + bias[n]), bias NULL for none.
+// x, w, bias and out share dtype; bf16 accumulates in float32 and applies bias and GELU to the float32
+// result before rounding; f32 is plain float32 (no TF32). Algorithms are chosen once per shape, pointer
+// alignment and epilogue, and kept. Where cuBLASLt is missing or has no algorithm for the call, the same
+// result comes from cuBLAS plus separate bias and GELU kernels.
+TESSERA_CUDA_API tessera_cuda_status tessera_cuda_linear(const void* x, const void* w, const void* bias, void* out,
+                                                         size_t m, size_t n, size_t k, tessera_cuda_epilogue epilogue,
+                                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
 
 #ifdef __cplusplus
 }  // extern "C"

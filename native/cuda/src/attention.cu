@@ -97,6 +97,52 @@ __global__ void RopeKernel(const T* x, const float* cos, const float* sin, T* ou
   }
 }
 
+// One warp per [head_dim] row; lane l holds the pairs (2p, 2p+1) with p = l, l + 32, …, so the RMS is
+// one warp reduction and each rotation stays inside a lane. All reads of a row happen before the
+// reduction and every write after it, so out may be x itself.
+template <typename T>
+__global__ void RmsNormRopeKernel(const T* x, const T* weight, const float* cos, const float* sin, T* out,
+                                  size_t rows, size_t seq, size_t heads, int head_dim, float eps, size_t out_seq,
+                                  size_t out_offset) {
+  constexpr int kMaxPairsPerLane = kMaxHeadDim / 64;
+  const int lane = threadIdx.x & 31;
+  const int pairs = head_dim / 2;
+  const size_t stride = size_t(gridDim.x) * (blockDim.x >> 5);
+  for (size_t r = size_t(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += stride) {
+    const size_t h = r % heads, s = (r / heads) % seq, b = r / (heads * seq);
+    const size_t t = out_offset + s;  // token in the output sequence, and row of the tables
+    const T* in_row = x + r * size_t(head_dim);
+    T* out_row = out + ((b * out_seq + t) * heads + h) * size_t(head_dim);
+    float v0[kMaxPairsPerLane], v1[kMaxPairsPerLane];
+    float sq = 0.0f;
+    for (int i = 0; i < kMaxPairsPerLane; ++i) {
+      const int p = lane + 32 * i;
+      v0[i] = p < pairs ? Load(in_row, 2 * p) : 0.0f;
+      v1[i] = p < pairs ? Load(in_row, 2 * p + 1) : 0.0f;
+      sq += v0[i] * v0[i] + v1[i] * v1[i];
+    }
+    const float inv = rsqrtf(WarpSum(sq) / float(head_dim) + eps);
+    for (int i = 0; i < kMaxPairsPerLane; ++i) {
+      const int p = lane + 32 * i;
+      if (p >= pairs) continue;
+      float y0 = v0[i] * inv, y1 = v1[i] * inv;
+      if (weight) {
+        y0 *= Load(weight, 2 * p);
+        y1 *= Load(weight, 2 * p + 1);
+      }
+      if (cos) {
+        const size_t e = t * size_t(head_dim) + 2 * p;
+        const float r0 = y0 * cos[e] - y1 * sin[e];
+        const float r1 = y1 * cos[e + 1] + y0 * sin[e + 1];
+        y0 = r0;
+        y1 = r1;
+      }
+      Store(out_row, 2 * p, y0);
+      Store(out_row, 2 * p + 1, y1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tessera_cuda
 
@@ -142,6 +188,33 @@ tessera_cuda_status tessera_cuda_rope(const void* x, const float* cos, const flo
     using T = std::remove_pointer_t<decltype(tag)>;
     RopeKernel<T><<<GridFor(n / 2, kBlock), kBlock, 0, Native(stream)>>>(
         static_cast<const T*>(x), cos, sin, static_cast<T*>(out), seq, heads, head_dim, n / 2);
+    return CheckLaunch(what);
+  });
+}
+
+tessera_cuda_status tessera_cuda_rms_norm_rope(const void* x, const void* weight, const float* cos, const float* sin,
+                                               void* out, size_t batch, size_t seq, size_t heads, size_t head_dim,
+                                               float eps, size_t out_seq, size_t out_offset, tessera_cuda_dtype dtype,
+                                               tessera_cuda_stream_t stream) {
+  const char* what = "tessera_cuda_rms_norm_rope";
+  const size_t rows = batch * seq * heads;
+  if (rows == 0) return kOk;
+  TESSERA_REQUIRE(x && out, what, "null pointer");
+  TESSERA_REQUIRE((cos == nullptr) == (sin == nullptr), what, "cos and sin must be given together");
+  TESSERA_REQUIRE(head_dim >= 2 && head_dim % 2 == 0 && head_dim <= size_t(kMaxHeadDim), what,
+                  "head_dim " + std::to_string(head_dim) + " must be even and in 2.." + std::to_string(kMaxHeadDim));
+  TESSERA_REQUIRE(out_offset <= out_seq && seq <= out_seq - out_offset, what,
+                  "tokens [" + std::to_string(out_offset) + ", " + std::to_string(out_offset + seq) +
+                      ") do not fit an output sequence of " + std::to_string(out_seq));
+  TESSERA_REQUIRE(eps >= 0.0f, what, "eps must not be negative");
+  constexpr unsigned kWarpsPerBlock = 8;
+  size_t blocks = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  if (blocks > 65535u * 8u) blocks = 65535u * 8u;
+  return DispatchDtype(dtype, what, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    RmsNormRopeKernel<T><<<unsigned(blocks), kWarpsPerBlock * 32, 0, Native(stream)>>>(
+        static_cast<const T*>(x), static_cast<const T*>(weight), cos, sin, static_cast<T*>(out), rows, seq, heads,
+        int(head_dim), eps, out_seq, out_offset);
     return CheckLaunch(what);
   });
 }

@@ -1,5 +1,5 @@
-// Shared by every translation unit of libtessera_cuda: the per-thread error slot, argument checks that
-// turn bad input into a status instead of a crash, and float32 ⇄ storage loads/stores.
+// Device helpers shared by the kernels of libtessera_cuda: grid sizing, float32 ⇄ storage loads and
+// stores, dtype dispatch and warp/block reductions (statuses and argument checks: status.h).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -7,43 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <string>
 
-#include "tessera_cuda.h"
+#include "status.h"
 
 namespace tessera_cuda {
-
-constexpr tessera_cuda_status kOk = 0;
-constexpr tessera_cuda_status kInvalidArgument = 1;
-constexpr tessera_cuda_status kCudaFailure = 2;
-constexpr tessera_cuda_status kLibraryMissing = 3;
-constexpr tessera_cuda_status kInternal = 4;
-
-// Records `message` as the calling thread's last error and returns `status`.
-tessera_cuda_status Fail(tessera_cuda_status status, const std::string& message);
-
-// Converts a CUDA error into a status naming the operation that failed.
-tessera_cuda_status Check(cudaError_t error, const char* what);
-
-// Checks the launch just queued (configuration errors surface here, not at the next sync).
-inline tessera_cuda_status CheckLaunch(const char* kernel) { return Check(cudaGetLastError(), kernel); }
-
-// Runs `body` and maps any C++ exception to a status: nothing may unwind through the C ABI.
-template <typename Body>
-tessera_cuda_status Guard(const char* what, Body&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return Fail(kInternal, std::string(what) + ": " + e.what());
-  } catch (...) {
-    return Fail(kInternal, std::string(what) + ": unknown exception");
-  }
-}
-
-inline bool ValidDtype(tessera_cuda_dtype dtype) { return dtype == TESSERA_CUDA_F32 || dtype == TESSERA_CUDA_BF16; }
-
-inline cudaStream_t Native(tessera_cuda_stream_t stream) { return reinterpret_cast<cudaStream_t>(stream); }
 
 // Grid size for a grid-stride loop over n items: enough blocks to fill the device, never zero.
 inline unsigned GridFor(size_t n, unsigned block) {
@@ -102,8 +70,3 @@ __device__ __forceinline__ float BlockMax(float v, float* scratch) {
 
 }  // namespace tessera_cuda
 
-// Argument checks used at the top of every entry point.
-#define TESSERA_REQUIRE(cond, what, message)                                                         \
-  do {                                                                                               \
-    if (!(cond)) return ::tessera_cuda::Fail(::tessera_cuda::kInvalidArgument, std::string(what) + ": " + (message)); \
-  } while (0)

@@ -1,8 +1,6 @@
-// GEMM through cuBLAS, loaded with dlopen on first use so that neither building nor loading this library
-// needs cuBLAS headers or libraries. The few prototypes and enum values used are declared here, from
+// GEMM through cuBLAS, loaded with dlopen on first use (libraries.h) so that neither building nor loading
+// this library needs cuBLAS libraries. The few prototypes and enum values used are declared here, from
 // the cuBLAS API (stable across 12.x and 13.x).
-#include <dlfcn.h>
-
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -10,6 +8,7 @@
 #include <unordered_map>
 
 #include "common.cuh"
+#include "libraries.h"
 
 namespace tessera_cuda {
 namespace {
@@ -40,34 +39,26 @@ struct Cublas {
   StatusStringFn status_string = nullptr;  // (optional) absent in old releases
 };
 
-// Loaded once per process and never closed: cuBLAS keeps device state that must outlive every handle.
+// Bound once per process; the library is never closed (libraries.h).
 const Cublas& LoadCublas() {
   static Cublas cublas;
   static std::once_flag once;
   std::call_once(once, [] {
-    std::string tried;
-    const char* override_path = std::getenv("TESSERA_CUBLAS_LIB");
-    const char* candidates[] = {override_path, "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-    for (const char* name : candidates) {
-      if (!name || !*name) continue;
-      cublas.library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (cublas.library) break;
-      const char* err = dlerror();
-      tried += std::string(tried.empty() ? "" : "; ") + (err ? err : name);
-    }
-    if (!cublas.library) {
-      cublas.load_error = "cuBLAS not found (" + tried + "); install it or set TESSERA_CUBLAS_LIB";
+    const LoadedLibrary& lib = Library(TESSERA_CUDA_LIB_CUBLAS);
+    if (!lib.handle) {
+      cublas.load_error = lib.error;
       return;
     }
-    cublas.create = reinterpret_cast<CreateFn>(dlsym(cublas.library, "cublasCreate_v2"));
-    cublas.set_stream = reinterpret_cast<SetStreamFn>(dlsym(cublas.library, "cublasSetStream_v2"));
-    cublas.sgemm = reinterpret_cast<SgemmFn>(dlsym(cublas.library, "cublasSgemm_v2"));
-    cublas.gemm_ex = reinterpret_cast<GemmExFn>(dlsym(cublas.library, "cublasGemmEx"));
-    cublas.status_string = reinterpret_cast<StatusStringFn>(dlsym(cublas.library, "cublasGetStatusString"));
+    cublas.create = reinterpret_cast<CreateFn>(lib.Symbol("cublasCreate_v2"));
+    cublas.set_stream = reinterpret_cast<SetStreamFn>(lib.Symbol("cublasSetStream_v2"));
+    cublas.sgemm = reinterpret_cast<SgemmFn>(lib.Symbol("cublasSgemm_v2"));
+    cublas.gemm_ex = reinterpret_cast<GemmExFn>(lib.Symbol("cublasGemmEx"));
+    cublas.status_string = reinterpret_cast<StatusStringFn>(lib.Symbol("cublasGetStatusString"));
     if (!cublas.create || !cublas.set_stream || !cublas.sgemm || !cublas.gemm_ex) {
-      cublas.load_error = "cuBLAS library lacks cublasCreate_v2/cublasSetStream_v2/cublasSgemm_v2/cublasGemmEx";
-      cublas.library = nullptr;
+      cublas.load_error = lib.path + " lacks cublasCreate_v2/cublasSetStream_v2/cublasSgemm_v2/cublasGemmEx";
+      return;
     }
+    cublas.library = lib.handle;
   });
   return cublas;
 }

@@ -18,26 +18,51 @@ unsigned BlockFor(size_t cols) {
 
 unsigned RowGrid(size_t rows) { return static_cast<unsigned>(rows < (1u << 20) ? rows : (1u << 20)); }
 
+// Mean and 1/sqrt(variance + eps) of one row, every thread of the block getting both.
+template <typename T>
+__device__ __forceinline__ void RowMoments(const T* row, size_t cols, float eps, float* scratch, float* mean, float* inv) {
+  float sum = 0.0f;
+  for (size_t c = threadIdx.x; c < cols; c += blockDim.x) sum += Load(row, c);
+  *mean = BlockSum(sum, scratch) / float(cols);
+  float sq = 0.0f;
+  for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    const float d = Load(row, c) - *mean;
+    sq += d * d;
+  }
+  *inv = rsqrtf(BlockSum(sq, scratch) / float(cols) + eps);
+}
+
 template <typename T>
 __global__ void LayerNormKernel(const T* x, const T* weight, const T* bias, T* out, size_t rows, size_t cols,
                                 float eps) {
   __shared__ float scratch[32];
   for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* row = x + r * cols;
-    float sum = 0.0f;
-    for (size_t c = threadIdx.x; c < cols; c += blockDim.x) sum += Load(row, c);
-    const float mean = BlockSum(sum, scratch) / float(cols);
-    float sq = 0.0f;
-    for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float d = Load(row, c) - mean;
-      sq += d * d;
-    }
-    const float inv = rsqrtf(BlockSum(sq, scratch) / float(cols) + eps);
+    float mean, inv;
+    RowMoments(row, cols, eps, scratch, &mean, &inv);
     for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
       float v = (Load(row, c) - mean) * inv;
       if (weight) v *= Load(weight, c);
       if (bias) v += Load(bias, c);
       Store(out, r * cols + c, v);
+    }
+  }
+}
+
+// LayerNorm without affine, then x·(1 + scale[b]) + shift[b]: AdaLN-Zero's norm and modulation in one
+// pass. Row r belongs to batch item r / tokens.
+template <typename T>
+__global__ void LayerNormModulateKernel(const T* x, const T* scale, const T* shift, T* out, size_t rows,
+                                        size_t tokens, size_t cols, float eps) {
+  __shared__ float scratch[32];
+  for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* row = x + r * cols;
+    const size_t v = (r / tokens) * cols;
+    float mean, inv;
+    RowMoments(row, cols, eps, scratch, &mean, &inv);
+    for (size_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const float normed = (Load(row, c) - mean) * inv;
+      Store(out, r * cols + c, normed * (1.0f + Load(scale, v + c)) + Load(shift, v + c));
     }
   }
 }
@@ -112,6 +137,24 @@ tessera_cuda_status tessera_cuda_rms_norm(const void* x, const void* weight, voi
     using T = std::remove_pointer_t<decltype(tag)>;
     RmsNormKernel<T><<<RowGrid(rows), BlockFor(cols), 0, Native(stream)>>>(
         static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), rows, cols, eps);
+    return CheckLaunch(what);
+  });
+}
+
+tessera_cuda_status tessera_cuda_layer_norm_modulate(const void* x, const void* scale, const void* shift, void* out,
+                                                     size_t batch, size_t tokens, size_t dim, float eps,
+                                                     tessera_cuda_dtype dtype, tessera_cuda_stream_t stream) {
+  const char* what = "tessera_cuda_layer_norm_modulate";
+  const size_t rows = batch * tokens;
+  if (rows == 0) return kOk;
+  TESSERA_REQUIRE(x && scale && shift && out, what, "null pointer");
+  TESSERA_REQUIRE(dim > 0, what, "rows have zero columns");
+  TESSERA_REQUIRE(eps >= 0.0f, what, "eps must not be negative");
+  return DispatchDtype(dtype, what, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    LayerNormModulateKernel<T><<<RowGrid(rows), BlockFor(dim), 0, Native(stream)>>>(
+        static_cast<const T*>(x), static_cast<const T*>(scale), static_cast<const T*>(shift), static_cast<T*>(out),
+        rows, tokens, dim, eps);
     return CheckLaunch(what);
   });
 }

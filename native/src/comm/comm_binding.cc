@@ -137,7 +137,16 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
 
   Memory Mem(const Napi::CallbackInfo& info, std::size_t i, const char* what) {
     if (info.Length() <= i) FailType(std::string(what) + " is missing");
-    return ResolveMemory(info[i], what);
+    return Reachable(ResolveMemory(info[i], what), what);
+  }
+
+  // gloo reads and writes host memory: a device pointer would be dereferenced on the CPU. The TypeScript
+  // Communicator stages 'cuda' tensors through host copies before they get here.
+  Memory Reachable(Memory m, const std::string& what) {
+    if (m.onDevice && std::string(comm_->Backend()) == "gloo") {
+      FailType(what + " is CUDA memory, which gloo cannot move: copy it to the host first (Communicator does)");
+    }
+    return m;
   }
 
   static DType DTypeArg(const Napi::CallbackInfo& info, std::size_t i) { return ParseDType(js::StringArg(info, i, "dtype")); }
@@ -207,7 +216,7 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
 
   Transfer TransferArg(const Napi::Value& buf, const Napi::Value& peer, const Napi::Value& tag, const char* op) {
     Transfer t;
-    t.buf = ResolveMemory(buf, op);
+    t.buf = Reachable(ResolveMemory(buf, op), std::string(op) + " buffer");
     t.peer = static_cast<int>(js::IntValue(peer, std::string(op) + " peer", -1, kMaxRanks));
     t.tag = static_cast<uint64_t>(js::IntValue(tag, std::string(op) + " tag", 0, kMaxTag));
     CheckPeer(op, t.peer, comm_->Rank(), comm_->Size());

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "util/errors.h"
@@ -31,8 +32,15 @@ Api LoadOnce() {
   // Handles stay open for the life of the process: NCCL keeps threads running inside the library.
   void* cuda = OpenFirst({"libcuda.so.1", "libcuda.so"}, &errors);
   if (cuda == nullptr) Fail("NCCL backend unavailable: no CUDA driver (" + errors + ")");
-  void* lib = OpenFirst({"libnccl.so.2", "libnccl.so"}, &errors);
-  if (lib == nullptr) Fail("NCCL backend unavailable: cannot load libnccl.so.2 (" + errors + ")");
+  // TESSERA_NCCL_LIB names the file when set (nothing else is tried: a wrong path must not be hidden).
+  const char* override_path = std::getenv("TESSERA_NCCL_LIB");
+  const bool overridden = override_path != nullptr && *override_path != '\0';
+  void* lib = overridden ? OpenFirst({override_path}, &errors) : OpenFirst({"libnccl.so.2", "libnccl.so"}, &errors);
+  if (lib == nullptr) {
+    Fail(overridden ? "NCCL backend unavailable: TESSERA_NCCL_LIB=" + std::string(override_path) + " cannot be loaded (" + errors + ")"
+                    : "NCCL backend unavailable: cannot load libnccl.so.2 (" + errors + "); install NCCL, put its folder on " +
+                          "LD_LIBRARY_PATH, or set TESSERA_NCCL_LIB");
+  }
   Bind(lib, "ncclGetVersion", api.GetVersion, "libnccl");
   Bind(lib, "ncclGetUniqueId", api.GetUniqueId, "libnccl");
   Bind(lib, "ncclCommInitRank", api.CommInitRank, "libnccl");
@@ -61,6 +69,7 @@ Api LoadOnce() {
   Bind(cuda, "cuMemAlloc_v2", api.MemAlloc, "libcuda");
   Bind(cuda, "cuMemFree_v2", api.MemFree, "libcuda");
   Bind(cuda, "cuGetErrorString", api.GetErrorString2, "libcuda");
+  Bind(cuda, "cuStreamWaitEvent", api.StreamWaitEvent, "libcuda");
   const CUresult rc = api.Init(0);
   if (rc != kCudaSuccess) Fail(CudaError(api, "cuInit", rc));
   return api;
@@ -81,6 +90,15 @@ const Api& LoadApi() {
   });
   if (!failure.empty()) Fail(failure);
   return api;
+}
+
+void LibraryInfo(std::string* path, int* version) {
+  const Api& api = LoadApi();
+  *version = 0;
+  const ncclResult_t rc = api.GetVersion(version);
+  if (rc != kNcclSuccess) Fail(NcclError(api, "ncclGetVersion", rc));
+  Dl_info info{};
+  *path = dladdr(reinterpret_cast<void*>(api.GetVersion), &info) != 0 && info.dli_fname ? info.dli_fname : "libnccl.so.2";
 }
 
 std::string NcclError(const Api& api, const char* call, ncclResult_t rc) {

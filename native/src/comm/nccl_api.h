@@ -32,6 +32,8 @@ using CUevent = struct CUevent_st*;
 using CUdeviceptr = unsigned long long;
 constexpr CUresult kCudaSuccess = 0;
 constexpr CUresult kCudaNotReady = 600;
+// CU_STREAM_LEGACY: the default stream every kernel of the CUDA backend is queued on.
+inline CUstream LegacyStream() { return reinterpret_cast<CUstream>(0x1); }
 
 struct Api {
   // NCCL
@@ -64,11 +66,16 @@ struct Api {
   CUresult (*MemAlloc)(CUdeviceptr*, std::size_t);
   CUresult (*MemFree)(CUdeviceptr);
   CUresult (*GetErrorString2)(CUresult, const char**);
+  CUresult (*StreamWaitEvent)(CUstream, CUevent, unsigned);
 };
 
 // Loads libnccl.so.2 and libcuda.so.1 once per process. Throws tessera::Error saying which library or
 // symbol is missing; later calls rethrow the same failure without retrying.
 const Api& LoadApi();
+
+// The loaded libnccl's file (as the dynamic loader found it) and ncclGetVersion (e.g. 22809 for 2.28.9);
+// throws LoadApi's reason when NCCL or the driver is missing.
+void LibraryInfo(std::string* path, int* version);
 
 // "NCCL <call> failed: <message> (code n)" / "CUDA <call> failed: …", for error reports.
 std::string NcclError(const Api& api, const char* call, ncclResult_t rc);

@@ -175,6 +175,14 @@ class NcclCommunicator final : public Communicator {
   }
 
   // Runs `issue` on the lane (device context current), then hands its event to the watchdog.
+  //
+  // Ordering with compute: every kernel of the CUDA backend runs on the default (legacy) stream, and the
+  // communicator's stream is non-blocking, so nothing orders the two by itself. An event recorded on the
+  // default stream here, on the calling (JavaScript) thread, marks "everything queued before this call";
+  // the lane makes the communicator's stream wait for it before issuing. So the operation reads buffers
+  // only after the kernels that wrote them, yet overlaps kernels queued after the call (Ring attention's
+  // next block). The other direction needs no event: the caller touches the buffers again only after
+  // `done`, which runs once the operation's own event completed.
   void Enqueue(const char* what, Done done, std::vector<Memory> mems, std::function<std::string()> issue) {
     if (failure_.Failed()) return done(failure_.Reason());  // a torn-down communicator says why first
     for (const Memory& m : mems) {
@@ -182,11 +190,24 @@ class NcclCommunicator final : public Communicator {
         return done(std::string("nccl ") + what + ": buffers must be CUDA memory on device " + std::to_string(device_));
       }
     }
-    auto task = [this, what, done = std::move(done), issue = std::move(issue)]() mutable {
-      if (failure_.Failed()) return done(failure_.Reason());
+    CUevent ready = nullptr;
+    api_.CtxSetCurrent(ctx_);
+    CUresult rc = api_.EventCreate(&ready, 2 /* CU_EVENT_DISABLE_TIMING */);
+    if (rc == kCudaSuccess) rc = api_.EventRecord(ready, LegacyStream());
+    if (rc != kCudaSuccess) {
+      if (ready != nullptr) api_.EventDestroy(ready);
+      return done(std::string("nccl ") + what + ": " + CudaError(api_, "cuEventRecord on the default stream", rc));
+    }
+    auto task = [this, what, ready, done = std::move(done), issue = std::move(issue)]() mutable {
       api_.CtxSetCurrent(ctx_);
+      // The wait keeps the event's state as of this call, so the event can go at once.
+      const CUresult waited = api_.StreamWaitEvent(stream_, ready, 0);
+      api_.EventDestroy(ready);
+      if (failure_.Failed()) return done(failure_.Reason());
       std::string err;
-      {
+      if (waited != kCudaSuccess) {
+        err = CudaError(api_, "cuStreamWaitEvent", waited);
+      } else {
         // The watchdog frees the comm on abort; never issue on it afterwards (see AbortComm).
         std::lock_guard<std::timed_mutex> issuing(issueMutex_);
         err = aborted_.load() ? failure_.Reason() : issue();
@@ -206,7 +227,10 @@ class NcclCommunicator final : public Communicator {
       inFlight_.push_back(InFlight{event, std::chrono::steady_clock::now() + timeout_, what, std::move(done)});
       wake_.notify_all();
     };
-    if (!lane_.Submit(std::move(task))) done(failure_.Failed() ? failure_.Reason() : "communicator closed");
+    if (!lane_.Submit(std::move(task))) {
+      api_.EventDestroy(ready);
+      done(failure_.Failed() ? failure_.Reason() : "communicator closed");
+    }
   }
 
   // Resolves finished operations in stream order; aborts the communicator on error or timeout.

@@ -21,16 +21,20 @@ struct CudaApi {
   int (*abi_version)(void);
   const char* (*last_error)(void);
   tessera_cuda_status (*versions)(int* runtime_version, int* driver_version);
+  tessera_cuda_status (*library_info)(tessera_cuda_library library, char* path, size_t path_size, int* version);
   // Devices and memory
   tessera_cuda_status (*device_count)(int* count);
   tessera_cuda_status (*device_info_get)(int device, tessera_cuda_device_info* info);
   tessera_cuda_status (*set_device)(int device);
+  tessera_cuda_status (*get_device)(int* device);
   tessera_cuda_status (*malloc)(void** ptr, size_t bytes);
   tessera_cuda_status (*free)(void* ptr);
   tessera_cuda_status (*memcpy_h2d)(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream);
   tessera_cuda_status (*memcpy_d2h)(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream);
   tessera_cuda_status (*memcpy_d2d)(void* dst, const void* src, size_t bytes, tessera_cuda_stream_t stream);
   tessera_cuda_status (*memset_zero)(void* dst, size_t bytes, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*malloc_async)(void** ptr, size_t bytes, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*free_async)(void* ptr, tessera_cuda_stream_t stream);
   // Streams
   tessera_cuda_status (*stream_create)(tessera_cuda_stream_t* stream);
   tessera_cuda_status (*stream_destroy)(tessera_cuda_stream_t stream);
@@ -42,6 +46,10 @@ struct CudaApi {
                                 void* out, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*unary)(tessera_cuda_unary_op op, const void* x, void* out, size_t n, tessera_cuda_dtype dtype,
                                tessera_cuda_stream_t stream);
+  tessera_cuda_status (*scaled_add)(const void* x, tessera_cuda_dtype x_dtype, const void* y, tessera_cuda_dtype y_dtype,
+                                    float alpha, void* out, size_t n, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*guidance_combine)(const void* uncond, const void* cond, float scale, void* out, size_t n,
+                                          tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*affine)(const void* x, void* out, size_t n, float mul, float add, tessera_cuda_dtype dtype,
                                 tessera_cuda_stream_t stream);
   tessera_cuda_status (*modulate)(const void* x, const void* scale, const void* shift, void* out, size_t batch,
@@ -53,13 +61,28 @@ struct CudaApi {
                                     size_t cols, float eps, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*rms_norm)(const void* x, const void* weight, void* out, size_t rows, size_t cols, float eps,
                                   tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*layer_norm_modulate)(const void* x, const void* scale, const void* shift, void* out, size_t batch,
+                                             size_t tokens, size_t dim, float eps, tessera_cuda_dtype dtype,
+                                             tessera_cuda_stream_t stream);
   tessera_cuda_status (*softmax)(const void* x, void* out, size_t rows, size_t cols, tessera_cuda_dtype dtype,
                                  tessera_cuda_stream_t stream);
   tessera_cuda_status (*rope)(const void* x, const float* cos, const float* sin, void* out, size_t batch, size_t seq,
                               size_t heads, size_t head_dim, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*rms_norm_rope)(const void* x, const void* weight, const float* cos, const float* sin, void* out,
+                                       size_t batch, size_t seq, size_t heads, size_t head_dim, float eps, size_t out_seq,
+                                       size_t out_offset, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*timestep_sinusoid)(const float* timesteps, size_t batch, size_t channels, int flip_sin_to_cos,
+                                           float downscale_freq_shift, float max_period, void* out,
+                                           tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*attention)(const void* q, const void* k, const void* v, void* out, float* lse, size_t batch,
                                    size_t q_len, size_t kv_len, size_t heads, size_t head_dim, float scale,
                                    tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*attention_cudnn)(const void* q, const void* k, const void* v, void* out, float* lse, size_t batch,
+                                         size_t q_len, size_t kv_len, size_t heads, size_t head_dim, float scale,
+                                         tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
+  tessera_cuda_status (*lse_merge)(void* o, float* lse, tessera_cuda_dtype acc_dtype, const void* block_out,
+                                   const float* block_lse, tessera_cuda_dtype block_dtype, size_t batch, size_t q_len,
+                                   size_t heads, size_t head_dim, tessera_cuda_stream_t stream);
   tessera_cuda_status (*permute)(const void* src, void* dst, int rank, const int64_t* shape, const int* perm,
                                  tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
   tessera_cuda_status (*copy_2d)(const void* src, size_t src_stride, void* dst, size_t dst_stride, size_t rows,
@@ -79,6 +102,8 @@ struct CudaApi {
   tessera_cuda_status (*gemm)(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const void* a,
                               const void* b, float beta, void* c, tessera_cuda_dtype dtype,
                               tessera_cuda_stream_t stream);
+  tessera_cuda_status (*linear)(const void* x, const void* w, const void* bias, void* out, size_t m, size_t n, size_t k,
+                                tessera_cuda_epilogue epilogue, tessera_cuda_dtype dtype, tessera_cuda_stream_t stream);
 };
 
 // The loaded backend, or nullptr with *whyNot set to one of:

@@ -7,5 +7,6 @@ namespace tessera::cuda {
 
 void ExportStatus(Napi::Env env, Napi::Object exports);        // cudaStatus()
 void ExportKernelOnHost(Napi::Env env, Napi::Object exports);  // cudaKernelOnHost(op, buffers, params)
+void ExportRuntime(Napi::Env env, Napi::Object exports);  // cudaLibraries, bindCudaDevice, transfer counts, …
 
 }  // namespace tessera::cuda

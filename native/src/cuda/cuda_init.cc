@@ -7,6 +7,7 @@ namespace tessera {
 void InitCuda(Napi::Env env, Napi::Object exports) {
   cuda::ExportStatus(env, exports);
   cuda::ExportKernelOnHost(env, exports);
+  cuda::ExportRuntime(env, exports);
 }
 
 }  // namespace tessera

@@ -1,8 +1,11 @@
 #include "kernels/cuda_dispatch.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <numeric>
+#include <string>
 
 #include "cuda/device_memory.h"
 
@@ -41,6 +44,32 @@ Tensor In(const Tensor& t, DType dtype, const char* name) {
 
 std::size_t U(int64_t v) { return static_cast<std::size_t>(v); }
 
+// Whether t's elements form `rows` runs of `cols` contiguous elements, run i starting at i·rowStride: a
+// narrow along any axis of a contiguous tensor (its trailing axes are the run, the leading ones step
+// evenly). copy_2d moves such a layout in one launch.
+bool AsStridedRows(const Tensor& t, int64_t* rows, int64_t* cols, int64_t* rowStride) {
+  int64_t expected = 1, axis = t.Dim() - 1;
+  for (; axis >= 0; --axis) {
+    if (t.shape[U(axis)] != 1 && t.strides[U(axis)] != expected) break;
+    expected *= t.shape[U(axis)];
+  }
+  *cols = expected;
+  if (axis < 0) {  // contiguous after all
+    *rows = 1;
+    *rowStride = expected;
+    return true;
+  }
+  if (t.strides[U(axis)] < expected) return false;
+  int64_t count = 1;
+  for (int64_t a = axis; a >= 0; --a) {
+    if (a < axis && t.shape[U(a)] != 1 && t.strides[U(a)] != t.strides[U(a + 1)] * t.shape[U(a + 1)]) return false;
+    count *= t.shape[U(a)];
+  }
+  *rows = count;
+  *rowStride = t.strides[U(axis)];
+  return true;
+}
+
 // Contiguous copy of a strided GPU view of the same dtype: a narrowed axis (strided rows) via copy_2d,
 // or a permutation of a contiguous layout via permute.
 Tensor DenseLayout(const Tensor& t) {
@@ -48,21 +77,9 @@ Tensor DenseLayout(const Tensor& t) {
   Tensor out = Empty(t.shape, t.dtype, Device::Cuda);
   if (t.Numel() == 0) return out;
   const tessera_cuda_dtype dt = CudaDType(t.dtype);
-  // Rows: the trailing axes that are contiguous form one row; the leading axes must step evenly over rows.
-  int64_t expected = 1, axis = t.Dim() - 1;
-  for (; axis >= 0; --axis) {
-    if (t.shape[U(axis)] != 1 && t.strides[U(axis)] != expected) break;
-    expected *= t.shape[U(axis)];
-  }
-  const int64_t cols = expected;
-  bool rows2d = axis >= 0 && t.strides[U(axis)] >= cols;
-  int64_t rows = 1;
-  for (int64_t a = axis; rows2d && a >= 0; --a) {
-    if (a < axis && t.shape[U(a)] != 1 && t.strides[U(a)] != t.strides[U(a + 1)] * t.shape[U(a + 1)]) rows2d = false;
-    rows *= t.shape[U(a)];
-  }
-  if (rows2d) {
-    Check(api, api.copy_2d(t.Raw(), U(t.strides[U(axis)]), out.Raw(), U(cols), U(rows), U(cols), dt, nullptr), "strided copy");
+  int64_t rows = 0, cols = 0, rowStride = 0;
+  if (AsStridedRows(t, &rows, &cols, &rowStride)) {
+    Check(api, api.copy_2d(t.Raw(), U(rowStride), out.Raw(), U(cols), U(rows), U(cols), dt, nullptr), "strided copy");
     return out;
   }
   // A permutation of a contiguous tensor: sort axes by stride to find the source layout.
@@ -114,9 +131,21 @@ Tensor ToDevice(const Tensor& t, Device device) {
 
 void CopyInto(const Tensor& src, const Tensor& dst) {
   if (src.shape != dst.shape) FailType("copy: shapes differ: " + src.Describe() + " into " + dst.Describe());
-  if (!dst.IsContiguous()) FailType("copy: a 'cuda' destination must be contiguous");
   const std::size_t bytes = U(dst.Numel()) * DTypeSize(dst.dtype);
   if (bytes == 0) return;
+  if (On(dst) && !dst.IsContiguous()) {
+    // A strided destination on the GPU (a band of the latents, a region of a KV buffer): lay the source
+    // out densely on the device in dst's dtype, then one strided 2-D copy into place.
+    int64_t rows = 0, cols = 0, rowStride = 0;
+    if (!AsStridedRows(dst, &rows, &cols, &rowStride)) {
+      FailType("copy: the 'cuda' destination " + dst.Describe() + " is not a narrow of a contiguous tensor");
+    }
+    const Tensor dense = On(src) ? Dense(src, dst.dtype) : ToDevice(ToDType(src, dst.dtype), Device::Cuda);
+    const cuda::CudaApi& api = Api();
+    Check(api, api.copy_2d(dense.Raw(), U(cols), dst.Raw(), U(rowStride), U(rows), U(cols), CudaDType(dst.dtype), nullptr),
+          "strided copy");
+    return;
+  }
   if (On(src) && On(dst)) {
     const Tensor dense = Dense(src, dst.dtype);
     const cuda::CudaApi& api = Api();
@@ -129,7 +158,7 @@ void CopyInto(const Tensor& src, const Tensor& dst) {
     return;
   }
   const Tensor dense = Dense(src, src.dtype);  // device → host
-  if (dense.dtype == dst.dtype) {
+  if (dense.dtype == dst.dtype && dst.IsContiguous()) {
     cuda::CopyToHost(dst.Raw(), dense.Raw(), bytes);
     return;
   }
@@ -138,25 +167,39 @@ void CopyInto(const Tensor& src, const Tensor& dst) {
   tessera::CopyInto(staging, dst);
 }
 
-Tensor Linear(const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn, const Tensor* outIn) {
+namespace {
+Tensor LinearWith(tessera_cuda_epilogue epilogue, const Tensor& xIn, const Tensor& wIn, const Tensor* biasIn,
+                  const Tensor* outIn, const char* name) {
   const DType dt = xIn.dtype;
-  if (wIn.Dim() != 2) FailType("linear: weight must be [out, in], got " + wIn.Describe());
+  if (wIn.Dim() != 2) FailType(std::string(name) + ": weight must be [out, in], got " + wIn.Describe());
   const int64_t n = wIn.Size(0), k = wIn.Size(1);
-  if (xIn.Dim() < 1 || xIn.shape.back() != k) FailType("linear: x " + xIn.Describe() + " does not match weight " + wIn.Describe());
+  if (xIn.Dim() < 1 || xIn.shape.back() != k) {
+    FailType(std::string(name) + ": x " + xIn.Describe() + " does not match weight " + wIn.Describe());
+  }
   Shape shape = xIn.shape;
   shape.back() = n;
   Tensor out = Out(outIn, shape, dt);
   const Tensor x = In(xIn, dt, "linear x"), w = In(wIn, dt, "linear weight");
+  Tensor b;
+  if (biasIn != nullptr) {
+    RequireShape(*biasIn, {n}, "linear bias");
+    b = In(*biasIn, dt, "linear bias");
+  }
   const int64_t m = k == 0 ? 0 : x.Numel() / k;
   if (m == 0 || n == 0) return out;
   const cuda::CudaApi& api = Api();
-  Check(api, api.gemm(0, 1, U(m), U(n), U(k), 1.0f, x.Raw(), w.Raw(), 0.0f, out.Raw(), CudaDType(dt), nullptr), "linear");
-  if (biasIn != nullptr) {
-    RequireShape(*biasIn, {n}, "linear bias");
-    const Tensor b = In(*biasIn, dt, "linear bias");
-    Check(api, api.binary(TESSERA_CUDA_ADD, out.Raw(), U(m * n), b.Raw(), U(n), out.Raw(), CudaDType(dt), nullptr), "linear bias");
-  }
+  Check(api, api.linear(x.Raw(), w.Raw(), biasIn ? b.Raw() : nullptr, out.Raw(), U(m), U(n), U(k), epilogue, CudaDType(dt), nullptr),
+        name);
   return out;
+}
+}  // namespace
+
+Tensor Linear(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor* out) {
+  return LinearWith(TESSERA_CUDA_EPILOGUE_NONE, x, w, bias, out, "linear");
+}
+
+Tensor LinearGelu(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor* out) {
+  return LinearWith(TESSERA_CUDA_EPILOGUE_GELU_TANH, x, w, bias, out, "linearGelu");
 }
 
 Tensor Matmul(const Tensor& aIn, const Tensor& bIn, bool transposeB, const Tensor* outIn) {
@@ -253,6 +296,26 @@ Tensor Softmax(const Tensor& xIn, const Tensor* outIn) {
   return out;
 }
 
+namespace {
+std::mutex attentionMutex;
+std::string attentionFallback;  // why the last call did not use cuDNN ("" when it did)
+
+bool AttentionForcedNative() {
+  const char* choice = std::getenv("TESSERA_ATTENTION");
+  return choice != nullptr && std::string(choice) == "native";
+}
+
+void NoteAttentionPath(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(attentionMutex);
+  attentionFallback = reason;
+}
+}  // namespace
+
+std::string AttentionFallbackReason() {
+  std::lock_guard<std::mutex> lock(attentionMutex);
+  return attentionFallback;
+}
+
 Tensor Attention(const Tensor& qIn, const Tensor& kIn, const Tensor& vIn, float scale, const Tensor* outIn, const Tensor* lseIn) {
   const DType dt = qIn.dtype;
   if (qIn.Dim() != 4 || kIn.Dim() != 4 || kIn.shape != vIn.shape || kIn.Size(0) != qIn.Size(0) || kIn.Size(2) != qIn.Size(2) ||
@@ -265,8 +328,21 @@ Tensor Attention(const Tensor& qIn, const Tensor& kIn, const Tensor& vIn, float 
   if (lseIn != nullptr) lse = Out(lseIn, {b, h, sq}, DType::F32);
   const Tensor q = In(qIn, dt, "attention q"), k = In(kIn, dt, "attention k"), v = In(vIn, dt, "attention v");
   const cuda::CudaApi& api = Api();
-  Check(api, api.attention(q.Raw(), k.Raw(), v.Raw(), out.Raw(), lseIn ? lse.F32() : nullptr, U(b), U(sq), U(sk), U(h), U(d), scale,
-                           CudaDType(dt), nullptr), "attention");
+  float* lsePtr = lseIn ? lse.F32() : nullptr;
+  if (AttentionForcedNative()) {
+    NoteAttentionPath("TESSERA_ATTENTION=native");
+  } else {
+    const tessera_cuda_status status = api.attention_cudnn(q.Raw(), k.Raw(), v.Raw(), out.Raw(), lsePtr, U(b), U(sq), U(sk), U(h),
+                                                           U(d), scale, CudaDType(dt), nullptr);
+    if (status == TESSERA_CUDA_OK) {
+      NoteAttentionPath("");
+      return out;
+    }
+    if (status != TESSERA_CUDA_UNSUPPORTED) Check(api, status, "attention (cuDNN)");
+    NoteAttentionPath(api.last_error());
+  }
+  Check(api, api.attention(q.Raw(), k.Raw(), v.Raw(), out.Raw(), lsePtr, U(b), U(sq), U(sk), U(h), U(d), scale, CudaDType(dt), nullptr),
+        "attention");
   return out;
 }
 
@@ -394,6 +470,101 @@ Tensor UpsampleNearest(const Tensor& xIn, int64_t fh, int64_t fw, const Tensor* 
   const cuda::CudaApi& api = Api();
   Check(api, api.upsample_nearest(x.Raw(), out.Raw(), U(x.Size(0)), U(x.Size(1)), U(x.Size(2)), U(x.Size(3)), U(fh), U(fw),
                                   CudaDType(x.dtype), nullptr), "upsampleNearest");
+  return out;
+}
+
+Tensor ScaledAdd(const Tensor& xIn, const Tensor& yIn, float alpha, const Tensor* outIn) {
+  if (yIn.shape != xIn.shape) FailType("scaledAdd: shapes differ: " + xIn.Describe() + " and " + yIn.Describe());
+  Tensor out = Out(outIn, xIn.shape, xIn.dtype);
+  const Tensor x = In(xIn, xIn.dtype, "scaledAdd x");
+  // y keeps its own dtype: a bf16 velocity updates f32 latents without a conversion pass.
+  const Tensor y = In(yIn, yIn.dtype == DType::F16 ? xIn.dtype : yIn.dtype, "scaledAdd y");
+  const cuda::CudaApi& api = Api();
+  Check(api, api.scaled_add(x.Raw(), CudaDType(x.dtype), y.Raw(), CudaDType(y.dtype), alpha, out.Raw(), U(x.Numel()), nullptr),
+        "scaledAdd");
+  return out;
+}
+
+Tensor GuidanceCombine(const Tensor& uIn, const Tensor& cIn, float scale, const Tensor* outIn) {
+  if (cIn.shape != uIn.shape) FailType("guidanceCombine: shapes differ: " + uIn.Describe() + " and " + cIn.Describe());
+  Tensor out = Out(outIn, uIn.shape, uIn.dtype);
+  const Tensor u = In(uIn, uIn.dtype, "guidanceCombine uncond"), c = In(cIn, uIn.dtype, "guidanceCombine cond");
+  const cuda::CudaApi& api = Api();
+  Check(api, api.guidance_combine(u.Raw(), c.Raw(), scale, out.Raw(), U(u.Numel()), CudaDType(u.dtype), nullptr), "guidanceCombine");
+  return out;
+}
+
+void LseMerge(const Tensor& acc, const Tensor& accLse, const Tensor& blockOut, const Tensor& blockLse) {
+  RequireGpu(acc, "lseMerge out");
+  RequireGpu(accLse, "lseMerge lse");
+  if (!acc.IsContiguous() || !accLse.IsContiguous()) FailType("lseMerge: out and lse must be contiguous");
+  if (accLse.dtype != DType::F32) FailType("lseMerge: lse must be f32");
+  const Tensor ob = In(blockOut, blockOut.dtype == DType::F16 ? acc.dtype : blockOut.dtype, "lseMerge block out");
+  const Tensor lb = In(blockLse, DType::F32, "lseMerge block lse");
+  const cuda::CudaApi& api = Api();
+  Check(api, api.lse_merge(acc.Raw(), accLse.F32(), CudaDType(acc.dtype), ob.Raw(), lb.F32(), CudaDType(ob.dtype), U(acc.Size(0)),
+                           U(acc.Size(1)), U(acc.Size(2)), U(acc.Size(3)), nullptr),
+        "lseMerge");
+}
+
+Tensor TimestepSinusoid(const std::vector<float>& timesteps, int64_t channels, bool flip, float shift, float maxPeriod, DType dtype) {
+  Tensor out = Empty({static_cast<int64_t>(timesteps.size()), channels}, dtype, Device::Cuda);
+  if (timesteps.empty()) return out;
+  const cuda::CudaApi& api = Api();
+  Check(api, api.timestep_sinusoid(timesteps.data(), timesteps.size(), U(channels), flip ? 1 : 0, shift, maxPeriod, out.Raw(),
+                                   CudaDType(dtype), nullptr),
+        "timestepSinusoid");
+  return out;
+}
+
+Tensor LayerNormModulate(const Tensor& xIn, const Tensor& shiftIn, const Tensor& scaleIn, float eps, const Tensor* outIn) {
+  if (xIn.Dim() < 2) FailType("layerNormModulate x: must be [B, ..., D], got " + xIn.Describe());
+  const DType dt = xIn.dtype;
+  const int64_t batch = xIn.Size(0), d = xIn.shape.back(), tokens = batch * d == 0 ? 0 : xIn.Numel() / (batch * d);
+  const bool shared = SharedVector(shiftIn, batch, d, "layerNormModulate shift");
+  if (SharedVector(scaleIn, batch, d, "layerNormModulate scale") != shared) {
+    FailType("layerNormModulate: shift and scale must both be shared or both per sample");
+  }
+  Tensor out = Out(outIn, xIn.shape, dt);
+  const Tensor x = In(xIn, dt, "layerNormModulate x"), sh = In(shiftIn, dt, "layerNormModulate shift"),
+               sc = In(scaleIn, dt, "layerNormModulate scale");
+  const cuda::CudaApi& api = Api();
+  Check(api, api.layer_norm_modulate(x.Raw(), sc.Raw(), sh.Raw(), out.Raw(), U(shared ? 1 : batch), U(shared ? batch * tokens : tokens),
+                                     U(d), eps, CudaDType(dt), nullptr),
+        "layerNormModulate");
+  return out;
+}
+
+Tensor RmsNormRope(const Tensor& xIn, const Tensor* wIn, const Tensor* cosIn, const Tensor* sinIn, float eps, const Tensor* outIn,
+                   int64_t outOffset) {
+  const DType dt = xIn.dtype;
+  const int64_t b = xIn.Size(0), s = xIn.Size(1), h = xIn.Size(2), d = xIn.Size(3);
+  Tensor out;
+  if (outIn == nullptr) {
+    out = Empty(xIn.shape, dt, Device::Cuda);
+  } else {
+    RequireGpu(*outIn, "out");
+    if (outIn->dtype != dt) FailType("out: must be " + std::string(DTypeName(dt)) + ", got " + DTypeName(outIn->dtype));
+    if (!outIn->IsContiguous()) FailType("out: must be contiguous");
+    out = *outIn;
+  }
+  const Tensor x = In(xIn, dt, "rmsNormRope x");
+  Tensor w, c, sn;
+  if (wIn != nullptr) {
+    RequireShape(*wIn, {d}, "rmsNormRope weight");
+    w = In(*wIn, dt, "rmsNormRope weight");
+  }
+  if (cosIn != nullptr) {
+    c = In(*cosIn, DType::F32, "rmsNormRope cos");
+    sn = In(*sinIn, DType::F32, "rmsNormRope sin");
+  }
+  if (out.storage == xIn.storage && (outOffset != 0 || out.Size(1) != s)) {
+    FailType("rmsNormRope: out may be x itself only when it is written whole (offset 0, same tokens)");
+  }
+  const cuda::CudaApi& api = Api();
+  Check(api, api.rms_norm_rope(x.Raw(), wIn ? w.Raw() : nullptr, cosIn ? c.F32() : nullptr, sinIn ? sn.F32() : nullptr, out.Raw(),
+                               U(b), U(s), U(h), U(d), eps, U(out.Size(1)), U(outOffset), CudaDType(dt), nullptr),
+        "rmsNormRope");
   return out;
 }
 

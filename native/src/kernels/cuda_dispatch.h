@@ -37,4 +37,20 @@ Tensor Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, int64_t stri
               int64_t padW, const Tensor* out);
 Tensor UpsampleNearest(const Tensor& x, int64_t factorH, int64_t factorW, const Tensor* out);
 
+// step_kernels.h's ops; shapes are checked by their CPU entry points before they get here.
+Tensor ScaledAdd(const Tensor& x, const Tensor& y, float alpha, const Tensor* out);
+Tensor GuidanceCombine(const Tensor& uncond, const Tensor& cond, float scale, const Tensor* out);
+void LseMerge(const Tensor& acc, const Tensor& accLse, const Tensor& blockOut, const Tensor& blockLse);
+Tensor TimestepSinusoid(const std::vector<float>& timesteps, int64_t channels, bool flipSinToCos, float downscaleFreqShift,
+                        float maxPeriod, DType dtype);
+Tensor LayerNormModulate(const Tensor& x, const Tensor& shift, const Tensor& scale, float eps, const Tensor* out);
+Tensor RmsNormRope(const Tensor& x, const Tensor* weight, const Tensor* cos, const Tensor* sin, float eps, const Tensor* out,
+                   int64_t outOffset);
+Tensor LinearGelu(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor* out);
+
+// Which attention implementation the GPU ops use: cuDNN's flash attention for the bf16 shapes it covers,
+// the backend's own kernel otherwise (TESSERA_ATTENTION=native forces the own kernel everywhere). The
+// reason the last call could not use cuDNN, or "" when it did.
+std::string AttentionFallbackReason();
+
 }  // namespace tessera::gpu

@@ -28,7 +28,7 @@ BufferView GetBufferView(const Napi::Value& value) {
       view.data = t.Raw();
       view.bytes = static_cast<std::size_t>(t.Numel()) * DTypeSize(t.dtype);
       view.device = t.GetDevice();
-      view.cudaDevice = view.device == Device::Cuda ? 0 : -1;
+      view.cudaDevice = t.storage->CudaDevice();
       return view;
     }
     FailType(std::string("buffer: expected a Tensor, TypedArray or ArrayBuffer, got ") +

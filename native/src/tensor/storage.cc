@@ -38,7 +38,7 @@ std::shared_ptr<Storage> Storage::Allocate(Device device, std::size_t bytes, boo
 
 std::shared_ptr<Storage> Storage::AllocateCuda(std::size_t bytes, bool zeroed) {
   std::shared_ptr<Storage> s(new Storage());
-  s->deviceMemory_ = cuda::AllocateDevice(bytes);
+  s->deviceMemory_ = cuda::AllocateDevice(bytes, &s->cudaDevice_);
   s->data_ = s->deviceMemory_.get();
   s->bytes_ = bytes;
   s->device_ = Device::Cuda;

@@ -30,6 +30,8 @@ class Storage {
   void* Data() const { return data_; }
   std::size_t Bytes() const { return bytes_; }
   Device GetDevice() const { return device_; }
+  // The CUDA ordinal the memory lives on (the thread's current device at allocation); -1 on the CPU.
+  int CudaDevice() const { return cudaDevice_; }
   bool Owned() const { return owned_; }
   bool Borrowed() const { return !borrowed_.IsEmpty(); }
   Napi::ArrayBuffer BorrowedBuffer() const { return borrowed_.Value(); }
@@ -47,6 +49,7 @@ class Storage {
   Napi::Reference<Napi::ArrayBuffer> borrowed_;
   std::size_t borrowedOffset_ = 0;
   std::shared_ptr<void> deviceMemory_;  // frees the CUDA allocation with the storage
+  int cudaDevice_ = -1;
   napi_env reportedTo_ = nullptr;
 };
 

@@ -11,6 +11,7 @@ import {
 } from './binding.js';
 import { dtypeOf, movementDtypeOf } from './dtype.js';
 import { describeFailure } from './errors.js';
+import { type Access, stageThroughHost } from './host-staging.js';
 import type { TcpStore } from './store.js';
 
 export type Backend = 'gloo' | 'nccl';
@@ -133,17 +134,38 @@ export class Communicator {
 
   /** In place over `buf`. 16-bit TypedArrays need `dtype` ('f16' or 'bf16'). */
   allReduce(buf: CommBuffer, op: ReduceOp = 'sum', dtype?: CommDType): Promise<void> {
-    return this.run('allReduce', () => this.native.allReduce(buf, dtypeOf(buf, dtype), op));
+    const type = dtypeOf(buf, dtype);
+    return this.run('allReduce', () =>
+      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.allReduce(b, type, op)),
+    );
   }
 
   /** output = every rank's input concatenated in rank order (output holds size × input). */
   allGather(input: CommBuffer, output: CommBuffer): Promise<void> {
-    return this.run('allGather', () => this.native.allGather(input, output, movementDtypeOf(input)));
+    const type = movementDtypeOf(input);
+    return this.run('allGather', () =>
+      this.viaHost(
+        [
+          [input, 'read'],
+          [output, 'write'],
+        ],
+        ([i, o]) => this.native.allGather(i, o, type),
+      ),
+    );
   }
 
   /** input holds `size` equal chunks; chunk j goes to rank j, output chunk i comes from rank i. */
   allToAll(input: CommBuffer, output: CommBuffer): Promise<void> {
-    return this.run('allToAll', () => this.native.allToAll(input, output, movementDtypeOf(input)));
+    const type = movementDtypeOf(input);
+    return this.run('allToAll', () =>
+      this.viaHost(
+        [
+          [input, 'read'],
+          [output, 'write'],
+        ],
+        ([i, o]) => this.native.allToAll(i, o, type),
+      ),
+    );
   }
 
   /** Variable chunks in elements: inCounts[j] go to rank j (in order), outCounts[i] come from rank i. */
@@ -153,23 +175,33 @@ export class Communicator {
     output: CommBuffer,
     outCounts: readonly number[],
   ): Promise<void> {
+    const type = movementDtypeOf(input);
     return this.run('allToAllV', () =>
-      this.native.allToAllV(input, inCounts, output, outCounts, movementDtypeOf(input)),
+      this.viaHost(
+        [
+          [input, 'read'],
+          [output, 'write'],
+        ],
+        ([i, o]) => this.native.allToAllV(i, inCounts, o, outCounts, type),
+      ),
     );
   }
 
   /** In place: root's `buf` is copied into every other rank's `buf`. */
   broadcast(buf: CommBuffer, root: number): Promise<void> {
-    return this.run('broadcast', () => this.native.broadcast(buf, root, movementDtypeOf(buf)));
+    const type = movementDtypeOf(buf);
+    return this.run('broadcast', () =>
+      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.broadcast(b, root, type)),
+    );
   }
 
   /** Resolves when the matching recv (same peer pair and tag) has taken the data. */
   send(buf: CommBuffer, peer: number, tag = 0): Promise<void> {
-    return this.run('send', () => this.native.send(buf, peer, tag));
+    return this.run('send', () => this.viaHost([[buf, 'read']], ([b]) => this.native.send(b, peer, tag)));
   }
 
   recv(buf: CommBuffer, peer: number, tag = 0): Promise<void> {
-    return this.run('recv', () => this.native.recv(buf, peer, tag));
+    return this.run('recv', () => this.viaHost([[buf, 'write']], ([b]) => this.native.recv(b, peer, tag)));
   }
 
   /**
@@ -177,9 +209,22 @@ export class Communicator {
    * patterns such as ring attention (send to next, recv from previous); one NCCL group on GPU.
    */
   exchange(transfers: { sends?: readonly Transfer[]; recvs?: readonly Transfer[] }): Promise<void> {
-    const native = (list: readonly Transfer[] | undefined): NativeTransfer[] =>
-      (list ?? []).map((t) => ({ buf: t.buf, peer: t.peer, tag: t.tag ?? 0 }));
-    return this.run('exchange', () => this.native.exchange(native(transfers.sends), native(transfers.recvs)));
+    const sends = transfers.sends ?? [];
+    const recvs = transfers.recvs ?? [];
+    const native = (list: readonly Transfer[], bufs: readonly CommBuffer[]): NativeTransfer[] =>
+      list.map((t, i) => ({ buf: bufs[i] ?? t.buf, peer: t.peer, tag: t.tag ?? 0 }));
+    const buffers: (readonly [CommBuffer, Access])[] = [
+      ...sends.map((t) => [t.buf, 'read'] as const),
+      ...recvs.map((t) => [t.buf, 'write'] as const),
+    ];
+    return this.run('exchange', () =>
+      this.viaHost(buffers, (bufs) =>
+        this.native.exchange(
+          native(sends, bufs.slice(0, sends.length)),
+          native(recvs, bufs.slice(sends.length)),
+        ),
+      ),
+    );
   }
 
   barrier(): Promise<void> {
@@ -222,6 +267,25 @@ export class Communicator {
   async close(): Promise<void> {
     await this.native.close();
     this.logger.debug('communicator closed');
+  }
+
+  /**
+   * Runs `call` on buffers gloo can read: 'cuda' tensors are staged through host copies (host-staging.ts);
+   * NCCL gets the buffers as they are.
+   */
+  private async viaHost<const B extends readonly (readonly [CommBuffer, Access])[]>(
+    buffers: B,
+    call: (bufs: { [K in keyof B]: CommBuffer }) => Promise<void>,
+  ): Promise<void> {
+    type Bufs = { [K in keyof B]: CommBuffer };
+    if (this.backend !== 'gloo') return call(buffers.map(([buf]) => buf) as unknown as Bufs);
+    const staged = buffers.map(([buf, access]) => stageThroughHost(buf, access));
+    try {
+      await call(staged.map((s) => s.buf) as unknown as Bufs);
+      for (const s of staged) s.copyBack();
+    } finally {
+      for (const s of staged) s.release();
+    }
   }
 
   private async run(operation: string, call: () => Promise<void>): Promise<void> {

@@ -97,6 +97,21 @@ export interface NativeCore {
   upsampleNearest(x: T, factorH: number, factorW: number, out: Opt): T;
   cpuKernels(): CpuKernelInfo;
   gemmCeiling(seconds?: number): number;
+  scaledAdd(x: T, y: T, alpha: number, out: Opt): T;
+  guidanceCombine(uncond: T, cond: T, scale: number, out: Opt): T;
+  lseMerge(out: T, lse: T, blockOut: T, blockLse: T): void;
+  timestepSinusoid(
+    timesteps: readonly number[],
+    channels: number,
+    flipSinToCos: boolean,
+    downscaleFreqShift: number,
+    maxPeriod: number,
+    device: Device,
+    dtype: DType,
+  ): T;
+  layerNormModulate(x: T, shift: T, scale: T, eps: number, out: Opt): T;
+  rmsNormRope(x: T, weight: Opt, cos: Opt, sin: Opt, eps: number, out: Opt, outOffset: number): T;
+  linearGelu(x: T, w: T, b: Opt, out: Opt): T;
   SafetensorsFile: new (path: string) => NativeSafetensorsFile;
 }
 

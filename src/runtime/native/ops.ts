@@ -6,7 +6,7 @@
  * allocating, which keeps the denoising loop free of allocations. Element-wise ops (gelu, silu, add,
  * modulate, gatedResidual, rope, affine, norms) accept an input as `out` to work in place.
  */
-import { type CpuKernelInfo, type NativeTensor, nativeCore } from './binding.js';
+import { type CpuKernelInfo, type Device, type DType, type NativeTensor, nativeCore } from './binding.js';
 import { Tensor } from './tensor.js';
 
 function wrap(result: NativeTensor, out: Tensor | undefined): Tensor {
@@ -97,7 +97,7 @@ export function attentionWithLse(
   options: AttentionOptions & { lse?: Tensor } = {},
 ): { out: Tensor; lse: Tensor } {
   const { scale = 1 / Math.sqrt(q.size(-1)) } = options;
-  const lse = options.lse ?? Tensor.empty([q.size(0), q.size(2), q.size(1)]);
+  const lse = options.lse ?? Tensor.empty([q.size(0), q.size(2), q.size(1)], 'f32', q.device);
   const out = wrap(
     nativeCore().attention(q.handle, k.handle, v.handle, scale, handleOf(options.out), lse.handle),
     options.out,
@@ -209,4 +209,112 @@ export function cpuKernels(): CpuKernelInfo {
  */
 export function gemmCeiling(seconds = 0.5): number {
   return nativeCore().gemmCeiling(seconds);
+/**
+ * x + alpha·y with the product rounded to float32 before the sum, as torch's `x + alpha * y`: the Euler
+ * step `sample + dt·velocity`. On 'cuda' y may be bf16 while x is f32 (the result has x's dtype). Pass
+ * out = x to update in place.
+ */
+export function scaledAdd(x: Tensor, y: Tensor, alpha: number, out?: Tensor): Tensor {
+  return wrap(nativeCore().scaledAdd(x.handle, y.handle, alpha, handleOf(out)), out);
+}
+
+/** Classifier-free guidance: uncond + scale·(cond − uncond), each operation rounded to float32. */
+export function guidanceCombine(uncond: Tensor, cond: Tensor, scale: number, out?: Tensor): Tensor {
+  return wrap(nativeCore().guidanceCombine(uncond.handle, cond.handle, scale, handleOf(out)), out);
+}
+
+/**
+ * Ring attention's merge, in place: folds a block result (blockOut [B, Sq, H, D], blockLse [B, H, Sq])
+ * over disjoint keys into the running (out, lse): lse' = log(e^lse + e^blockLse) and
+ * out' = e^(lse−lse')·out + e^(blockLse−lse')·blockOut. out and lse contiguous (out f32 on the CPU).
+ */
+export function lseMerge(out: Tensor, lse: Tensor, blockOut: Tensor, blockLse: Tensor): void {
+  nativeCore().lseMerge(out.handle, lse.handle, blockOut.handle, blockLse.handle);
+}
+
+export interface TimestepSinusoidOptions {
+  /** Width of the embedding; 256 for Flux and SD3. */
+  channels?: number;
+  /** diffusers' flip_sin_to_cos: cos first (true for Flux and SD3). */
+  flipSinToCos?: boolean;
+  downscaleFreqShift?: number;
+  maxPeriod?: number;
+  device?: Device;
+  dtype?: DType;
+}
+
+/**
+ * diffusers `get_timestep_embedding` of one timestep per sample → [B, channels], computed where `device`
+ * says; on 'cuda' the values travel as kernel arguments, so nothing is copied to the GPU.
+ */
+export function timestepSinusoid(
+  timesteps: readonly number[],
+  options: TimestepSinusoidOptions = {},
+): Tensor {
+  const {
+    channels = 256,
+    flipSinToCos = true,
+    downscaleFreqShift = 0,
+    maxPeriod = 10000,
+    device = 'cpu',
+    dtype = 'f32',
+  } = options;
+  return new Tensor(
+    nativeCore().timestepSinusoid(
+      timesteps,
+      channels,
+      flipSinToCos,
+      downscaleFreqShift,
+      maxPeriod,
+      device,
+      dtype,
+    ),
+  );
+}
+
+/** AdaLN in one pass: LayerNorm(x) without affine, then x·(1 + scale) + shift (vectors [B, D] or [D]). */
+export function layerNormModulate(
+  x: Tensor,
+  shift: Tensor,
+  scale: Tensor,
+  options: { eps?: number; out?: Tensor } = {},
+): Tensor {
+  const { eps = 1e-6, out } = options;
+  return wrap(nativeCore().layerNormModulate(x.handle, shift.handle, scale.handle, eps, handleOf(out)), out);
+}
+
+export interface RmsNormRopeOptions {
+  weight?: Tensor;
+  /** Rotary tables [outSeq, D] (both or neither); row outOffset + s rotates token s of x. */
+  cos?: Tensor;
+  sin?: Tensor;
+  eps?: number;
+  /** [B, outSeq, H, D]: x's tokens are written at [outOffset, outOffset + S). Default: a new [B, S, H, D]. */
+  out?: Tensor;
+  outOffset?: number;
+}
+
+/**
+ * Per-head RMSNorm of x [B, S, H, D], then RoPE, written straight into its place in the joint sequence:
+ * the query/key path of Flux and SD3.5 without the intermediate tensors or the concat.
+ */
+export function rmsNormRope(x: Tensor, options: RmsNormRopeOptions = {}): Tensor {
+  const { weight, cos, sin, eps = 1e-6, out, outOffset = 0 } = options;
+  return wrap(
+    nativeCore().rmsNormRope(
+      x.handle,
+      handleOf(weight),
+      handleOf(cos),
+      handleOf(sin),
+      eps,
+      handleOf(out),
+      outOffset,
+    ),
+    out,
+  );
+}
+
+/** GELU-tanh(x·wᵀ + b): on 'cuda' one cuBLASLt GEMM with the bias and GELU in its epilogue. */
+export function linearGelu(x: Tensor, w: Tensor, b?: Tensor, out?: Tensor): Tensor {
+  return wrap(nativeCore().linearGelu(x.handle, w.handle, handleOf(b), handleOf(out)), out);
 }

@@ -80,11 +80,16 @@ export class Tensor {
     return this.handle.data();
   }
 
-  /** A fresh Float32Array of the elements in logical (row-major) order, whatever the dtype or layout. */
+  /**
+   * A fresh Float32Array of the elements in logical (row-major) order, whatever the dtype, layout or
+   * device (a 'cuda' tensor is copied to the host first: one counted transfer, see transferCounts()).
+   */
   toFloat32Array(): Float32Array {
-    const f32 = this.handle.to('f32');
+    const host = this.handle.device === 'cpu' ? this.handle : this.handle.toDevice('cpu');
+    const f32 = host.to('f32');
     const copy = Float32Array.from(f32.data() as Float32Array);
-    if (f32 !== this.handle) f32.release();
+    if (f32 !== host) f32.release();
+    if (host !== this.handle) host.release();
     return copy;
   }
 

@@ -24,13 +24,18 @@ export class KvBuffers {
     this.shapeKey = key;
   }
 
-  /** The layer's buffer, created (zeros) at the prepared shape on first use. */
-  layer(name: string): KvPair {
+  /**
+   * The layer's buffer, created (zeros) at the prepared shape on first use, with the dtype and device of
+   * `like` (the K/V written into it; f32 on the CPU without one).
+   */
+  layer(name: string, like?: Tensor): KvPair {
     let pair = this.layers.get(name);
     if (!pair) {
       const shape = this.shapeKey.split('x').map(Number);
       if (shape.length !== 4) throw new Error('KvBuffers.prepare must be called before the first layer');
-      pair = { k: Tensor.zeros(shape), v: Tensor.zeros(shape) };
+      const dtype = like?.dtype ?? 'f32';
+      const device = like?.device ?? 'cpu';
+      pair = { k: Tensor.zeros(shape, dtype, device), v: Tensor.zeros(shape, dtype, device) };
       this.layers.set(name, pair);
     }
     return pair;
@@ -38,7 +43,7 @@ export class KvBuffers {
 
   /** Writes K/V of image tokens [start, start + n) into the layer's buffer. */
   write(name: string, start: number, k: Tensor, v: Tensor): void {
-    const pair = this.layer(name);
+    const pair = this.layer(name, k);
     const n = k.size(1);
     const kView = pair.k.narrow(1, start, n);
     const vView = pair.v.narrow(1, start, n);

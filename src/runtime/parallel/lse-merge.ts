@@ -1,53 +1,44 @@
 /**
- * Online merge of blockwise attention results through the log-sum-exp, in f32 (xdit.md §3.2): with the
- * running (o, l) and a block (ob, lb) over disjoint keys, l' = log(e^l + e^lb) and
- * o' = e^(l−l')·o + e^(lb−l')·ob, computed around the larger exponent so nothing overflows.
+ * Online merge of blockwise attention results through the log-sum-exp (xdit.md §3.2): with the running
+ * (o, l) and a block (ob, lb) over disjoint keys, l' = log(e^l + e^lb) and o' = e^(l−l')·o + e^(lb−l')·ob,
+ * computed around the larger exponent so nothing overflows. The merge runs where the blocks live
+ * (ops.lseMerge): on the GPU the running output stays there in float32, whatever the blocks' dtype.
  */
-import { Tensor } from '../native/index.js';
+import { ops, type Tensor } from '../native/index.js';
 
 export class LseAccumulator {
-  private out: Float32Array | undefined;
-  private lse: Float32Array | undefined;
+  private out: Tensor | undefined;
+  private lse: Tensor | undefined;
+  private blockDtype: Tensor['dtype'] = 'f32';
 
   /** q's shape [B, Sq, H, D]; the blocks' lse is [B, H, Sq]. */
   constructor(private readonly shape: readonly [number, number, number, number]) {}
 
   add(blockOut: Tensor, blockLse: Tensor): void {
-    const o = blockOut.toFloat32Array();
-    const l = blockLse.toFloat32Array();
+    if (blockOut.shape.join() !== this.shape.join()) {
+      throw new RangeError(
+        `LseAccumulator: block output [${blockOut.shape.join(', ')}] is not q's shape [${this.shape.join(', ')}]`,
+      );
+    }
     if (!this.out || !this.lse) {
-      this.out = o;
-      this.lse = l;
+      // The running sum is float32 and owned here: a copy even when the block already is f32.
+      const f32 = blockOut.to('f32');
+      this.out = f32 === blockOut ? blockOut.clone() : f32;
+      this.lse = blockLse.clone();
+      this.blockDtype = blockOut.dtype;
       return;
     }
-    const [b, sq, h, d] = this.shape;
-    const out = this.out;
-    const lse = this.lse;
-    for (let bi = 0; bi < b; bi++) {
-      for (let hi = 0; hi < h; hi++) {
-        for (let t = 0; t < sq; t++) {
-          const li = (bi * h + hi) * sq + t;
-          const a = lse[li] as number;
-          const c = l[li] as number;
-          const m = Math.max(a, c);
-          const wa = Math.exp(a - m);
-          const wc = Math.exp(c - m);
-          const sum = wa + wc;
-          lse[li] = m + Math.log(sum);
-          const fa = wa / sum;
-          const fc = wc / sum;
-          const base = ((bi * sq + t) * h + hi) * d;
-          for (let k = 0; k < d; k++) {
-            out[base + k] = fa * (out[base + k] as number) + fc * (o[base + k] as number);
-          }
-        }
-      }
-    }
+    ops.lseMerge(this.out, this.lse, blockOut, blockLse);
   }
 
-  /** The merged attention output [B, Sq, H, D]. */
+  /** The merged attention output [B, Sq, H, D] in the blocks' dtype; the accumulator is spent. */
   result(): Tensor {
-    if (!this.out) throw new Error('LseAccumulator: no block was added');
-    return Tensor.fromArray(this.out, this.shape);
+    if (!this.out || !this.lse) throw new Error('LseAccumulator: no block was added');
+    const merged = this.out.to(this.blockDtype);
+    if (merged !== this.out) this.out.release();
+    this.lse.release();
+    this.out = undefined;
+    this.lse = undefined;
+    return merged;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Ring attention (xdit.md §3.2): every ring rank keeps its queries and passes its K/V block around the
  * ring, R−1 hops, each hop posted before the block's attention runs so the transfer overlaps compute.
- * Partial results merge through the log-sum-exp in f32 (LseAccumulator).
+ * Partial results merge through the log-sum-exp in f32 (LseAccumulator), on the device of the blocks.
  *
  * Replicated joint text (xdit.md §3.4 b): the text K/V every rank holds is joined to the block of exactly
  * one ring step — the first for text-first models (Flux), the last for text-last ones (SD3) — so the
@@ -59,8 +59,8 @@ export function* ringAttention(
       let nextK: Tensor | undefined;
       let nextV: Tensor | undefined;
       if (step < size - 1) {
-        nextK = Tensor.empty(curK.shape);
-        nextV = Tensor.empty(curV.shape);
+        nextK = Tensor.empty(curK.shape, curK.dtype, curK.device);
+        nextV = Tensor.empty(curV.shape, curV.dtype, curV.device);
         ticket = yield {
           kind: 'startExchange',
           axis: 'ring',

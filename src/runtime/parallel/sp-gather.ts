@@ -11,14 +11,14 @@ export function* gatherSequenceShards(x: Tensor, layout: SpLayout): CommProgram<
   const u = layout.ulysses.size;
   const r = layout.ring.size;
   const input = x.contiguous();
-  const byUlysses = Tensor.empty([u, ...x.shape]);
+  const byUlysses = Tensor.empty([u, ...x.shape], input.dtype, input.device);
   try {
     yield { kind: 'allGather', axis: 'ulysses', input, output: byUlysses };
   } finally {
     if (input !== x) input.release();
   }
   if (r === 1) return byUlysses;
-  const all = Tensor.empty([r, u, ...x.shape]);
+  const all = Tensor.empty([r, u, ...x.shape], byUlysses.dtype, byUlysses.device);
   try {
     yield { kind: 'allGather', axis: 'ring', input: byUlysses, output: all };
   } finally {

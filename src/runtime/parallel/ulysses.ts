@@ -31,7 +31,7 @@ export function* scatterHeads(x: Tensor, u: number): CommProgram<Tensor> {
   const hg = h / u;
   // Chunk j of the send buffer holds head group j of every local token: it goes to Ulysses rank j.
   const send = permuted(x, [b, s, u, hg, d], [2, 0, 1, 3, 4]);
-  const recv = Tensor.empty([u, b, s, hg, d]);
+  const recv = Tensor.empty([u, b, s, hg, d], send.dtype, send.device);
   try {
     yield { kind: 'allToAll', axis: 'ulysses', input: send, output: recv };
   } finally {
@@ -52,7 +52,7 @@ export function* gatherHeads(x: Tensor, u: number): CommProgram<Tensor> {
   const s = total / u;
   // Chunk j holds the tokens of Ulysses rank j for this rank's head group.
   const send = permuted(x, [b, u, s, hg, d], [1, 0, 2, 3, 4]);
-  const recv = Tensor.empty([u, b, s, hg, d]);
+  const recv = Tensor.empty([u, b, s, hg, d], send.dtype, send.device);
   try {
     yield { kind: 'allToAll', axis: 'ulysses', input: send, output: recv };
   } finally {
@@ -70,7 +70,7 @@ export function* gatherHeads(x: Tensor, u: number): CommProgram<Tensor> {
 export function* allGatherHeads(x: Tensor, u: number): CommProgram<Tensor> {
   const [b, t, hg, d] = shape4(x, 'head group');
   const input = x.contiguous();
-  const gathered = Tensor.empty([u, b, t, hg, d]);
+  const gathered = Tensor.empty([u, b, t, hg, d], input.dtype, input.device);
   try {
     yield { kind: 'allGather', axis: 'ulysses', input, output: gathered };
   } finally {

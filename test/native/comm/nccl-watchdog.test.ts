@@ -67,5 +67,24 @@ describe('NCCL communicator host logic (fake libcuda/libnccl, 2 processes)', () 
       'init rank=1 size=2',
     ]);
     expect(lines.filter((l) => l === 'abort')).toHaveLength(2); // each rank's watchdog aborted its comm once
+    // Before each operation is issued, the communicator's stream waits on an event recorded on the
+    // default stream, where the CUDA backend queues every kernel: the operation reads what the kernels
+    // queued before it wrote, and nothing orders the two streams otherwise.
+    const pids = new Set(lines.filter((l) => l.startsWith('cuda ')).map((l) => l.split(' ')[1]));
+    expect(pids.size).toBe(2);
+    for (const pid of pids) {
+      const calls = lines
+        .filter((l) => l.startsWith(`cuda ${pid} `))
+        .map((l) => l.split(' ').slice(2).join(' '));
+      // The two barriers that completed: record on the default stream, wait, then the op's own event.
+      expect(calls.slice(0, 6)).toEqual([
+        'record default',
+        'wait comm',
+        'record comm',
+        'record default',
+        'wait comm',
+        'record comm',
+      ]);
+    }
   });
 });

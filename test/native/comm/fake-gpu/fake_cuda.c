@@ -1,8 +1,23 @@
 /* A stand-in for libcuda.so.1 so the NCCL communicator's host logic (dlopen, streams, events, the
  * watchdog) runs on machines without a GPU. Events complete at once, unless the file named by
- * FAKE_CUDA_HANG_FILE exists: then they never complete, as with a peer that stopped participating. */
+ * FAKE_CUDA_HANG_FILE exists: then they never complete, as with a peer that stopped participating.
+ * Event records and stream waits are appended to FAKE_NCCL_LOG (the fake NCCL's log, so the order of
+ * CUDA and NCCL calls shows in one file) as "cuda <pid> record default" for the default (legacy) stream,
+ * "cuda <pid> record comm" for the communicator's, "cuda <pid> wait comm". */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#define LEGACY_STREAM ((void*)0x1)
+
+static void note(const char* text) {
+  const char* path = getenv("FAKE_NCCL_LOG");
+  if (path == NULL) return;
+  FILE* f = fopen(path, "a");
+  if (f == NULL) return;
+  fprintf(f, "cuda %d %s\n", (int)getpid(), text);
+  fclose(f);
+}
 
 static int hanging(void) {
   const char* f = getenv("FAKE_CUDA_HANG_FILE");
@@ -17,9 +32,10 @@ int cuCtxSetCurrent(void* ctx) { return 0; }
 int cuStreamCreate(void** s, unsigned flags) { *s = malloc(1); return 0; }
 int cuStreamDestroy_v2(void* s) { free(s); return 0; }
 int cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
-int cuEventRecord(void* e, void* s) { return 0; }
+int cuEventRecord(void* e, void* s) { note(s == LEGACY_STREAM ? "record default" : "record comm"); return 0; }
 int cuEventQuery(void* e) { return hanging() ? 600 : 0; }
 int cuEventDestroy_v2(void* e) { free(e); return 0; }
 int cuMemAlloc_v2(unsigned long long* p, size_t n) { *p = (unsigned long long)malloc(n); return 0; }
 int cuMemFree_v2(unsigned long long p) { free((void*)p); return 0; }
 int cuGetErrorString(int rc, const char** s) { *s = "fake cuda error"; return 0; }
+int cuStreamWaitEvent(void* s, void* e, unsigned flags) { note(s == LEGACY_STREAM ? "wait default" : "wait comm"); return 0; }

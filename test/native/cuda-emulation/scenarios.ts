@@ -1,0 +1,192 @@
+/**
+ * Scenarios run by cuda-emulation.test.ts in child processes whose 'cuda' device is the host emulation
+ * (test/support/cuda-emulation.ts). Arguments as test/native/comm/worker.ts: scenario rank size port; the
+ * outcome is printed as one `RESULT <json>` line.
+ */
+import { createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import {
+  attentionFallbackReason,
+  checkGpuRuntime,
+  ops,
+  resetTransferCounts,
+  Tensor,
+  type TransferCounts,
+  transferCounts,
+} from '../../../src/runtime/native/index.js';
+import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
+import { ringAttention } from '../../../src/runtime/parallel/ring.js';
+import { rng } from '../../support/rng.js';
+
+const [scenario = '', rankArg = '0', sizeArg = '1', portArg = '0'] = process.argv.slice(2);
+const rank = Number(rankArg);
+const size = Number(sizeArg);
+const port = Number(portArg);
+
+function random(shape: number[], seed: number): Tensor {
+  const next = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Tensor.fromArray(
+    Float32Array.from({ length: n }, () => 2 * next() - 1),
+    shape,
+  );
+}
+
+/** Largest |a − b| over two tensors on any device (each read back to the host). */
+function maxDiff(a: Tensor, b: Tensor): number {
+  const x = a.toFloat32Array();
+  const y = b.toFloat32Array();
+  if (x.length !== y.length) return Number.POSITIVE_INFINITY;
+  return x.reduce((worst, v, i) => Math.max(worst, Math.abs(v - (y[i] as number))), 0);
+}
+
+const since = (before: TransferCounts): TransferCounts => {
+  const now = transferCounts();
+  return {
+    hostToDevice: now.hostToDevice - before.hostToDevice,
+    hostToDeviceBytes: now.hostToDeviceBytes - before.hostToDeviceBytes,
+    deviceToHost: now.deviceToHost - before.deviceToHost,
+    deviceToHostBytes: now.deviceToHostBytes - before.deviceToHostBytes,
+  };
+};
+
+/**
+ * The ops of a step on the device, after one upload of its inputs: no copy until the result is read.
+ * Each is compared with the same op on the CPU.
+ */
+function transfers(): Record<string, unknown> {
+  resetTransferCounts();
+  const cpu = {
+    latents: random([1, 16, 8], 1),
+    velocity: random([2, 16, 8], 2),
+    x: random([2, 16, 32], 3),
+    shift: random([2, 32], 4),
+    scale: random([2, 32], 5),
+    w: random([24, 32], 6),
+    bias: random([24], 7),
+    q: random([1, 6, 2, 16], 8),
+    k: random([1, 10, 2, 16], 9),
+    v: random([1, 10, 2, 16], 10),
+    normWeight: random([16], 11),
+    cos: random([9, 16], 12),
+    sin: random([9, 16], 13),
+  };
+  const gpu = Object.fromEntries(
+    Object.entries(cpu).map(([name, t]) => [name, t.toDevice('cuda')]),
+  ) as typeof cpu;
+  const upload = since({ hostToDevice: 0, hostToDeviceBytes: 0, deviceToHost: 0, deviceToHostBytes: 0 });
+  const before = transferCounts();
+  const run = (t: typeof cpu, device: 'cpu' | 'cuda') => {
+    const [uncond, cond] = t.velocity.split(2, 0) as [Tensor, Tensor];
+    const guided = ops.guidanceCombine(uncond, cond, 3.5);
+    const stepped = ops.scaledAdd(t.latents, guided, -0.125);
+    const modulated = ops.layerNormModulate(t.x, t.shift, t.scale);
+    const hidden = ops.linearGelu(modulated, t.w, t.bias);
+    const embedded = ops.timestepSinusoid([500, 250], { device });
+    const joint = Tensor.zeros([1, 9, 2, 16], 'f32', device);
+    ops.rmsNormRope(t.q, { weight: t.normWeight, cos: t.cos, sin: t.sin, out: joint, outOffset: 3 });
+    const first = ops.attentionWithLse(t.q, t.k.narrow(1, 0, 4), t.v.narrow(1, 0, 4), {
+      lse: Tensor.empty([1, 2, 6], 'f32', device),
+    });
+    const second = ops.attentionWithLse(t.q, t.k.narrow(1, 4, 6), t.v.narrow(1, 4, 6), {
+      lse: Tensor.empty([1, 2, 6], 'f32', device),
+    });
+    ops.lseMerge(first.out, first.lse, second.out, second.lse);
+    // A band of a batch-2 tensor: a strided destination on the device.
+    const band = t.velocity.clone();
+    band.narrow(1, 4, 8).copyFrom(t.velocity.narrow(1, 0, 8));
+    return { stepped, hidden, embedded, joint, merged: first.out, band };
+  };
+  const onGpu = run(gpu, 'cuda');
+  const duringStep = since(before);
+  const devices = Object.fromEntries(Object.entries(onGpu).map(([name, t]) => [name, t.device]));
+  const onCpu = run(cpu, 'cpu');
+  const diffs = Object.fromEntries(
+    Object.entries(onGpu).map(([name, t]) => [name, maxDiff(t, onCpu[name as keyof typeof onCpu])]),
+  );
+  const readBefore = transferCounts();
+  onGpu.stepped.toFloat32Array();
+  const read = since(readBefore);
+  return { upload, duringStep, read, devices, diffs };
+}
+
+/** Which attention ran: cuDNN's entry for bf16, the own kernel for f32 (and why). */
+function attentionPath(): Record<string, unknown> {
+  const q = random([1, 4, 2, 16], 1).toDevice('cuda');
+  const k = random([1, 6, 2, 16], 2).toDevice('cuda');
+  const v = random([1, 6, 2, 16], 3).toDevice('cuda');
+  ops.attention(q.to('bf16'), k.to('bf16'), v.to('bf16'));
+  const bf16 = attentionFallbackReason();
+  ops.attention(q, k, v);
+  const f32 = attentionFallbackReason();
+  return { bf16, f32 };
+}
+
+function gpuRuntime(): Record<string, unknown> {
+  const two = checkGpuRuntime({ devices: 2 });
+  const one = checkGpuRuntime({ devices: 1 });
+  const noNccl = checkGpuRuntime({ devices: 1, nccl: false });
+  const nativeAttention = checkGpuRuntime({ devices: 1, nccl: false, attention: 'native' });
+  return {
+    two: two.problem,
+    one: one.problem ?? 'ok',
+    noNccl: noNccl.problem ?? 'ok',
+    nativeAttention: nativeAttention.problem ?? 'ok',
+    found: one.found,
+  };
+}
+
+/**
+ * Ring attention over gloo with the blocks on the device: the communicator stages them through the host
+ * (the one-GPU group of the GPU check), the merge runs on the device, and the result equals attention
+ * over the whole sequence computed in one process.
+ */
+async function ring(): Promise<Record<string, unknown>> {
+  const store = await TcpStore.create({ host: '127.0.0.1', port, isServer: rank === 0, timeoutMs: 20_000 });
+  const comm = await createCommunicator({
+    backend: 'gloo',
+    store,
+    rank,
+    size,
+    prefix: 'ring',
+    timeoutMs: 20_000,
+  });
+  const [b, s, h, d] = [1, 5, 2, 8];
+  const q = random([b, s * size, h, d], 1);
+  const k = random([b, s * size, h, d], 2);
+  const v = random([b, s * size, h, d], 3);
+  const mine = (t: Tensor) =>
+    t
+      .narrow(1, rank * s, s)
+      .contiguous()
+      .toDevice('cuda');
+  const qd = mine(q);
+  const kd = mine(k);
+  const vd = mine(v);
+  const before = transferCounts();
+  const out = await runProgram(ringAttention(qd, kd, vd, { size, rank }), { ring: comm, ulysses: comm });
+  const staged = since(before);
+  const expected = ops.attention(q.narrow(1, rank * s, s).contiguous(), k, v);
+  const diff = maxDiff(out, expected);
+  await comm.close();
+  store.close();
+  return { device: out.device, diff, staged };
+}
+
+const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = {
+  transfers,
+  attentionPath,
+  gpuRuntime,
+  ring,
+};
+
+async function main(): Promise<void> {
+  const run = scenarios[scenario];
+  if (!run) throw new Error(`unknown scenario '${scenario}'`);
+  const result = await run();
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
