@@ -4,6 +4,7 @@
 //   cudaTransferCounts()       → { hostToDevice, hostToDeviceBytes, deviceToHost, deviceToHostBytes }
 //   resetCudaTransferCounts()
 //   cudaAttentionFallback()    → why the last GPU attention did not run through cuDNN ("" when it did)
+//   cudaSynchronize()          waits for every kernel queued so far and reports any error they raised
 // None of them throws for a missing GPU or library except bindCudaDevice: an absent piece is an answer.
 #include <dlfcn.h>
 #include <link.h>
@@ -109,6 +110,12 @@ Napi::Value ResetTransferCountsFn(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SynchronizeFn(const Napi::CallbackInfo& info) {
+  const CudaApi& api = RequireApi();
+  Check(api, api.stream_synchronize(nullptr), "cudaSynchronize");
+  return info.Env().Undefined();
+}
+
 Napi::Value AttentionFallbackFn(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), gpu::AttentionFallbackReason());
 }
@@ -120,6 +127,7 @@ void ExportRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("bindCudaDevice", Napi::Function::New(env, Guarded<BindCudaDevice>, "bindCudaDevice"));
   exports.Set("cudaTransferCounts", Napi::Function::New(env, Guarded<TransferCountsFn>, "cudaTransferCounts"));
   exports.Set("resetCudaTransferCounts", Napi::Function::New(env, Guarded<ResetTransferCountsFn>, "resetCudaTransferCounts"));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, Guarded<SynchronizeFn>, "cudaSynchronize"));
   exports.Set("cudaAttentionFallback", Napi::Function::New(env, Guarded<AttentionFallbackFn>, "cudaAttentionFallback"));
 }
 

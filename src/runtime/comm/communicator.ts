@@ -134,36 +134,33 @@ export class Communicator {
 
   /** In place over `buf`. 16-bit TypedArrays need `dtype` ('f16' or 'bf16'). */
   allReduce(buf: CommBuffer, op: ReduceOp = 'sum', dtype?: CommDType): Promise<void> {
-    const type = dtypeOf(buf, dtype);
     return this.run('allReduce', () =>
-      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.allReduce(b, type, op)),
+      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.allReduce(b, dtypeOf(buf, dtype), op)),
     );
   }
 
   /** output = every rank's input concatenated in rank order (output holds size × input). */
   allGather(input: CommBuffer, output: CommBuffer): Promise<void> {
-    const type = movementDtypeOf(input);
     return this.run('allGather', () =>
       this.viaHost(
         [
           [input, 'read'],
           [output, 'write'],
         ],
-        ([i, o]) => this.native.allGather(i, o, type),
+        ([i, o]) => this.native.allGather(i, o, movementDtypeOf(input)),
       ),
     );
   }
 
   /** input holds `size` equal chunks; chunk j goes to rank j, output chunk i comes from rank i. */
   allToAll(input: CommBuffer, output: CommBuffer): Promise<void> {
-    const type = movementDtypeOf(input);
     return this.run('allToAll', () =>
       this.viaHost(
         [
           [input, 'read'],
           [output, 'write'],
         ],
-        ([i, o]) => this.native.allToAll(i, o, type),
+        ([i, o]) => this.native.allToAll(i, o, movementDtypeOf(input)),
       ),
     );
   }
@@ -175,23 +172,21 @@ export class Communicator {
     output: CommBuffer,
     outCounts: readonly number[],
   ): Promise<void> {
-    const type = movementDtypeOf(input);
     return this.run('allToAllV', () =>
       this.viaHost(
         [
           [input, 'read'],
           [output, 'write'],
         ],
-        ([i, o]) => this.native.allToAllV(i, inCounts, o, outCounts, type),
+        ([i, o]) => this.native.allToAllV(i, inCounts, o, outCounts, movementDtypeOf(input)),
       ),
     );
   }
 
   /** In place: root's `buf` is copied into every other rank's `buf`. */
   broadcast(buf: CommBuffer, root: number): Promise<void> {
-    const type = movementDtypeOf(buf);
     return this.run('broadcast', () =>
-      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.broadcast(b, root, type)),
+      this.viaHost([[buf, 'readWrite']], ([b]) => this.native.broadcast(b, root, movementDtypeOf(buf))),
     );
   }
 

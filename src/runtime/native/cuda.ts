@@ -57,6 +57,7 @@ interface CudaBinding {
   cudaTransferCounts(): TransferCounts;
   resetCudaTransferCounts(): void;
   cudaAttentionFallback(): string;
+  cudaSynchronize(): void;
 }
 
 let cached: CudaBinding | undefined;
@@ -94,6 +95,14 @@ export function transferCounts(): TransferCounts {
 
 export function resetTransferCounts(): void {
   binding().resetCudaTransferCounts();
+}
+
+/**
+ * Waits until every kernel queued so far has run, and throws what any of them raised: kernels are
+ * asynchronous, so timings and error checks need this point.
+ */
+export function synchronizeCuda(): void {
+  binding().cudaSynchronize();
 }
 
 /** Why the last GPU attention did not run through cuDNN's flash attention ('' when it did). */

@@ -9,6 +9,7 @@ export {
   cudaLibraries,
   cudaStatus,
   resetTransferCounts,
+  synchronizeCuda,
   type TransferCounts,
   transferCounts,
 } from './cuda.js';
