@@ -209,6 +209,8 @@ export function cpuKernels(): CpuKernelInfo {
  */
 export function gemmCeiling(seconds = 0.5): number {
   return nativeCore().gemmCeiling(seconds);
+}
+
 /**
  * x + alpha·y with the product rounded to float32 before the sum, as torch's `x + alpha * y`: the Euler
  * step `sample + dt·velocity`. On 'cuda' y may be bf16 while x is f32 (the result has x's dtype). Pass
