@@ -190,6 +190,20 @@ describe('tessera fetch-model against a hub served over HTTP', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(hub.requests).toEqual([]);
     expect(again.stdout).toMatch(/0 file\(s\) fetched .* already in the cache/);
+    // Three CLI processes and two model loads: about 50 s on a loaded 2-core machine.
+  }, 180_000);
+
+  it('shares one node cache between two pods fetching at once: one downloads, the other waits and reuses', async () => {
+    hub.arm({});
+    const dest = join(work, 'shared-node-cache');
+    const [a, b] = await Promise.all([fetchInto(dest, { podIndex: 0 }), fetchInto(dest, { podIndex: 0 })]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(`${a.stdout}${b.stdout}`).toContain('another pod on this node is downloading into the same cache');
+    const perFile = new Map<string, number>();
+    for (const r of hub.requests) perFile.set(r.path, (perFile.get(r.path) ?? 0) + 1);
+    expect([...perFile.values()].every((n) => n === 1)).toBe(true);
+    expect(perFile.size).toBe(listFiles(join(work, 'pod0')).length);
   });
 
   it('resumes a file whose connection dropped mid-way with a Range request, fetching only the rest', async () => {
