@@ -421,6 +421,84 @@ describe('GPU pools', () => {
   });
 });
 
+describe('a pool that shrinks under a group', () => {
+  it('re-plans a group that lost a node for the nodes its pool has left, and keeps it on that pool', async () => {
+    const ns = await testNamespace('shrink');
+    await cluster().addGpuNodes({
+      namePrefix: 'shrink',
+      count: 2,
+      gpus: 8,
+      product: H100,
+      labels: { 'karpenter.sh/nodepool': 'h100-small' },
+    });
+    try {
+      // FLUX.1-dev with fast links between nodes: two nodes (16 GPUs) beat one, so the group spans both.
+      await applyInferences(
+        cluster(),
+        ns,
+        minimalInference('shrinking', 8, {
+          parallelism: { mode: 'Auto', gpusPerGroupRange: { min: 8, max: 16 } },
+          topology: { interNodeBandwidthGbps: 3200 },
+          placement: { pool: { name: 'h100-small' } },
+        } as Partial<DiTInference['spec']>),
+      );
+      const before = await waitReady(ns, 'shrinking');
+      expect(before.status?.plan).toMatchObject({ pool: 'h100-small', podsPerGroup: 2, gpusPerGroup: 16 });
+
+      const [pod0, pod1] = await groupPods(ns, 'shrinking', 0);
+      const lost = pod1?.spec?.nodeName ?? '';
+      await kubectlOk(cluster(), ['delete', 'node', lost, '--wait=false']);
+      // What pod GC does to a pod whose node is gone, without its minute of waiting.
+      await waitStatus(
+        ns,
+        'shrinking',
+        'the group is down',
+        (inf) => inf.status?.groups?.[0]?.phase !== 'Ready',
+      );
+      for (const p of [pod0, pod1]) {
+        if (p?.spec?.nodeName === lost) {
+          await kubectlOk(cluster(), [
+            'delete',
+            'pod',
+            p.metadata?.name ?? '',
+            '-n',
+            ns,
+            '--force',
+            '--grace-period=0',
+          ]);
+        }
+      }
+
+      const after = await waitStatus(
+        ns,
+        'shrinking',
+        'Ready on one node, re-planned',
+        (inf) => condition(inf, 'Ready')?.status === 'True' && inf.status?.plan?.podsPerGroup === 1,
+        90_000,
+      );
+      expect(after.status?.plan).toMatchObject({ pool: 'h100-small', podsPerGroup: 1, gpusPerGroup: 8 });
+      expect(after.status?.groups?.[0]).toMatchObject({ pool: 'h100-small', phase: 'Ready', desiredPods: 1 });
+      expect(condition(after, 'Planned')?.reason).toBe('PlanFound');
+      const pods = await groupPods(ns, 'shrinking', 0);
+      expect(pods.map((p) => p.spec?.nodeName)).toEqual([expect.stringMatching(/^shrink-/)]);
+      expect(pods[0]?.spec?.nodeName).not.toBe(lost);
+      expect((await eventsWithReason(cluster(), ns, 'PlanChosen')).items.length).toBe(2);
+    } finally {
+      await kubectlOk(cluster(), ['delete', 'ditinference', '--all', '-n', ns, '--wait=false']);
+      await eventually('the pods of the shrunk pool are gone', async () =>
+        (await listByName(client, RESOURCES.pod, ns, 'shrinking')).length === 0 ? true : undefined,
+      );
+      await kubectlOk(cluster(), [
+        'delete',
+        'nodes',
+        '-l',
+        'karpenter.sh/nodepool=h100-small',
+        '--wait=false',
+      ]);
+    }
+  });
+});
+
 describe('scaling', () => {
   it('adds and removes whole groups through kubectl scale, and status follows', async () => {
     const ns = await testNamespace('scale');

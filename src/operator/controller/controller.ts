@@ -74,7 +74,8 @@ export class Controller {
       boundPods: new Informer<V1Pod>({
         client,
         resource: RESOURCES.pod,
-        log: log.child({ component: 'informer', resource: 'pods (bound, all owners)' }),
+        name: 'pods (bound, any owner)',
+        log: log.child({ component: 'informer', resource: 'pods (bound, any owner)' }),
         fieldSelector: BOUND_POD_SELECTOR,
         transform: trimBoundPod,
         ...options.informer,

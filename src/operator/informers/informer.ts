@@ -11,6 +11,8 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
   readonly client: KubeClient;
   readonly resource: ResourceType;
   readonly log: Logger;
+  /** Shown in health and logs instead of the resource's plural, e.g. for a second cache of pods. */
+  readonly name?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   /**
@@ -49,8 +51,10 @@ export interface InformerHealth {
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: ChangeHandler<T>[] = [];
-  private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector' | 'fieldSelector' | 'transform'>> &
-    Pick<InformerOptions<T>, 'labelSelector' | 'fieldSelector' | 'transform'>;
+  private readonly opts: Required<
+    Omit<InformerOptions<T>, 'name' | 'labelSelector' | 'fieldSelector' | 'transform'>
+  > &
+    Pick<InformerOptions<T>, 'name' | 'labelSelector' | 'fieldSelector' | 'transform'>;
   private abort: AbortController | undefined;
   /** Aborted by stop(): ends back-off sleeps at once. */
   private readonly stopping = new AbortController();
@@ -73,8 +77,9 @@ export class Informer<T extends KubeObject> {
     };
   }
 
+  /** The resource, or the name given for a second cache of it (health and logs tell them apart). */
   get resourceName(): string {
-    return this.opts.resource.plural;
+    return this.opts.name ?? this.opts.resource.plural;
   }
 
   onChange(handler: ChangeHandler<T>): void {
@@ -91,7 +96,7 @@ export class Informer<T extends KubeObject> {
 
   health(): InformerHealth {
     return {
-      resource: this.opts.resource.plural,
+      resource: this.resourceName,
       synced: this.synced,
       lastContactAt: this.lastContactAt,
       consecutiveFailures: this.consecutiveFailures,
