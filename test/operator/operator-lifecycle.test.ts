@@ -146,6 +146,17 @@ async function expectPodsOnTheirPools(ns: string, name: string, inf: DiTInferenc
   }
 }
 
+/** Adds `count` nodes of 8 H100 as the Karpenter node pool `nodePool` (what an autoscaler would do). */
+async function addH100Pool(namePrefix: string, nodePool: string, count: number): Promise<void> {
+  await cluster().addGpuNodes({
+    namePrefix,
+    count,
+    gpus: 8,
+    product: H100,
+    labels: { 'karpenter.sh/nodepool': nodePool },
+  });
+}
+
 /** Flux on 16 GPUs a group unless `extra` says otherwise. */
 function smallInference(name: string, extra: Partial<DiTInference['spec']> = {}): DiTInference {
   return minimalInference(name, 16, extra);
@@ -291,13 +302,7 @@ describe('examples', () => {
     expect(condition(waiting, 'Ready')?.reason).toBe('WaitingForNodes');
     expect((await eventsWithReason(cluster(), ns, 'WaitingForNodes')).items.length).toBe(1);
     // The "autoscaler" brings two nodes of the requested pool.
-    await cluster().addGpuNodes({
-      namePrefix: 'spot',
-      count: 2,
-      gpus: 8,
-      product: H100,
-      labels: { 'karpenter.sh/nodepool': 'h100-spot' },
-    });
+    await addH100Pool('spot', 'h100-spot', 2);
     const ready = await waitReady(ns, 'flux-schnell');
     expect(ready.status?.plan?.podsPerGroup).toBe(2);
     expect(condition(ready, 'CapacityAvailable')?.status).toBe('True');
@@ -424,13 +429,7 @@ describe('GPU pools', () => {
 describe('a pool that shrinks under a group', () => {
   it('re-plans a group that lost a node for the nodes its pool has left, and keeps it on that pool', async () => {
     const ns = await testNamespace('shrink');
-    await cluster().addGpuNodes({
-      namePrefix: 'shrink',
-      count: 2,
-      gpus: 8,
-      product: H100,
-      labels: { 'karpenter.sh/nodepool': 'h100-small' },
-    });
+    await addH100Pool('shrink', 'h100-small', 2);
     try {
       // FLUX.1-dev with fast links between nodes: two nodes (16 GPUs) beat one, so the group spans both.
       await applyInferences(
