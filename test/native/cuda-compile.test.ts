@@ -156,3 +156,25 @@ print(json.dumps({"abi": lib.tessera_cuda_abi_version(), "device": [device_statu
     expect(bytes.includes(Buffer.from('sm_90'))).toBe(true);
   });
 });
+
+/** The `name==version` pins of a bash array assignment `NAME=(...)` in `script`. */
+function pinsOf(script: string, name: string): Map<string, string> {
+  const body = new RegExp(`^${name}=\\(([^)]*)\\)`, 'm').exec(readFileSync(join(repoRoot, script), 'utf8'));
+  if (!body) throw new Error(`${script} has no ${name}=(...) array`);
+  return new Map([...(body[1] as string).matchAll(/([\w.-]+)==([\w.]+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+describe('CUDA pins agree between the compile and the runtime image', () => {
+  it('the runtime image loads the cuBLAS and cuDNN the backend is compiled against, and the same nvcc', () => {
+    const headers = pinsOf('scripts/setup.d/45-cuda', 'header_pins');
+    const toolchain = pinsOf('scripts/setup.d/45-cuda', 'toolchain_pins');
+    const runtime = pinsOf('scripts/build-images', 'cuda_runtime_pins');
+    const imageNvcc = pinsOf('scripts/build-images', 'nvcc_pins');
+    for (const library of ['nvidia-cublas', 'nvidia-cudnn-cu13']) {
+      expect(headers.get(library), `45-cuda header_pins: ${library}`).toBeDefined();
+      expect(runtime.get(library), `build-images cuda_runtime_pins: ${library}`).toBe(headers.get(library));
+    }
+    expect(runtime.get('nvidia-cuda-runtime')).toBe(toolchain.get('nvidia-cuda-runtime'));
+    expect(imageNvcc).toEqual(toolchain);
+  });
+});
