@@ -30,6 +30,16 @@ let client: KubeClient;
 let proxy: FreezableProxy;
 let operator: OperatorProcess;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-stall-'));
+/** The operator's caches as /healthz names them. */
+const INFORMERS = [
+  'ditinferences',
+  'statefulsets',
+  'pods',
+  'configmaps',
+  'services',
+  'nodes',
+  'pods (bound, any owner)',
+];
 
 beforeAll(async () => {
   ensureBuilt();
@@ -80,6 +90,21 @@ describe('watch stalls', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(unhealthy).toMatch(/no contact with the API server/);
+    // Each cache is named apart in /healthz, the second cache of pods too, so a failing probe says
+    // which watch died.
+    const allDead = await eventually(
+      '/healthz names every silent watch',
+      async () => {
+        const res = await operator.get('/healthz');
+        const names = res.body
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(': no contact')[0]);
+        return names.length === INFORMERS.length ? names : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, describe: async () => (await operator.get('/healthz')).body },
+    );
+    expect([...allDead].sort()).toEqual([...INFORMERS].sort());
     // Created while the operator is cut off: only a restarted watch (or relist) can deliver it.
     await applyInferences(cluster(), ns, minimalInference('after-stall', 8));
     await sleep(2_000);
@@ -103,6 +128,9 @@ describe('watch stalls', () => {
       async () => ((await operator.get('/healthz')).status === 200 ? true : undefined),
       { timeoutMs: 40_000, describe: async () => (await operator.get('/healthz')).body },
     );
-    expect(operator.logTail(200_000)).toMatch(/stalled/);
+    const logs = operator.logTail(200_000);
+    expect(logs).toMatch(/stalled/);
+    // Log lines carry the same name as the probe.
+    expect(logs).toContain('"component":"informer","resource":"pods (bound, any owner)"');
   });
 });

@@ -60,7 +60,7 @@ export class Controller {
       new Informer<T>({
         client,
         resource,
-        log: log.child({ component: 'informer', resource: resource.plural }),
+        log,
         ...(labelSelector ? { labelSelector } : {}),
         ...options.informer,
       });
@@ -75,7 +75,7 @@ export class Controller {
         client,
         resource: RESOURCES.pod,
         name: 'pods (bound, any owner)',
-        log: log.child({ component: 'informer', resource: 'pods (bound, any owner)' }),
+        log,
         fieldSelector: BOUND_POD_SELECTOR,
         transform: trimBoundPod,
         ...options.informer,

@@ -10,6 +10,7 @@ export type ChangeHandler<T> = (type: ChangeType, obj: T) => void;
 export interface InformerOptions<T extends KubeObject = KubeObject> {
   readonly client: KubeClient;
   readonly resource: ResourceType;
+  /** The informer logs through a child of this one, bound to its component and name. */
   readonly log: Logger;
   /** Shown in health and logs instead of the resource's plural, e.g. for a second cache of pods. */
   readonly name?: string;
@@ -55,6 +56,8 @@ export class Informer<T extends KubeObject> {
     Omit<InformerOptions<T>, 'name' | 'labelSelector' | 'fieldSelector' | 'transform'>
   > &
     Pick<InformerOptions<T>, 'name' | 'labelSelector' | 'fieldSelector' | 'transform'>;
+  /** Bound to the same name /healthz and /readyz show, so a log line and a failing probe match. */
+  private readonly log: Logger;
   private abort: AbortController | undefined;
   /** Aborted by stop(): ends back-off sleeps at once. */
   private readonly stopping = new AbortController();
@@ -75,6 +78,7 @@ export class Informer<T extends KubeObject> {
       pageSize: 500,
       ...options,
     };
+    this.log = options.log.child({ component: 'informer', resource: this.resourceName });
   }
 
   /** The resource, or the name given for a second cache of it (health and logs tell them apart). */
@@ -134,8 +138,8 @@ export class Informer<T extends KubeObject> {
         this.consecutiveFailures++;
         this.restarts++;
         const delay = this.backoffDelay();
-        this.opts.log.warn(
-          { err, resource: this.resourceName, failures: this.consecutiveFailures, retryInMs: delay },
+        this.log.warn(
+          { err, failures: this.consecutiveFailures, retryInMs: delay },
           'Watch failed; restarting informer',
         );
         await sleep(delay, this.stopping.signal);
@@ -243,7 +247,7 @@ export class Informer<T extends KubeObject> {
       } catch (err) {
         if (!this.running) return;
         if (gone || isGone(err)) {
-          this.opts.log.debug({ resource: this.resourceName }, 'Watch expired (410); relisting');
+          this.log.debug('Watch expired (410); relisting');
           return;
         }
         if (stalled) throw new Error(`watch ${this.resourceName}: no data for ${stallAfterMs} ms (stalled)`);
@@ -276,7 +280,7 @@ export class Informer<T extends KubeObject> {
       try {
         h(type, obj);
       } catch (err) {
-        this.opts.log.error({ err, resource: this.resourceName }, 'Informer handler threw');
+        this.log.error({ err }, 'Informer handler threw');
       }
     }
   }
