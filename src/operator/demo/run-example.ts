@@ -82,6 +82,7 @@ export async function runOperatorDemo(cluster: ControlPlane, say: Say): Promise<
     say(
       `Plan: ${plan?.summary} — ${plan?.gpusPerGroup} GPU(s) per group as ${plan?.podsPerGroup} pod(s) × ${plan?.gpusPerPod} GPU(s)`,
     );
+    if (plan?.pool) say(`  on GPU pool ${plan.pool}: ${plan.poolReason ?? ''}`);
     say(`  ${plan?.reason}`);
     say(
       `  predicted ${plan?.predicted.totalSeconds.toFixed(2)} s per ${example.spec.request.width}×${example.spec.request.height} image`,
