@@ -3,7 +3,7 @@
  * runs the committed tiny checkpoints (real Diffusers names and layout) over gloo with each rank writing
  * its stats (TESSERA_STATS_DIR), and every rank's loaded bytes must equal the planner's parameters for
  * that rank (stage blocks, embedders on the first stage, head on the last) at the bytes per value the
- * ranks hold (f32 on CPU).
+ * ranks hold (f32 here: the fixtures are f32).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import {
   writeInputs,
 } from '../runtime/parallel/denoise-fixtures.js';
 
-/** The ranks of a CPU group hold f32 (the checkpoint's bf16 is widened on load). */
+/** The fixtures are f32 checkpoints, so the ranks hold f32 (a bf16 checkpoint's matrices would stay bf16). */
 const CPU_BYTES_PER_VALUE = 4;
 
 let dir = '';

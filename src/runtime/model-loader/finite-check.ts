@@ -1,7 +1,7 @@
 /**
  * The optional load-time check that every weight is finite. A checkpoint with a NaN or ±Infinity loads
  * and runs, and every image it makes is NaN; the check finds the tensor before serving starts. It reads
- * each weight once more (after conversion to f32), so it is off unless asked for.
+ * each weight once more, so it is off unless asked for.
  */
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import type { Tensor } from '../native/index.js';
@@ -17,9 +17,10 @@ export function finiteCheckRequested(env: NodeJS.ProcessEnv = process.env): bool
   );
 }
 
-/** Index of the first NaN or ±Infinity of an f32 host tensor, or -1. */
+/** Index of the first NaN or ±Infinity of a host tensor (any dtype), or -1. */
 export function firstNonFiniteElement(tensor: Tensor): number {
-  const data = tensor.isContiguous ? tensor.data() : tensor.toFloat32Array();
+  // bf16/f16 weight matrices are checked on their f32 widening (exact: the same NaN/Infinity positions).
+  const data = tensor.dtype === 'f32' && tensor.isContiguous ? tensor.data() : tensor.toFloat32Array();
   if (!(data instanceof Float32Array)) throw new Error('the finite check reads f32 tensors');
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) return i;

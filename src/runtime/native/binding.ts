@@ -66,6 +66,12 @@ export interface CpuKernelInfo {
   openblas?: { core: string; requested: string; cpuidCore: string; config: string };
 }
 
+/** What a device's kernels take as they are. */
+export interface BackendCapabilities {
+  /** Weight dtypes its GEMMs read directly (bf16/f16 widened while packing): a loader keeps these. */
+  weightDtypes: DType[];
+}
+
 type T = NativeTensor;
 type Opt = NativeTensor | undefined;
 
@@ -97,6 +103,7 @@ export interface NativeCore {
   upsampleNearest(x: T, factorH: number, factorW: number, out: Opt): T;
   cpuKernels(): CpuKernelInfo;
   gemmCeiling(seconds?: number): number;
+  backendCapabilities(device: Device): BackendCapabilities | undefined;
   scaledAdd(x: T, y: T, alpha: number, out: Opt): T;
   guidanceCombine(uncond: T, cond: T, scale: number, out: Opt): T;
   lseMerge(out: T, lse: T, blockOut: T, blockLse: T): void;

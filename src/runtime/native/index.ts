@@ -1,5 +1,5 @@
 /** The native CPU core as TypeScript: tensors, kernels, safetensors checkpoints. */
-export type { CpuKernelInfo, Device, DType } from './binding.js';
+export type { BackendCapabilities, CpuKernelInfo, Device, DType } from './binding.js';
 export { nativeAddonPath } from './binding.js';
 export {
   attentionFallbackReason,

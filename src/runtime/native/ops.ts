@@ -212,6 +212,14 @@ export function gemmCeiling(seconds = 0.5): number {
 }
 
 /**
+ * The weight dtypes the CPU's GEMMs read as they are: f32, bf16 and f16 with our kernels (widened while
+ * packing); f32 only when OpenBLAS is the choice (it would need an f32 copy on every call).
+ */
+export function cpuWeightDtypes(): DType[] {
+  return nativeCore().backendCapabilities('cpu')?.weightDtypes ?? ['f32'];
+}
+
+/**
  * x + alpha·y with the product rounded to float32 before the sum, as torch's `x + alpha * y`: the Euler
  * step `sample + dt·velocity`. On 'cuda' y may be bf16 while x is f32 (the result has x's dtype). Pass
  * out = x to update in place.

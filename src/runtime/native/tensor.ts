@@ -56,6 +56,11 @@ export class Tensor {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Bytes of the values this tensor shows (4 per f32, 2 per bf16/f16 element). */
+  get bytes(): number {
+    return this.numel * (this.dtype === 'f32' ? 4 : 2);
+  }
+
   get strides(): number[] {
     return this.handle.strides;
   }

@@ -6,7 +6,7 @@ import type { LoadedTransformer } from '../model-loader/index.js';
 export interface RankStats {
   rank: number;
   coords: MeshCoords;
-  /** Bytes of every tensor this rank loaded (f32 in memory). */
+  /** Bytes of every tensor this rank loaded, as held in memory (f32, or bf16/f16 matrices). */
   loadedBytes: number;
   /** Of those, the bytes of transformer blocks (what PipeFusion stages split). */
   blockBytes: number;
@@ -23,7 +23,7 @@ export function weightBytes(loaded: LoadedTransformer): { loadedBytes: number; b
   let blockBytes = 0;
   for (const name of loaded.weights.names()) {
     const t = loaded.weights.get(name);
-    const bytes = t.numel * 4;
+    const bytes = t.bytes;
     loadedBytes += bytes;
     if (BLOCK_PREFIXES.some((p) => name.startsWith(p))) blockBytes += bytes;
   }

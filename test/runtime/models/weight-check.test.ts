@@ -47,6 +47,13 @@ describe('checking weights for NaN and Infinity at load', () => {
     expect(() => loadTransformer(dir)).toThrow(/tensor "proj_out\.bias" .*element 0 is -Infinity/);
   });
 
+  it('finds a NaN in a bf16 matrix, which the loader keeps in bf16 (the CPU GEMMs read it as it is)', () => {
+    const dir = poisoned('flux-dev-bf16', 'single_transformer_blocks.0.proj_mlp.weight', 7, Number.NaN);
+    expect(() => loadTransformer(dir, { checkFinite: true })).toThrow(
+      /tensor "single_transformer_blocks\.0\.proj_mlp\.weight" .*element 7 is NaN/,
+    );
+  });
+
   it('is off by default, and a clean checkpoint passes it', () => {
     const dir = poisoned('flux-dev', 'x_embedder.bias', 1, Number.POSITIVE_INFINITY);
     expect(() => loadTransformer(dir)).not.toThrow();

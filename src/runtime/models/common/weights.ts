@@ -1,7 +1,7 @@
 /**
- * The weights a model is built from: tensors by their Diffusers state-dict name, already in f32 (the loader
- * converts bf16/f16 once, so the GEMMs never convert). A scope reads one block's tensors without repeating
- * its prefix.
+ * The weights a model is built from: tensors by their Diffusers state-dict name; matrices in f32 or in the
+ * checkpoint's bf16/f16 where the CPU's GEMMs read it directly (model-loader), everything else in f32. A
+ * scope reads one block's tensors without repeating its prefix.
  */
 import type { Tensor } from '../../native/index.js';
 
