@@ -15,47 +15,25 @@ import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { allTensors, type FluxTransformerConfig, fluxManifest } from '../src/runtime/checkpoint/index.js';
-import { denoise } from '../src/runtime/denoise/index.js';
+import { allTensors, fluxManifest } from '../src/runtime/checkpoint/index.js';
 import { WeightMap } from '../src/runtime/models/common/weights.js';
-import { imageIds, textIds } from '../src/runtime/models/flux/packing.js';
 import { FluxTransformer } from '../src/runtime/models/flux/transformer.js';
-import { ops, Tensor } from '../src/runtime/native/index.js';
-import { FLOW_MATCH_EULER_DEFAULTS } from '../src/runtime/scheduler/flow-match-config.js';
+import { ops, type Tensor } from '../src/runtime/native/index.js';
+import {
+  benchFluxConfig,
+  benchFluxInputs,
+  describeBenchFlux,
+  fluxStep,
+  latentSide,
+  textTokens,
+} from './support/flux-step.js';
 import { describeMachine, loadLine } from './support/machine.js';
+import { randomTensor } from './support/random.js';
 
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
-const latentSide = 64; // 64×64 latent → 32×32 = 1,024 packed tokens
-const textTokens = 128;
-
-const config: FluxTransformerConfig = {
-  className: 'FluxTransformer2DModel',
-  patchSize: 1,
-  inChannels: 64,
-  outChannels: 64,
-  numLayers: 4,
-  numSingleLayers: 8,
-  attentionHeadDim: 64,
-  numAttentionHeads: 8,
-  jointAttentionDim: 4096,
-  pooledProjectionDim: 768,
-  guidanceEmbeds: true,
-  axesDimsRope: [8, 28, 28],
-};
-
-/** Uniform values in ±scale from a fixed LCG (the numbers only need to be finite and O(1)). */
-function randomTensor(shape: readonly number[], scale: number, seed: number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let state = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    data[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return Tensor.fromArray(data, shape);
-}
+const config = benchFluxConfig;
 
 /** Random weights; `dtype` bf16 holds every matrix in bf16 (as a bf16 checkpoint loaded as it is). */
 function randomWeights(dtype: 'f32' | 'bf16'): WeightMap {
@@ -73,20 +51,8 @@ function tesseraStep(dtype: 'f32' | 'bf16'): () => Promise<void> {
   const weights = randomWeights(dtype);
   const model = new FluxTransformer(config, weights);
   const loaded = { family: 'flux', config, model, weights } as const;
-  const imageTokens = (latentSide / 2) ** 2;
-  const inputs = {
-    family: 'flux',
-    latents: randomTensor([1, imageTokens, config.inChannels], 1, 7),
-    imgIds: imageIds(latentSide, latentSide),
-    txtIds: textIds(textTokens),
-    promptEmbeds: randomTensor([1, textTokens, config.jointAttentionDim], 1, 8),
-    pooledPromptEmbeds: randomTensor([1, config.pooledProjectionDim], 1, 9),
-  } as const;
-  const scheduler = { ...FLOW_MATCH_EULER_DEFAULTS, shift: 3, useDynamicShifting: true };
-  return async () => {
-    const { latents } = await denoise(loaded, inputs, { steps: 1, guidanceScale: 3.5, scheduler });
-    latents.release();
-  };
+  const inputs = benchFluxInputs();
+  return () => fluxStep(loaded, inputs);
 }
 
 async function seconds(run: () => Promise<void>): Promise<number> {
@@ -151,9 +117,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 
 ops.setNumThreads(threads);
-const describe =
-  `Flux ${config.numLayers} double + ${config.numSingleLayers} single blocks, ` +
-  `${config.numAttentionHeads} heads × ${config.attentionHeadDim}, ${(latentSide / 2) ** 2} image + ${textTokens} text tokens`;
+const describe = describeBenchFlux();
 process.stdout.write(
   `one denoising step on CPU, ${describe}, ${threads} thread(s), ${repeats} interleaved rounds\n`,
 );

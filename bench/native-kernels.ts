@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { ops, Tensor } from '../src/runtime/native/index.js';
 import { describeMachine, loadLine } from './support/machine.js';
+import { randomTensor as randomTensorOf } from './support/random.js';
 
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
@@ -28,16 +29,8 @@ const gemmShapes: [number, number, number][] = [
 ];
 const attentionShape: [number, number, number, number] = [1, 4096, 24, 128];
 
-function randomTensor(shape: number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let state = 12345;
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    data[i] = state / 2 ** 32 - 0.5;
-  }
-  return Tensor.fromArray(data, shape);
-}
+/** Uniform in ±0.5. */
+const randomTensor = (shape: number[]): Tensor => randomTensorOf(shape, 0.5, 12345);
 
 function seconds(fn: () => void): number {
   const start = process.hrtime.bigint();
