@@ -232,7 +232,7 @@ const INVALID: [string, Mutation, string, string | RegExp][] = [
     'both model sources set',
     (s) => Object.assign(s.model!.source as object, { hostPath: { path: '/models/sd3' } }),
     'spec.model.source',
-    'exactly one of pvc, hostPath or image',
+    'exactly one of pvc, hostPath, image or hub',
   ],
   ['no model source', (s) => (s.model!.source = {}), 'spec.model.source', 'exactly one'],
   [
