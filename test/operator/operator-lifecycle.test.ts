@@ -305,6 +305,12 @@ describe('examples', () => {
     await addH100Pool('spot', 'h100-spot', 2);
     const ready = await waitReady(ns, 'flux-schnell');
     expect(ready.status?.plan?.podsPerGroup).toBe(2);
+    // Once the pool has nodes it is a pool like any other: the plan names it and the group's pods are
+    // pinned to it and run on its nodes.
+    expect(ready.status?.plan?.pool).toBe('h100-spot');
+    expect(ready.status?.groups?.map((g) => g.pool)).toEqual(['h100-spot']);
+    expect(condition(ready, 'TopologyResolved')?.reason).toBe('FromNodes');
+    await expectPodsOnTheirPools(ns, 'flux-schnell', ready);
     expect(condition(ready, 'CapacityAvailable')?.status).toBe('True');
     // The "autoscaler" scales the pool back to zero once the object is gone.
     await kubectlOk(cluster(), ['delete', 'ditinference', 'flux-schnell', '-n', ns, '--wait=false']);
