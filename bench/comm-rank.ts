@@ -4,6 +4,7 @@
  * Usage: comm-rank.ts <rank> <size> <port> <sizes-json> <min-seconds>; prints one JSON line.
  */
 import { type Communicator, createCommunicator, TcpStore } from '../src/runtime/comm/index.js';
+import { readGroupSecret } from '../src/runtime/rendezvous/group-secret.js';
 
 const [rankArg = '0', sizeArg = '2', portArg = '0', sizesArg = '[]', minArg = '1'] = process.argv.slice(2);
 const rank = Number(rankArg);
@@ -29,7 +30,12 @@ async function timed(world: Communicator, op: () => Promise<void>, minSeconds: n
 async function main(): Promise<void> {
   const sizes = JSON.parse(sizesArg) as number[];
   const minSeconds = Number(minArg);
-  const store = await TcpStore.create({ host: '127.0.0.1', port: Number(portArg), isServer: rank === 0 });
+  const store = await TcpStore.create({
+    host: '127.0.0.1',
+    port: Number(portArg),
+    isServer: rank === 0,
+    secret: readGroupSecret(),
+  });
   const world = await createCommunicator({ backend: 'gloo', store, rank, size, prefix: 'bench' });
   const results: { op: string; bytes: number; seconds: number }[] = [];
   for (const bytes of sizes) {

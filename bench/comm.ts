@@ -14,8 +14,12 @@
  * BENCH_COMM_ROUNDS, BENCH_COMM_PYTHON (a python with torch, instead of the reference venv).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeGroupSecretFile } from '../src/runtime/rendezvous/group-secret.js';
+import { RUNTIME_ENV } from '../src/shared/runtime-contract.js';
 
 interface Sample {
   op: string;
@@ -100,7 +104,16 @@ function best(rounds: Sample[][]): Sample[] {
 }
 
 async function main(): Promise<void> {
-  const env = { ...process.env, TESSERA_LOG_LEVEL: 'warn', GLOO_SOCKET_IFNAME: 'lo', OMP_NUM_THREADS: '1' };
+  // The ranks authenticate with a group secret, as a pod's do (a fresh one in a private temp folder).
+  const secretDir = mkdtempSync(join(tmpdir(), 'tessera-bench-comm-'));
+  process.once('exit', () => rmSync(secretDir, { recursive: true, force: true }));
+  const env = {
+    ...process.env,
+    TESSERA_LOG_LEVEL: 'warn',
+    GLOO_SOCKET_IFNAME: 'lo',
+    OMP_NUM_THREADS: '1',
+    [RUNTIME_ENV.groupSecretFile]: writeGroupSecretFile(secretDir),
+  };
   const python = torchPython();
   const tesseraRounds: Sample[][] = [];
   const torchRounds: Sample[][] = [];

@@ -2,6 +2,7 @@
 {
   'sources': [
     'src/store/wire.cc',
+    'src/store/group_auth.cc',
     'src/store/socket.cc',
     'src/store/tcp_store_server.cc',
     'src/store/tcp_store_client.cc',
@@ -11,6 +12,7 @@
     'src/comm/reduce_kernels.cc',
     'src/comm/validate.cc',
     'src/comm/memory_arg.cc',
+    'src/comm/gloo_auth_transport.cc',
     'src/comm/gloo_communicator.cc',
     'src/comm/nccl_api.cc',
     'src/comm/nccl_communicator.cc',
@@ -18,5 +20,7 @@
     'src/comm/init_comm.cc',
   ],
   'cflags': ['-pthread'],
+  # A header Debian's libgloo-dev leaves out (see the file); the system's copy wins where there is one.
+  'cflags_cc': ['-idirafter', '<(module_root_dir)/src/comm/gloo_compat'],
   'libraries': ['-lgloo', '-pthread', '-ldl'],
 }

@@ -51,6 +51,11 @@ export const RUNTIME_ENV = {
   modelDtype: 'TESSERA_MODEL_DTYPE',
   /** `finite`: check every weight for NaN and ±Infinity at load (optional; set through spec.runtime.env). */
   checkWeights: 'TESSERA_CHECK_WEIGHTS',
+  /**
+   * File holding the group's secret (mounted from the group's Secret): the store and the gloo
+   * connections admit only ranks that prove it.
+   */
+  groupSecretFile: 'TESSERA_GROUP_SECRET_FILE',
   /** Network interface NCCL bootstraps over (standard NCCL variable). */
   ncclSocketIfname: 'NCCL_SOCKET_IFNAME',
   /** Network interface gloo binds to (standard gloo / torch variable). */
@@ -64,6 +69,11 @@ export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** Where the plan ConfigMap is mounted, and the plan file inside it. */
 export const PLAN_MOUNT_DIR = '/etc/tessera/plan';
 export const PLAN_FILE_PATH = `${PLAN_MOUNT_DIR}/plan.json`;
+
+/** Where the group's Secret is mounted (read-only), and the file inside it. */
+export const GROUP_SECRET_MOUNT_DIR = '/var/run/tessera/group-secret';
+export const GROUP_SECRET_KEY = 'secret';
+export const GROUP_SECRET_FILE_PATH = `${GROUP_SECRET_MOUNT_DIR}/${GROUP_SECRET_KEY}`;
 
 /** Where the model checkpoint is mounted (read-only). */
 export const MODEL_MOUNT_DIR = '/var/lib/tessera/model';

@@ -20,6 +20,7 @@ import {
   toBf16Bits,
   toStorage,
 } from '../support/cuda-cases.js';
+import { TEST_SECRET } from '../support/group-secret.js';
 import { rng } from '../support/rng.js';
 
 const addon = loadCudaAddon();
@@ -34,11 +35,16 @@ if (!gpu) {
 /** The parts of the tensor core and comm exports the NCCL check uses (see src/runtime/comm/binding.ts). */
 interface NcclParts {
   zeros(shape: number[], dtype: 'f32', device: 'cuda'): unknown;
-  StoreServer: new (host: string, port: number) => { readonly port: number; close(): void };
+  StoreServer: new (
+    host: string,
+    port: number,
+    options: { secret: Uint8Array },
+  ) => { readonly port: number; close(): void };
   createCommunicator(options: {
     backend: 'nccl';
     host: string;
     port: number;
+    secret: Uint8Array;
     prefix: string;
     rank: number;
     size: number;
@@ -155,12 +161,13 @@ describe.skipIf(!gpu)('CUDA kernels match the float64 reference', () => {
       console.warn(`cuda-kernels: NCCL skipped — no CUDA tensors to reduce: ${String(error)}`);
       ctx.skip();
     }
-    const server = new nccl.StoreServer('127.0.0.1', 0);
+    const server = new nccl.StoreServer('127.0.0.1', 0, { secret: TEST_SECRET });
     try {
       const comm = await nccl.createCommunicator({
         backend: 'nccl',
         host: '127.0.0.1',
         port: server.port,
+        secret: TEST_SECRET,
         prefix: 'gpu-test/nccl',
         rank: 0,
         size: 1,

@@ -1,5 +1,7 @@
 #include "comm/comm_binding.h"
 
+#include "store/store_binding.h"
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -319,7 +321,7 @@ void SettleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, OpResult* 
   op->wrap->Settled(env);
 }
 
-// createCommunicator({ backend, host, port, prefix, rank, size, timeoutMs, listenHost?, cudaDevice? })
+// createCommunicator({ backend, host, port, secret, prefix, rank, size, timeoutMs, listenHost?, cudaDevice? })
 Napi::Value CreateCommunicator(const Napi::CallbackInfo& info) {
   auto* ctor = static_cast<Napi::FunctionReference*>(info.Data());
   return CallGuarded(info.Env(), [&]() -> Napi::Value {
@@ -329,6 +331,7 @@ Napi::Value CreateCommunicator(const Napi::CallbackInfo& info) {
     address.host = js::StringField(o, "host");
     address.port = static_cast<uint16_t>(js::IntField(o, "port", 1, 65535));
     address.timeout = std::chrono::milliseconds(js::IntField(o, "timeoutMs", 1, kMaxTimeoutMs));
+    address.secret = store::SecretField(o, "secret");
     const std::string prefix = js::StringField(o, "prefix");
     const int size = static_cast<int>(js::IntField(o, "size", 1, kMaxRanks));
     const int rank = static_cast<int>(js::IntField(o, "rank", 0, size - 1));

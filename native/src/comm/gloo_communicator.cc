@@ -9,7 +9,6 @@
 #include <gloo/common/error.h>
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/prefix_store.h>
-#include <gloo/transport/tcp/device.h>
 #include <gloo/transport/unbound_buffer.h>
 
 #include <cstring>
@@ -18,6 +17,7 @@
 #include <set>
 
 #include "comm/failure_state.h"
+#include "comm/gloo_auth_transport.h"
 #include "comm/reduce_kernels.h"
 #include "comm/worker_pool.h"
 
@@ -27,18 +27,18 @@ namespace {
 
 constexpr std::size_t kMaxP2pWaiters = 8;
 
-// One TCP device (one listening socket, one event-loop thread) per host address, shared by every
-// context of the process, as gloo intends.
-std::shared_ptr<gloo::transport::Device> SharedDevice(const std::string& host) {
+// One TCP device (one event-loop thread) per host address and group secret, shared by every context of
+// the process that uses both, as gloo intends. Its pairs authenticate with the secret.
+std::shared_ptr<gloo::transport::Device> SharedDevice(const std::string& host,
+                                                      const std::shared_ptr<const store::GroupSecret>& secret) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<gloo::transport::Device>> devices;
+  const std::string key = host + "#" + secret->Fingerprint();
   std::lock_guard<std::mutex> lock(mutex);
-  std::shared_ptr<gloo::transport::Device> dev = devices[host].lock();
+  std::shared_ptr<gloo::transport::Device> dev = devices[key].lock();
   if (!dev) {
-    gloo::transport::tcp::attr attr;
-    attr.hostname = host;
-    dev = gloo::transport::tcp::CreateDevice(attr);
-    devices[host] = dev;
+    dev = CreateAuthenticatedDevice(host, secret);
+    devices[key] = dev;
   }
   return dev;
 }
@@ -289,7 +289,8 @@ class GlooCommunicator final : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> ConnectGloo(const GlooOptions& o) {
-  std::shared_ptr<gloo::transport::Device> dev = SharedDevice(o.host);
+  if (!o.store.secret) throw std::invalid_argument("a gloo communicator needs the group secret");
+  std::shared_ptr<gloo::transport::Device> dev = SharedDevice(o.host, o.store.secret);
   store::TcpStoreClient client(o.store);
   auto coll = Rendezvous(client, o.prefix + "/coll", o, dev);
   auto p2p = Rendezvous(client, o.prefix + "/p2p", o, dev);

@@ -18,7 +18,7 @@
 namespace tessera::comm {
 
 struct GlooOptions {
-  store::StoreAddress store;
+  store::StoreAddress store;  // its secret also authenticates every pair connection
   std::string prefix;  // unique per communicator and generation: the store keys live under it
   int rank = 0;
   int size = 1;

@@ -14,25 +14,48 @@ namespace {
 
 constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 
-// new StoreServer(host, port): listens at once; `port` is the bound port (useful with port 0).
+}  // namespace
+
+std::shared_ptr<const GroupSecret> SecretField(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    FailType(std::string("option '") + key + "' must be a Uint8Array (the group secret)");
+  }
+  Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
+  try {
+    return std::make_shared<const GroupSecret>(std::vector<unsigned char>(bytes.Data(), bytes.Data() + bytes.ByteLength()));
+  } catch (const std::invalid_argument& e) {
+    Fail(std::string("option '") + key + "': " + e.what());
+  }
+}
+
+namespace {
+
+// new StoreServer(host, port, { secret }): listens at once; `port` is the bound port (useful with port 0).
 class StoreServerWrap : public Napi::ObjectWrap<StoreServerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "StoreServer",
-                       {InstanceAccessor<&StoreServerWrap::Port>("port"), InstanceMethod<&StoreServerWrap::Close>("close")});
+                       {InstanceAccessor<&StoreServerWrap::Port>("port"),
+                        InstanceAccessor<&StoreServerWrap::Refused>("refusedConnections"),
+                        InstanceMethod<&StoreServerWrap::Close>("close")});
   }
 
   explicit StoreServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StoreServerWrap>(info) {
     CallGuarded(info.Env(), [&] {
       const std::string host = js::StringArg(info, 0, "StoreServer host");
       const auto port = static_cast<uint16_t>(js::IntValue(info[1], "StoreServer port", 0, 65535));
-      server_ = std::make_unique<TcpStoreServer>(host, port);
+      auto secret = SecretField(js::ObjectArg(info, 2, "StoreServer options"), "secret");
+      server_ = std::make_unique<TcpStoreServer>(host, port, std::move(secret));
     });
   }
 
  private:
   Napi::Value Port(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), server_ ? server_->Port() : 0);
+  }
+  Napi::Value Refused(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), server_ ? static_cast<double>(server_->RefusedConnections()) : 0);
   }
   // Stopping joins the serving thread, which never blocks for long (poll with bounded waits).
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -146,7 +169,8 @@ class StoreClientWrap : public Napi::ObjectWrap<StoreClientWrap> {
   std::shared_ptr<TcpStoreClient> client_;
 };
 
-// connectStore({ host, port, timeoutMs }): connects, retrying while the server is not up yet.
+// connectStore({ host, port, timeoutMs, secret }): connects, retrying while the server is not up yet,
+// then proves the group secret.
 Napi::Value ConnectStore(const Napi::CallbackInfo& info) {
   auto* ctor = static_cast<Napi::FunctionReference*>(info.Data());
   return CallGuarded(info.Env(), [&]() -> Napi::Value {
@@ -155,6 +179,7 @@ Napi::Value ConnectStore(const Napi::CallbackInfo& info) {
     address.host = js::StringField(o, "host");
     address.port = static_cast<uint16_t>(js::IntField(o, "port", 1, 65535));
     address.timeout = std::chrono::milliseconds(js::IntField(o, "timeoutMs", 1, kMaxTimeoutMs));
+    address.secret = SecretField(o, "secret");
     auto client = std::make_shared<std::shared_ptr<TcpStoreClient>>();
     return PromiseWorker::Start(
         info.Env(), "tessera.store.connect", [address, client] { *client = std::make_shared<TcpStoreClient>(address); },

@@ -4,8 +4,15 @@
 
 #include <napi.h>
 
+#include <memory>
+
+#include "store/group_auth.h"
+
 namespace tessera::store {
 
 void InitStoreBinding(Napi::Env env, Napi::Object exports);
+
+// The group secret from an options object (a Uint8Array of 16 to 4096 bytes); throws naming the field.
+std::shared_ptr<const GroupSecret> SecretField(const Napi::Object& o, const char* key);
 
 }  // namespace tessera::store

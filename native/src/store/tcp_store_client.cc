@@ -23,7 +23,14 @@ std::string JoinKeys(const std::vector<std::string>& keys) {
 }  // namespace
 
 TcpStoreClient::TcpStoreClient(const StoreAddress& address) : address_(address) {
-  fd_ = ConnectTcpWithRetry(address.host, address.port, Clock::now() + address.timeout);
+  if (!address.secret) throw AuthError("a store client needs the group secret");
+  const auto deadline = Clock::now() + address.timeout;
+  fd_ = ConnectTcpWithRetry(address.host, address.port, deadline);
+  try {
+    ClientHandshake(fd_.Get(), *address.secret, AuthPurpose::kStore, deadline);
+  } catch (const AuthError& e) {
+    throw AuthError("store " + address.host + ":" + std::to_string(address.port) + ": " + e.what());
+  }
 }
 
 void TcpStoreClient::CheckKey(const std::string& key) {

@@ -12,6 +12,9 @@
 
 #include <gloo/rendezvous/store.h>
 
+#include <memory>
+
+#include "store/group_auth.h"
 #include "store/socket.h"
 #include "store/wire.h"
 
@@ -22,6 +25,8 @@ struct StoreAddress {
   std::string host;
   uint16_t port = 0;
   std::chrono::milliseconds timeout{30'000};  // connect retries and blocking get/wait
+  // The group's secret: every connection proves it before its first request (group_auth.h).
+  std::shared_ptr<const GroupSecret> secret;
 };
 
 // A blocking get/wait that ran past its timeout (the key never appeared).
@@ -32,7 +37,8 @@ class StoreTimeout : public std::runtime_error {
 
 class TcpStoreClient : public gloo::rendezvous::Store {
  public:
-  // Connects, retrying while the server is not up yet, for at most address.timeout.
+  // Connects, retrying while the server is not up yet, for at most address.timeout, then proves the
+  // group secret and checks the server's proof (AuthError when either side does not hold it).
   explicit TcpStoreClient(const StoreAddress& address);
 
   const StoreAddress& Address() const { return address_; }

@@ -27,8 +27,15 @@ struct ParkedRequest {
   Clock::time_point deadline;
 };
 
+// A connection that has not proved the secret within this long is closed.
+constexpr std::chrono::seconds kAuthTimeout{10};
+
 struct Connection {
   UniqueFd fd;
+  // Until `authed`, only the fixed-size answer to our challenge is read from it.
+  bool authed = false;
+  Nonce challenge{};
+  Clock::time_point authDeadline{};
   std::vector<char> in;
   std::vector<char> out;
   std::size_t outPos = 0;
@@ -38,6 +45,12 @@ struct Connection {
 };
 
 using KeyValues = std::unordered_map<std::string, std::vector<char>>;
+
+// The held data and its size, for the total cap.
+struct Held {
+  KeyValues kv;
+  std::size_t bytes = 0;
+};
 
 std::vector<char> ErrorReply(const std::string& message) {
   return FrameWriter().U8(static_cast<uint8_t>(ReplyStatus::kError)).Str(message).Finish();
@@ -79,15 +92,27 @@ int64_t ParseCounter(const std::vector<char>& value, const std::string& key) {
   return n;
 }
 
+// A refusal that leaves the stream in step: answered, and the connection stays open.
+void Refuse(Connection& c, const std::string& message) { Append(c, ErrorReply(message)); }
+
 // Executes one request frame; either appends a reply or parks the connection.
-void Handle(Connection& c, FrameReader r, KeyValues& kv) {
+void Handle(Connection& c, FrameReader r, Held& held) {
+  KeyValues& kv = held.kv;
   const auto op = static_cast<Opcode>(r.U8());
   switch (op) {
     case Opcode::kSet: {
       std::string key = r.Str(kMaxKeyBytes);
       std::vector<char> value = r.Blob(kMaxValueBytes);
       r.ExpectEnd();
-      kv[std::move(key)] = std::move(value);
+      if (kv.count(key) > 0) {
+        // Rendezvous keys are written once per generation; a second writer is a stale or foreign rank.
+        return Refuse(c, "store key '" + key + "' is already set; keys are written once");
+      }
+      if (held.bytes + key.size() + value.size() > kMaxStoreBytes) {
+        return Refuse(c, "the store holds " + std::to_string(held.bytes) + " bytes, its cap is " + std::to_string(kMaxStoreBytes));
+      }
+      held.bytes += key.size() + value.size();
+      kv.emplace(std::move(key), std::move(value));
       Append(c, OkReply());
       return;
     }
@@ -106,6 +131,11 @@ void Handle(Connection& c, FrameReader r, KeyValues& kv) {
       auto it = kv.find(key);
       const int64_t next = (it == kv.end() ? 0 : ParseCounter(it->second, key)) + delta;
       const std::string text = std::to_string(next);
+      const std::size_t before = it == kv.end() ? 0 : key.size() + it->second.size();
+      if (held.bytes - before + key.size() + text.size() > kMaxStoreBytes) {
+        return Refuse(c, "the store holds " + std::to_string(held.bytes) + " bytes, its cap is " + std::to_string(kMaxStoreBytes));
+      }
+      held.bytes = held.bytes - before + key.size() + text.size();
       kv[std::move(key)] = std::vector<char>(text.begin(), text.end());
       Append(c, FrameWriter().U8(static_cast<uint8_t>(ReplyStatus::kOk)).I64(next).Finish());
       return;
@@ -126,7 +156,12 @@ void Handle(Connection& c, FrameReader r, KeyValues& kv) {
     case Opcode::kCheck: {
       const std::string key = r.Str(kMaxKeyBytes);
       r.ExpectEnd();
-      const bool existed = op == Opcode::kDelete ? kv.erase(key) > 0 : kv.count(key) > 0;
+      auto it = kv.find(key);
+      const bool existed = it != kv.end();
+      if (existed && op == Opcode::kDelete) {
+        held.bytes -= key.size() + it->second.size();
+        kv.erase(it);
+      }
       Append(c, FrameWriter().U8(static_cast<uint8_t>(ReplyStatus::kOk)).U8(existed ? 1 : 0).Finish());
       return;
     }
@@ -135,13 +170,14 @@ void Handle(Connection& c, FrameReader r, KeyValues& kv) {
 }
 
 // Runs every complete frame buffered on c until it parks or runs out of input.
-void Drain(Connection& c, KeyValues& kv) {
+void Drain(Connection& c, Held& held) {
+  if (!c.authed) return;
   std::size_t pos = 0;
   while (!c.parked && !c.closeAfterFlush && c.in.size() - pos >= kFrameHeaderBytes) {
     try {
       const uint32_t len = DecodeFrameLength(c.in.data() + pos);
       if (c.in.size() - pos - kFrameHeaderBytes < len) break;
-      Handle(c, FrameReader(c.in.data() + pos + kFrameHeaderBytes, len), kv);
+      Handle(c, FrameReader(c.in.data() + pos + kFrameHeaderBytes, len), held);
       pos += kFrameHeaderBytes + len;
     } catch (const std::exception& e) {
       // A malformed frame desynchronizes the stream: answer once, then drop the connection.
@@ -151,6 +187,28 @@ void Drain(Connection& c, KeyValues& kv) {
     }
   }
   c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(pos));
+}
+
+// Reads the rest of the connecting side's fixed-size answer, and checks it once complete; returns whether
+// the connection may go on (authenticated, or still answering).
+bool ReadAnswer(Connection& c, const GroupSecret& secret) {
+  char buf[kAnswerBytes];
+  const std::size_t want = kAnswerBytes - c.in.size();
+  const ssize_t n = ::recv(c.fd.Get(), buf, want, MSG_DONTWAIT);
+  if (n == 0) return false;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  c.in.insert(c.in.end(), buf, buf + n);
+  if (c.in.size() < kAnswerBytes) return true;
+  try {
+    const Proof proof = CheckAnswer(secret, AuthPurpose::kStore, c.challenge,
+                                    reinterpret_cast<const unsigned char*>(c.in.data()));
+    c.out.insert(c.out.end(), proof.begin(), proof.end());
+  } catch (const std::exception&) {
+    return false;  // no word to a stranger: it learns nothing but the closed connection
+  }
+  c.authed = true;
+  c.in.clear();
+  return true;
 }
 
 void ReadSome(Connection& c) {
@@ -190,7 +248,9 @@ void WriteSome(Connection& c) {
 
 }  // namespace
 
-TcpStoreServer::TcpStoreServer(const std::string& host, uint16_t port) {
+TcpStoreServer::TcpStoreServer(const std::string& host, uint16_t port, std::shared_ptr<const GroupSecret> secret)
+    : secret_(std::move(secret)) {
+  if (!secret_) throw SocketError("the store server needs the group secret");
   listenFd_ = ListenTcp(host, port, &port_);
   SetNonBlocking(listenFd_.Get(), true);
   wakeFd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -211,7 +271,8 @@ void TcpStoreServer::Stop() {
 }
 
 void TcpStoreServer::Serve() {
-  KeyValues kv;
+  Held held;
+  KeyValues& kv = held.kv;
   std::list<Connection> conns;
   std::vector<pollfd> fds;
   while (!stopping_.load()) {
@@ -224,6 +285,7 @@ void TcpStoreServer::Serve() {
       if (c.outPos < c.out.size()) events |= POLLOUT;
       fds.push_back({c.fd.Get(), events, 0});
       if (c.parked) nearest = std::min(nearest, c.parked->deadline);
+      if (!c.authed) nearest = std::min(nearest, c.authDeadline);
     }
     int timeoutMs = -1;
     if (nearest != Clock::time_point::max()) {
@@ -238,8 +300,18 @@ void TcpStoreServer::Serve() {
       for (;;) {
         const int fd = accept4(listenFd_.Get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) break;
+        UniqueFd accepted(fd);
+        if (conns.size() >= kMaxConnections) {
+          refused_.fetch_add(1);
+          continue;  // closed by UniqueFd
+        }
         conns.emplace_back();
-        conns.back().fd = UniqueFd(fd);
+        Connection& c = conns.back();
+        c.fd = std::move(accepted);
+        c.challenge = RandomNonce();
+        c.authDeadline = Clock::now() + kAuthTimeout;
+        const auto hello = Hello(c.challenge);
+        c.out.assign(hello.begin(), hello.end());
       }
     }
     // Poll results map onto the connections that existed when fds was built (accepted ones come last).
@@ -248,14 +320,25 @@ void TcpStoreServer::Serve() {
       if (i >= fds.size()) break;
       const short re = fds[i++].revents;
       if (re & (POLLIN | POLLHUP | POLLERR)) {
-        ReadSome(c);
-        Drain(c, kv);
+        if (!c.authed && !ReadAnswer(c, *secret_)) {
+          c.dead = true;
+          refused_.fetch_add(1);
+          continue;
+        }
+        if (c.authed) {
+          ReadSome(c);
+          Drain(c, held);
+        }
       }
     }
     // SET/ADD may have satisfied parked requests anywhere; deadlines may have passed.
     const auto now = Clock::now();
     for (Connection& c : conns) {
-      if (c.parked && TryAnswer(c, kv, now)) Drain(c, kv);
+      if (c.parked && TryAnswer(c, kv, now)) Drain(c, held);
+      if (!c.authed && !c.dead && now >= c.authDeadline) {
+        c.dead = true;
+        refused_.fetch_add(1);
+      }
     }
     for (Connection& c : conns) {
       if (!c.dead && !c.out.empty()) WriteSome(c);

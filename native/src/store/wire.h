@@ -14,10 +14,15 @@
 namespace tessera::store {
 
 constexpr std::size_t kMaxKeyBytes = 4096;
-constexpr std::size_t kMaxValueBytes = 64u << 20;  // rendezvous data is tiny; bulk data goes elsewhere
+// Rendezvous data is small: the largest value is one rank's gloo pair addresses (136 bytes per peer, so
+// 1 MiB covers 7,000 ranks); bulk data never goes through the store. A 64 MB value is refused.
+constexpr std::size_t kMaxValueBytes = 1u << 20;
 constexpr std::size_t kMaxKeysPerWait = 4096;
 constexpr std::size_t kMaxFrameBytes = kMaxValueBytes + kMaxKeyBytes + 64;
 constexpr std::size_t kFrameHeaderBytes = 4;
+// What one store holds in all (keys and values), and how many connections it keeps open.
+constexpr std::size_t kMaxStoreBytes = 256u << 20;
+constexpr std::size_t kMaxConnections = 4096;
 
 enum class Opcode : uint8_t {
   kSet = 1,     // key, value                 -> ok

@@ -25,6 +25,8 @@ export interface NativeTransfer {
 
 export interface NativeStoreServer {
   readonly port: number;
+  /** Connections closed because they did not prove the group secret in time. */
+  readonly refusedConnections: number;
   close(): void;
 }
 
@@ -42,6 +44,8 @@ export interface NativeCommunicatorOptions {
   backend: 'gloo' | 'nccl';
   host: string;
   port: number;
+  /** The group secret: the store connection and every gloo pair prove it before anything else. */
+  secret: Uint8Array;
   prefix: string;
   rank: number;
   size: number;
@@ -75,8 +79,13 @@ export interface NativeCommunicator {
 }
 
 export interface CommBinding {
-  StoreServer: new (host: string, port: number) => NativeStoreServer;
-  connectStore(options: { host: string; port: number; timeoutMs: number }): Promise<NativeStoreClient>;
+  StoreServer: new (host: string, port: number, options: { secret: Uint8Array }) => NativeStoreServer;
+  connectStore(options: {
+    host: string;
+    port: number;
+    timeoutMs: number;
+    secret: Uint8Array;
+  }): Promise<NativeStoreClient>;
   createCommunicator(options: NativeCommunicatorOptions): Promise<NativeCommunicator>;
 }
 

@@ -19,7 +19,7 @@ export type Backend = 'gloo' | 'nccl';
 export interface CommunicatorOptions {
   /** 'gloo' (CPU memory, TCP) or 'nccl' (CUDA memory; needs libnccl.so.2 and a GPU). */
   backend: Backend;
-  /** The group's store; the communicator opens its own connection to the same address. */
+  /** The group's store; the communicator opens its own connection to the same address, with its secret. */
   store: TcpStore;
   rank: number;
   size: number;
@@ -103,6 +103,7 @@ export class Communicator {
         backend: options.backend,
         host: options.store.host,
         port: options.store.port,
+        secret: options.store.secret,
         prefix: `tessera/${options.prefix}/g${options.generation}`,
         rank: options.rank,
         size: options.size,

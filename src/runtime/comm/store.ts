@@ -14,6 +14,11 @@ export interface TcpStoreOptions {
   listenHost?: string;
   /** Bound on connecting (retries while the server is not up yet) and the default for get/wait. */
   timeoutMs?: number;
+  /**
+   * The group's secret (16 to 4096 bytes): the server admits only clients that prove it, before reading
+   * anything else from them, and every client checks the server's proof (readGroupSecret()).
+   */
+  secret: Uint8Array;
   logger?: Logger;
 }
 
@@ -23,8 +28,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * The rendezvous key-value store of one group (see native/src/store/). The server runs inside the
  * process of the group's rank 0, on its own native thread; every rank (rank 0 too) talks to it through
  * a client connection. Values are bytes; `add` keeps decimal counters, as for barriers and generations.
- * Communicators open their own connections from `host`/`port`, so a blocking `get` here never holds
- * up a rendezvous. Calls on one TcpStore run one at a time over its single connection, each on a libuv
+ * Communicators open their own connections from `host`/`port` with the same secret, so a blocking `get`
+ * here never holds up a rendezvous. Keys are written once: a second `set` of a key is refused. Calls on one TcpStore run one at a time over its single connection, each on a libuv
  * pool thread while it waits: keep long blocking gets few, or open another TcpStore for them.
  */
 export class TcpStore {
@@ -35,6 +40,8 @@ export class TcpStore {
     private readonly client: NativeStoreClient,
     private readonly server: NativeStoreServer | undefined,
     private readonly logger: Logger,
+    /** The group secret, for the communicators that rendezvous through this store. */
+    readonly secret: Uint8Array,
   ) {}
 
   static async create(options: TcpStoreOptions): Promise<TcpStore> {
@@ -45,7 +52,9 @@ export class TcpStore {
     let port = options.port;
     if (options.isServer) {
       try {
-        server = new native.StoreServer(options.listenHost ?? options.host, options.port);
+        server = new native.StoreServer(options.listenHost ?? options.host, options.port, {
+          secret: options.secret,
+        });
       } catch (err) {
         throw new Error(
           `cannot start the TCP store on ${options.listenHost ?? options.host}:${options.port}`,
@@ -59,9 +68,9 @@ export class TcpStore {
     }
     try {
       const client = await describeFailure('connect', `store ${options.host}:${port}`, () =>
-        native.connectStore({ host: options.host, port, timeoutMs }),
+        native.connectStore({ host: options.host, port, timeoutMs, secret: options.secret }),
       );
-      return new TcpStore(options.host, port, timeoutMs, client, server, logger);
+      return new TcpStore(options.host, port, timeoutMs, client, server, logger, options.secret);
     } catch (err) {
       server?.close();
       throw err;
@@ -71,6 +80,11 @@ export class TcpStore {
   /** True in the process that hosts the server. */
   get isServer(): boolean {
     return this.server !== undefined;
+  }
+
+  /** On the hosting process: connections refused for not proving the secret (0 elsewhere). */
+  get refusedConnections(): number {
+    return this.server?.refusedConnections ?? 0;
   }
 
   set(key: string, value: Uint8Array | string): Promise<void> {

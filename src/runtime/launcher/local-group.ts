@@ -20,6 +20,7 @@ import {
 } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import { readTransformerConfig } from '../checkpoint/index.js';
+import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
 import { RANK_ENV } from './env-config.js';
 import { launchPod } from './launch.js';
 
@@ -114,6 +115,8 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
       [RUNTIME_ENV.rendezvousPort]: String(port),
       [RUNTIME_ENV.modelPath]: options.modelPath,
       [RUNTIME_ENV.groupName]: 'local',
+      // The ranks authenticate to each other as a pod's do; a local group gets a fresh secret.
+      [RUNTIME_ENV.groupSecretFile]: writeGroupSecretFile(dir),
       ...(options.commTimeoutMs !== undefined
         ? { [RANK_ENV.commTimeoutMs]: String(options.commTimeoutMs) }
         : {}),

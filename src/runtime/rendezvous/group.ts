@@ -24,6 +24,8 @@ export interface GroupOptions {
   timeoutMs: number;
   /** Store server bind address on rank 0. */
   storeListenHost?: string;
+  /** The group secret; default: readGroupSecret() (TESSERA_GROUP_SECRET_FILE). */
+  secret?: Uint8Array;
   /** This rank's address as peers reach it (gloo). */
   listenHost?: string;
   cudaDevice?: number;
@@ -68,6 +70,7 @@ export async function joinGroup(options: GroupOptions): Promise<ParallelGroup> {
     timeoutMs: options.timeoutMs,
     logger,
     ...(options.storeListenHost !== undefined ? { listenHost: options.storeListenHost } : {}),
+    ...(options.secret !== undefined ? { secret: options.secret } : {}),
   });
   const prefix = `s-${session.id}`;
   const connection: GroupConnection = {

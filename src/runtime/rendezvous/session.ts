@@ -10,7 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
+import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import { TcpStore } from '../comm/index.js';
+import { readGroupSecret } from './group-secret.js';
 
 export const SESSION_KEY = 'tessera/session';
 
@@ -23,6 +25,8 @@ export interface JoinOptions {
   listenHost?: string;
   /** Bound on the whole join, peers' start-up included. */
   timeoutMs: number;
+  /** The group secret; default: readGroupSecret() (TESSERA_GROUP_SECRET_FILE). */
+  secret?: Uint8Array;
   logger: Logger;
 }
 
@@ -44,7 +48,7 @@ const RETRY_MAX_MS = 2_000;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Connects to the store, retrying with back-off until the deadline (rank 0 may not be up yet). */
-async function connectStore(options: JoinOptions, deadline: number): Promise<TcpStore> {
+async function connectStore(options: JoinOptions, secret: Uint8Array, deadline: number): Promise<TcpStore> {
   const isServer = options.rank === 0;
   let delay = RETRY_FIRST_MS;
   let attempt = 0;
@@ -58,10 +62,19 @@ async function connectStore(options: JoinOptions, deadline: number): Promise<Tcp
         isServer,
         ...(options.listenHost !== undefined ? { listenHost: options.listenHost } : {}),
         timeoutMs: Math.max(1, Math.min(left, 10_000)),
+        secret,
         logger: options.logger,
       });
     } catch (err) {
-      // The server side cannot get better by waiting for peers; a client can (DNS, pod 0 starting).
+      // The server side cannot get better by waiting for peers; a client can (DNS, pod 0 starting), but
+      // not when the store refused its secret.
+      if (refusedSecret(err)) {
+        throw new RendezvousError(
+          `rank ${options.rank}: the group's store at ${options.host}:${options.port} and this rank do not ` +
+            `hold the same group secret (${RUNTIME_ENV.groupSecretFile} must name the group's Secret)`,
+          { cause: err },
+        );
+      }
       if (isServer || Date.now() + delay >= deadline) {
         throw new RendezvousError(
           `rank ${options.rank}: cannot reach the group's store at ${options.host}:${options.port} ` +
@@ -76,6 +89,13 @@ async function connectStore(options: JoinOptions, deadline: number): Promise<Tcp
   }
 }
 
+function refusedSecret(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/group secret/.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Joins the group: rank 0 opens a session, every rank claims its number in it, all wait for all. */
 export async function joinSession(options: JoinOptions): Promise<Session> {
   const { rank, worldSize, logger } = options;
@@ -83,7 +103,7 @@ export async function joinSession(options: JoinOptions): Promise<Session> {
     throw new RendezvousError(`rank ${rank} is outside a group of ${worldSize} ranks`);
   }
   const deadline = Date.now() + options.timeoutMs;
-  const store = await connectStore(options, deadline);
+  const store = await connectStore(options, options.secret ?? readGroupSecret(), deadline);
   try {
     let id: string;
     let generation: number;

@@ -8,6 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type Communicator, createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
 
 const [scenario = '', rankArg = '', sizeArg = '', portArg = ''] = process.argv.slice(2);
 const rank = Number(rankArg);
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     port,
     isServer: rank === 0,
     timeoutMs: TIMEOUT_MS,
+    secret: readGroupSecret(),
   });
   // Several communicators: the abort needed more than one (each finalizer freed what the next one used).
   const comms = [await connect(store, 'a'), await connect(store, 'b'), await connect(store, 'c')];

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { testSecretEnv } from '../../support/group-secret.js';
 
 const WORKER = resolve(import.meta.dirname, 'worker.ts');
 
@@ -54,7 +55,7 @@ function runRank(rank: number, port: number, options: RunOptions): Promise<RankO
       String(port),
     ],
     {
-      env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...options.env },
+      env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...testSecretEnv(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

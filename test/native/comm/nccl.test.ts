@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Communicator, createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import { type Communicator, createCommunicator, type TcpStore } from '../../../src/runtime/comm/index.js';
+import { localStore } from '../../support/group-secret.js';
 
 // The NCCL backend needs libnccl.so.2, the CUDA driver and a GPU. Where any is missing (every CPU
 // machine, CI) createCommunicator must reject at once naming what is missing, never crash or hang.
@@ -7,7 +8,7 @@ import { type Communicator, createCommunicator, TcpStore } from '../../../src/ru
 
 let store: TcpStore;
 beforeAll(async () => {
-  store = await TcpStore.create({ host: '127.0.0.1', port: 0, isServer: true, timeoutMs: 5_000 });
+  store = await localStore();
 });
 afterAll(() => store.close());
 

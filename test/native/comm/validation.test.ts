@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Communicator, createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import { type Communicator, createCommunicator, type TcpStore } from '../../../src/runtime/comm/index.js';
+import { localStore } from '../../support/group-secret.js';
 
 // A one-rank gloo communicator: enough to check that bad arguments fail at once, by name, and leave the
 // communicator healthy.
 let store: TcpStore;
 let comm: Communicator;
 beforeAll(async () => {
-  store = await TcpStore.create({ host: '127.0.0.1', port: 0, isServer: true, timeoutMs: 5_000 });
+  store = await localStore();
   comm = await createCommunicator({
     backend: 'gloo',
     store,
@@ -55,7 +56,7 @@ describe('communicator argument checks', () => {
   });
 
   it('abort rejects later operations with the reason and records it', async () => {
-    const store2 = await TcpStore.create({ host: '127.0.0.1', port: 0, isServer: true, timeoutMs: 5_000 });
+    const store2 = await localStore();
     const c = await createCommunicator({ backend: 'gloo', store: store2, rank: 0, size: 1, prefix: 'abort' });
     c.abort('planned shutdown');
     await expect(c.barrier()).rejects.toThrow(/planned shutdown/);

@@ -10,6 +10,7 @@ import {
   TcpStore,
 } from '../../../src/runtime/comm/index.js';
 import { Tensor } from '../../../src/runtime/native/index.js';
+import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
 
 const [scenario = '', rankArg = '', sizeArg = '', portArg = ''] = process.argv.slice(2);
 const rank = Number(rankArg);
@@ -356,6 +357,7 @@ async function main(): Promise<void> {
     port,
     isServer: rank === 0,
     timeoutMs: TIMEOUT_MS,
+    secret: readGroupSecret(),
   });
   const world = await createCommunicator({
     backend: 'gloo',

@@ -15,6 +15,7 @@ import {
 } from '../../../src/runtime/native/index.js';
 import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { ringAttention } from '../../../src/runtime/parallel/ring.js';
+import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
 import { rng } from '../../support/rng.js';
 
 const [scenario = '', rankArg = '0', sizeArg = '1', portArg = '0'] = process.argv.slice(2);
@@ -141,7 +142,13 @@ function gpuRuntime(): Record<string, unknown> {
  * over the whole sequence computed in one process.
  */
 async function ring(): Promise<Record<string, unknown>> {
-  const store = await TcpStore.create({ host: '127.0.0.1', port, isServer: rank === 0, timeoutMs: 20_000 });
+  const store = await TcpStore.create({
+    host: '127.0.0.1',
+    port,
+    isServer: rank === 0,
+    timeoutMs: 20_000,
+    secret: readGroupSecret(),
+  });
   const comm = await createCommunicator({
     backend: 'gloo',
     store,

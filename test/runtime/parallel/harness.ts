@@ -4,6 +4,7 @@
  * outlives the test (killAll in afterEach).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { testSecretEnv } from '../../support/group-secret.js';
 import { rng } from '../../support/rng.js';
 
 export interface RankOutcome {
@@ -33,7 +34,7 @@ export interface SpawnSpec {
 export function runNode(rank: number, spec: SpawnSpec): Promise<RankOutcome> {
   const started = Date.now();
   const child = spawn(process.execPath, spec.args, {
-    env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...spec.env },
+    env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...testSecretEnv(), ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -13,6 +13,7 @@ import type { Degrees, PipelineSettings, Plan } from '../../../src/shared/plan/i
 import { PLAN_SCHEMA_VERSION, worldSize } from '../../../src/shared/plan/index.js';
 import { RUNTIME_ENV } from '../../../src/shared/runtime-contract.js';
 import { buildInference } from '../../operator/support/builders.js';
+import { testSecretFile } from '../../support/group-secret.js';
 import { CLI } from './denoise-fixtures.js';
 import { freePort } from './harness.js';
 
@@ -108,6 +109,7 @@ export async function startPodGroup(
     env.set(RUNTIME_ENV.modelPath, options.modelPath);
     env.set(RUNTIME_ENV.rendezvousAddress, '127.0.0.1');
     env.set(RUNTIME_ENV.rendezvousPort, String(port));
+    env.set(RUNTIME_ENV.groupSecretFile, testSecretFile());
     envs.push(env);
     // The image's `tessera` is the CLI; here it runs from the sources.
     const [program, ...rest] = container.command;
