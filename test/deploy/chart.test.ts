@@ -275,6 +275,7 @@ describe('the Helm chart', () => {
         [
           'apps/statefulsets',
           'coordination.k8s.io/leases',
+          'networking.k8s.io/networkpolicies',
           'policy/poddisruptionbudgets',
           'scheduling.volcano.sh/podgroups',
           'tessera.dev/ditinferences',
@@ -282,6 +283,7 @@ describe('the Helm chart', () => {
           '/events',
           '/nodes',
           '/pods',
+          '/secrets',
           '/services',
         ].sort(),
       );

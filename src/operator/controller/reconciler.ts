@@ -43,6 +43,7 @@ import {
 import { withModelFetch } from '../status/model-fetch.js';
 import { type Caches, type Children, observeChildren } from './children.js';
 import { GroupActions } from './group-actions.js';
+import { GroupNetwork } from './group-network.js';
 import {
   decidePlacement,
   type GroupDecision,
@@ -78,6 +79,7 @@ export class Reconciler {
   private readonly applier: Applier;
   private readonly now: () => Date;
   private readonly groups: GroupActions;
+  private readonly network: GroupNetwork;
   /**
    * The status this process last wrote for each object, with the resourceVersion the object had before.
    * Until the informer delivers the write, the cache still shows the older status; comparing against
@@ -89,6 +91,7 @@ export class Reconciler {
     this.applier = new Applier(deps.client, deps.options.fieldManager);
     this.now = deps.now ?? (() => new Date());
     this.groups = new GroupActions(this.applier, deps.metrics, this.now);
+    this.network = new GroupNetwork(deps.client, this.applier);
   }
 
   async reconcile(key: string): Promise<Outcome> {
@@ -98,6 +101,7 @@ export class Reconciler {
     if (!cached || cached.metadata.deletionTimestamp) {
       this.deps.metrics.forgetObject(namespace, name);
       this.written.delete(key);
+      this.network.forget(key);
       return {};
     }
     const inf = this.withLatestStatus(key, cached);
@@ -222,6 +226,8 @@ export class Reconciler {
       if (isFirstCreation(children)) await this.dryRunChildren(inf, desired, decision);
       await this.applyConfigMapAndServices(inf, children, decision, rollout.stillRunning);
       await this.removeExtraGroups(inf, children, desired.size, events, log);
+      // A group's pods mount its Secret and start behind its NetworkPolicy: both exist first.
+      await this.network.ensure(inf, desired.keys());
       const created: Promise<unknown>[] = [];
       for (const [index, group] of desired) {
         const observed = children.groups.get(index);
@@ -267,6 +273,7 @@ export class Reconciler {
       this.applier.dryRunApply(RESOURCES.service, renderServingService(inf)),
       this.applier.dryRunApply(RESOURCES.podDisruptionBudget, renderDisruptionBudget(inf)),
       ...[...desired.values()].map((g) => this.applier.dryRunApply(RESOURCES.statefulSet, g.statefulSet)),
+      this.network.dryRun(inf, desired.keys()),
     ]);
   }
 
@@ -415,6 +422,7 @@ export class Reconciler {
       if (inf.spec.placement?.gang?.provider === 'Volcano') {
         await this.applier.delete(RESOURCES.volcanoPodGroup, { namespace, name: stsName });
       }
+      await this.network.remove(inf, index);
       log.info({ group: stsName }, 'Removed group (scale down)');
       events.push({
         type: 'Normal',

@@ -32,6 +32,14 @@ export const RESOURCES = {
     kind: 'PodDisruptionBudget',
     namespaced: true,
   },
+  secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  networkPolicy: {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'networkpolicies',
+    kind: 'NetworkPolicy',
+    namespaced: true,
+  },
   volcanoPodGroup: {
     group: 'scheduling.volcano.sh',
     version: 'v1beta1',

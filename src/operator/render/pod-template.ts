@@ -15,6 +15,7 @@ import { PLAN_CONFIGMAP_KEY, type Plan } from '../../shared/plan/index.js';
 import {
   DEFAULT_RENDEZVOUS_PORT,
   DEFAULT_SOCKET_IFNAME,
+  GROUP_SECRET_FILE_PATH,
   MODEL_MOUNT_DIR,
   PLAN_FILE_PATH,
   PLAN_MOUNT_DIR,
@@ -26,6 +27,7 @@ import {
   SHM_MOUNT_DIR,
 } from '../../shared/runtime-contract.js';
 import { GPU_RESOURCE } from '../topology/resolve.js';
+import { groupSecretMount, groupSecretVolume } from './group-secret.js';
 import { KARPENTER_DO_NOT_DISRUPT, KUEUE, VOLCANO } from './keys.js';
 import { commonLabels } from './metadata.js';
 import { hubModelVolume, modelFetchContainer } from './model-fetch.js';
@@ -128,7 +130,7 @@ export function renderPodTemplate(
             requests: { ...stringValues(resources.requests), [GPU_RESOURCE]: gpus },
             limits: { ...stringValues(resources.limits), [GPU_RESOURCE]: gpus },
           },
-          volumeMounts: volumeMounts(inf),
+          volumeMounts: [...volumeMounts(inf), groupSecretMount()],
           startupProbe: {
             httpGet: { path: RUNTIME_PROBE_PATHS.startup, port: 'http' },
             ...STARTUP_PROBE,
@@ -139,7 +141,7 @@ export function renderPodTemplate(
           },
         },
       ],
-      volumes: volumes(inf, inputs),
+      volumes: [...volumes(inf, inputs), groupSecretVolume(inf, index)],
     },
   };
 }
@@ -171,6 +173,7 @@ export function renderEnv(inf: DiTInference, index: number, plan: Plan): V1EnvVa
     { name: RUNTIME_ENV.servingQueueSize, value: String(spec.serving.queueSize) },
     { name: RUNTIME_ENV.modelPath, value: MODEL_MOUNT_DIR },
     { name: RUNTIME_ENV.modelDtype, value: spec.model.dtype },
+    { name: RUNTIME_ENV.groupSecretFile, value: GROUP_SECRET_FILE_PATH },
   ];
   const auth = spec.serving.authSecretRef;
   if (auth) {
