@@ -2,6 +2,11 @@
 export interface Command {
   readonly name: string;
   readonly summary: string;
+  /**
+   * Its stdout is a log machines read (a container's, or a local rank's file), so the root logger writes
+   * its JSON lines there. Unset: a person reads stdout, and main sends the JSON lines away (logForPerson).
+   */
+  readonly stdoutIsLog?: true;
   run(argv: readonly string[]): Promise<number>;
 }
 

@@ -40,6 +40,7 @@ function integer(value: string | undefined, flag: string): number | undefined {
 
 export const fetchModelCommand: Command = {
   name: 'fetch-model',
+  stdoutIsLog: true,
   summary: "download a Diffusers repository from a hub (a hub-sourced pod's init container)",
   async run(argv) {
     let values: Record<string, string | boolean | undefined>;

@@ -7,6 +7,7 @@ import { type Command, UsageError } from '../command.js';
 /** `tessera operator`: runs the DiTInference controller until SIGTERM/SIGINT or a lost leader lease. */
 export const operatorCommand: Command = {
   name: 'operator',
+  stdoutIsLog: true,
   summary: 'run the DiTInference operator',
   async run(argv) {
     if (argv.includes('-h') || argv.includes('--help')) {

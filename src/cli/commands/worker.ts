@@ -27,6 +27,7 @@ function exitRank(code: number): never {
 
 export const workerCommand: Command = {
   name: 'worker',
+  stdoutIsLog: true,
   summary: "a pod's entry point: launch one worker per GPU of the plan",
   async run(argv) {
     let args: ReturnType<typeof parseWorkerArgs>;
