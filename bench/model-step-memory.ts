@@ -17,9 +17,12 @@ import { type TinyFluxShape, writeTinyFlux } from '../src/runtime/launcher/demo/
 import { loadTransformer } from '../src/runtime/model-loader/index.js';
 import { ops, SafetensorsFile } from '../src/runtime/native/index.js';
 import { writeSafetensors } from '../src/runtime/native/safetensors-writer.js';
+import { logForPerson } from '../src/shared/log.js';
 import { benchFluxConfig, benchFluxInputs, describeBenchFlux, fluxStep } from './support/flux-step.js';
 import { describeMachine, loadLine } from './support/machine.js';
 
+// A person reads the tables: the JSON log goes to TESSERA_LOG_FILE, warnings to stderr.
+logForPerson();
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
 const config = benchFluxConfig;
 const shape: TinyFluxShape = {
@@ -79,7 +82,7 @@ function measure(mode: string, folder: string): ChildReport {
   const run = spawnSync(
     process.execPath,
     ['--import', 'tsx', import.meta.filename, '--child', mode, folder],
-    { encoding: 'utf8', env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' } },
+    { encoding: 'utf8' },
   );
   if (run.status !== 0) throw new Error(`the ${mode} child exited ${run.status}:\n${run.stderr}`);
   const last = run.stdout.trim().split('\n').pop() ?? '';

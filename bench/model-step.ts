@@ -19,6 +19,7 @@ import { allTensors, fluxManifest } from '../src/runtime/checkpoint/index.js';
 import { WeightMap } from '../src/runtime/models/common/weights.js';
 import { FluxTransformer } from '../src/runtime/models/flux/transformer.js';
 import { ops, type Tensor } from '../src/runtime/native/index.js';
+import { logForPerson } from '../src/shared/log.js';
 import {
   benchFluxConfig,
   benchFluxInputs,
@@ -30,6 +31,8 @@ import {
 import { describeMachine, loadLine } from './support/machine.js';
 import { randomTensor } from './support/random.js';
 
+// A person reads the tables: the JSON log goes to TESSERA_LOG_FILE, warnings to stderr.
+logForPerson();
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);

@@ -15,9 +15,12 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { ops, Tensor } from '../src/runtime/native/index.js';
+import { logForPerson } from '../src/shared/log.js';
 import { describeMachine, loadLine } from './support/machine.js';
 import { randomTensor as randomTensorOf } from './support/random.js';
 
+// A person reads the tables: the JSON log goes to TESSERA_LOG_FILE, warnings to stderr.
+logForPerson();
 const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);

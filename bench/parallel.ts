@@ -6,8 +6,8 @@
  * rank, so the speedup is what the extra ranks buy. Prints the median step time (first step excluded),
  * the speedup over 1 rank, and the share of the loop a rank spends waiting on communication (for pp2 this
  * includes the pipeline's fill and drain). Prints the CPU, the kernels chosen, the measured GEMM ceiling
- * (1 thread: what one rank has) and the load average first; ranks log at warn only, so nothing lands
- * between the table rows.
+ * (1 thread: what one rank has) and the load average first. The ranks' JSON logs go to a folder (named
+ * if a group fails) and this process's to TESSERA_LOG_FILE, so nothing lands between the table rows.
  *
  * Options (env): BENCH_STEPS (default 8).
  */
@@ -19,12 +19,15 @@ import {
   writeTinyFlux,
   writeTinyFluxInputs,
 } from '../src/runtime/launcher/demo/tiny-checkpoint.js';
+import { groupFailure } from '../src/runtime/launcher/group-failure.js';
 import { runLocalGroup } from '../src/runtime/launcher/local-group.js';
 import type { RankStats } from '../src/runtime/parallel-denoise/stats.js';
+import { logForPerson } from '../src/shared/log.js';
 import type { Degrees } from '../src/shared/plan/index.js';
 import { SD3_TXT7, writeInputs } from '../test/runtime/parallel/denoise-fixtures.js';
 import { describeMachine, loadLine } from './support/machine.js';
 
+logForPerson();
 const steps = Number(process.env.BENCH_STEPS ?? 8);
 const root = resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-parallel-'));
@@ -67,9 +70,10 @@ const median = (xs: number[]) => {
 async function measure(model: string, inputs: string, guidance: number, c: Config): Promise<Measured> {
   const stats = mkdtempSync(join(dir, 'stats-'));
   const output = join(dir, 'out.safetensors');
+  const logDir = mkdtempSync(join(dir, 'logs-'));
   process.env.TESSERA_NUM_THREADS = '1';
-  process.env.TESSERA_LOG_LEVEL = 'warn';
   const code = await runLocalGroup({
+    logDir,
     degrees: c.degrees,
     pipeline: { patches: c.degrees.pipefusion, warmupSteps: 1 },
     modelPath: model,
@@ -86,7 +90,8 @@ async function measure(model: string, inputs: string, guidance: number, c: Confi
       stats,
     ],
   });
-  if (code !== 0) throw new Error(`${c.name}: the local group exited ${code}`);
+  // The folder is removed at exit: the reason is in the message.
+  if (code !== 0) throw new Error(`${c.name}: ${groupFailure(logDir, code)}`);
   const ranks = readdirSync(stats).map((f) => JSON.parse(readFileSync(join(stats, f), 'utf8')) as RankStats);
   // Ranks step in lockstep; a step takes as long as its slowest rank.
   const perStep = Array.from({ length: steps }, (_, i) => Math.max(...ranks.map((r) => r.stepMs[i] ?? 0)));

@@ -6,10 +6,10 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { ops } from '../../src/runtime/native/index.js';
 
-/** `load average 1.20 (1 min), 0.80 (5 min) on 2 cores` */
+/** `load average: 1.20, 0.80, 0.45 (1, 5, 15 min, as uptime) on 2 cores` */
 export function loadLine(): string {
-  const [one, five] = loadavg() as [number, number, number];
-  return `load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min) on ${availableParallelism()} cores`;
+  const averages = loadavg().map((l) => l.toFixed(2));
+  return `load average: ${averages.join(', ')} (1, 5, 15 min, as uptime) on ${availableParallelism()} cores`;
 }
 
 export interface Machine {
