@@ -75,7 +75,7 @@ export interface ControlPlane {
     args: string[],
     opts?: { input?: string; timeoutMs?: number },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** Creates fake GPU nodes and (with kwok) waits until they are Ready; returns their names. */
+  /** Creates fake GPU nodes and (with kwok) waits until they are Ready and schedulable; returns their names. */
   addGpuNodes(spec: FakeGpuNodeSpec): Promise<string[]>;
   /** Stops kube-apiserver and starts it again on the same port and etcd; resolves once it is ready. */
   restartApiServer(): Promise<void>;
@@ -96,6 +96,11 @@ interface Ports {
 
 const DEFAULT_READY_TIMEOUT_MS = 90_000;
 const NODE_READY_TIMEOUT_MS = 60_000;
+/** Taints the node lifecycle controller sets from the Ready condition (and lifts once Ready). */
+const NODE_CONDITION_TAINTS: readonly string[] = [
+  'node.kubernetes.io/not-ready',
+  'node.kubernetes.io/unreachable',
+];
 const KUBECTL_TIMEOUT_MS = 60_000;
 
 /** Starts etcd, kube-apiserver and (by default) kube-controller-manager, kube-scheduler and kwok. */
@@ -463,14 +468,22 @@ class LocalControlPlane implements ControlPlane {
     return names;
   }
 
+  /**
+   * Ready, and (with a controller-manager) without the `node.kubernetes.io/not-ready` taint the API
+   * server puts on every new node: the node lifecycle controller lifts it a moment after Ready, and
+   * until then the scheduler and the operator treat the node as unusable, so a test that plans right
+   * after adding nodes would otherwise see fewer of them than it added.
+   */
   private async waitForNodesReady(api: CoreV1Api, names: readonly string[]): Promise<void> {
-    const isReady = (node: V1Node) =>
-      node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const taintsLifted = this.running.has('kube-controller-manager');
+    const usable = (node: V1Node) =>
+      (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false) &&
+      (!taintsLifted || !(node.spec?.taints ?? []).some((t) => NODE_CONDITION_TAINTS.includes(t.key)));
     let notReady: string[] = [...names];
     await pollUntil(
       async () => {
         const nodes = await Promise.all(notReady.map((name) => api.readNode({ name })));
-        notReady = nodes.filter((n) => !isReady(n)).map((n) => n.metadata?.name ?? '?');
+        notReady = nodes.filter((n) => !usable(n)).map((n) => n.metadata?.name ?? '?');
         return notReady.length === 0 ? true : undefined;
       },
       {
@@ -479,7 +492,7 @@ class LocalControlPlane implements ControlPlane {
           new ControlPlaneStartError(
             'kwok',
             'making fake nodes Ready',
-            `nodes ${notReady.join(', ')} not Ready after ${NODE_READY_TIMEOUT_MS / 1000} s`,
+            `nodes ${notReady.join(', ')} not Ready and untainted after ${NODE_READY_TIMEOUT_MS / 1000} s`,
             this.running.get('kwok')?.logTail() ?? '',
           ),
       },
