@@ -8,6 +8,8 @@ import net from 'node:net';
 export class FreezableProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Each relayed connection: the client's socket and the API server's. */
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   private frozen = false;
   private held: Array<() => void> = [];
 
@@ -29,14 +31,25 @@ export class FreezableProxy {
     return { proxy, port: (server.address() as net.AddressInfo).port };
   }
 
+  /**
+   * Unpiped as well as paused: a pipe resumes its source when the destination drains, which would let
+   * bytes through a frozen relay.
+   */
   freeze(): void {
+    if (this.frozen) return;
     this.frozen = true;
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+    }
     for (const s of this.sockets) s.pause();
   }
 
   thaw(): void {
+    if (!this.frozen) return;
     this.frozen = false;
-    for (const s of this.sockets) s.resume();
+    // pipe() resumes its source (unless the destination still has to drain).
+    for (const pair of this.pairs) pipeBothWays(pair);
     for (const connect of this.held.splice(0)) connect();
   }
 
@@ -50,12 +63,12 @@ export class FreezableProxy {
     const connect = () => {
       const upstream = net.connect(this.target.port, this.target.host);
       this.track(upstream);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      if (this.frozen) {
-        client.pause();
-        upstream.pause();
-      }
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      const forget = () => this.pairs.delete(pair);
+      client.once('close', forget);
+      upstream.once('close', forget);
+      pipeBothWays(pair);
     };
     if (this.frozen) {
       client.pause();
@@ -70,4 +83,9 @@ export class FreezableProxy {
     s.on('error', () => s.destroy());
     s.on('close', () => this.sockets.delete(s));
   }
+}
+
+function pipeBothWays({ client, upstream }: { client: net.Socket; upstream: net.Socket }): void {
+  client.pipe(upstream);
+  upstream.pipe(client);
 }
