@@ -111,6 +111,9 @@ export function sd3Weights(s: Sd3Shape): TransformerWeights {
   return { blocks, embed, head: linear(2 * d, d) + linear(p * p * s.outChannels, d) };
 }
 
+/** The even layout made for each model given by facts only (see transformerWeights). */
+const evenLayouts = new WeakMap<ModelSpec, TransformerWeights>();
+
 /**
  * The model's weight layout: the exact one it carries when it still matches its facts (block count and
  * parameter total), else `facts.parameters` spread evenly over the blocks (models given by facts only).
@@ -119,5 +122,12 @@ export function transformerWeights(model: ModelSpec): TransformerWeights {
   const f = model.facts;
   const w = model.weights;
   if (w && w.blocks.length === f.layers && totalParameters(w) === f.parameters) return w;
-  return { blocks: new Array<number>(f.layers).fill(f.parameters / f.layers), embed: 0, head: 0 };
+  // The same object for the same model, so that what the planner caches per layout (its stage cuts,
+  // hundreds of lookups per plan) is found again.
+  const cached = evenLayouts.get(model);
+  if (cached && cached.blocks.length === f.layers && cached.blocks[0] === f.parameters / f.layers)
+    return cached;
+  const even = { blocks: new Array<number>(f.layers).fill(f.parameters / f.layers), embed: 0, head: 0 };
+  evenLayouts.set(model, even);
+  return even;
 }

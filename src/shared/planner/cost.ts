@@ -1,8 +1,8 @@
-import { type ClusterTopology, type LinkLevel, nominalLinks } from '../hardware/index.js';
+import { type ClusterTopology, LINK_LEVELS, type LinkLevel, nominalLinks } from '../hardware/index.js';
 import { BF16_BYTES, type ModelSpec } from '../models/index.js';
-import type { Degrees, MeshAxis, RequestShape } from '../plan/index.js';
+import { type Degrees, type MeshAxis, type RequestShape, replicaRanks } from '../plan/index.js';
 import { layersPerStage } from './memory.js';
-import { membersSharingUnit, type RankSpace } from './placement.js';
+import { peersByLevel, type RankSpace } from './placement.js';
 import type { EfficiencyProfile } from './profiles.js';
 import type { AxisLinks, RequestBreakdown, StepBreakdown } from './types.js';
 import { promptsPerReplica, samplesPerRank, type Workload } from './workload.js';
@@ -21,57 +21,71 @@ export interface CostContext {
   links: AxisLinks;
 }
 
-/** Achievable bandwidth (bytes/s) of a link level under the profile. */
-export function effectiveBandwidth(level: LinkLevel, t: ClusterTopology, p: EfficiencyProfile): number {
-  const nominal = nominalLinks(t);
-  if (level === 'domain')
-    return nominal.domain * (t.intraNode === 'nvlink' ? p.nvlinkEfficiency : p.pcieEfficiency);
-  if (level === 'node') {
-    return t.intraNode === 'nvlink'
-      ? nominal.node * p.nvlinkEfficiency
-      : nominal.node * p.crossSocketEfficiency;
-  }
-  return nominal.network * p.networkEfficiency;
+export type TrafficPattern = 'p2p' | 'all-to-all';
+
+/**
+ * Achievable bandwidth (bytes/s) of a link level for a traffic pattern. On PCIe an all-to-all that
+ * leaves a switch goes through the CPU's root complex, where every GPU's traffic meets: xDiT measured
+ * Ulysses > 2 losing on L40 and L20 while Ring (point-to-point, neighbours only) still scales.
+ */
+export function effectiveBandwidth(
+  level: LinkLevel,
+  t: ClusterTopology,
+  p: EfficiencyProfile,
+  pattern: TrafficPattern = 'p2p',
+): number {
+  const nominal = nominalLinks(t)[level];
+  if (level === 'network') return nominal * p.networkEfficiency;
+  if (t.intraNode === 'nvlink') return nominal * p.nvlinkEfficiency;
+  if (level === 'switch') return nominal * p.pcieSwitchEfficiency;
+  const efficiency = level === 'domain' ? p.pcieEfficiency : p.crossSocketEfficiency;
+  return nominal * efficiency * (pattern === 'all-to-all' ? p.pcieAllToAllEfficiency : 1);
 }
 
 /** Fixed seconds of one collective or P2P operation whose slowest hop is `level`. */
 export function operationLatency(level: LinkLevel, t: ClusterTopology, p: EfficiencyProfile): number {
-  if (level === 'domain') return p.collectiveLatencySeconds;
-  if (level === 'node')
-    return t.intraNode === 'nvlink' ? p.collectiveLatencySeconds : p.crossSocketLatencySeconds;
-  return p.networkLatencySeconds;
+  if (level === 'network') return p.networkLatencySeconds;
+  if (level === 'node' && t.intraNode === 'pcie') return p.crossSocketLatencySeconds;
+  return p.collectiveLatencySeconds;
 }
 
-/** Seconds to run `flops` in kernels of `tokens` rows: efficiency saturates with size. */
-function computeSeconds(flops: number, tokens: number, ctx: CostContext): number {
+/**
+ * Seconds to run `flops` in kernels of `tokens` rows: efficiency saturates with the rows and with the
+ * kernel's width — the model's hidden size for the linear layers (narrow GEMMs keep the tensor cores
+ * less busy), the head dimension for attention (PixArt's 72 and SD3's 64 against FLUX.1's 128).
+ */
+function computeSeconds(
+  flops: number,
+  tokens: number,
+  width: number,
+  halfWidth: number,
+  ctx: CostContext,
+): number {
   const p = ctx.profile;
-  const efficiency = (p.computeEfficiency * tokens) / (tokens + p.halfEfficiencyTokens);
+  const efficiency =
+    ((p.computeEfficiency * tokens) / (tokens + p.halfEfficiencyTokens)) * (width / (width + halfWidth));
   return flops / (ctx.topology.gpu.denseBf16Flops * efficiency);
 }
 
 /**
- * Seconds for each rank of an axis group to move `bytesPerPeerSet` split evenly over its k members
- * (an all-to-all): the share to peers in the same fast unit goes over the fast link, the rest over the
- * axis's slowest link; both run at once.
+ * Seconds for each rank of an axis group to exchange `bytes` split evenly over its k members (an
+ * all-to-all): the shares to peers behind each link level move at once, each at that level's rate.
  */
 function allToAllSeconds(axis: MeshAxis, bytes: number, ctx: CostContext): number {
-  const k = ctx.degrees[axis];
   const level = ctx.links[axis];
-  if (k === 1 || level === 'none') return 0;
-  const p = ctx.profile;
-  const perPeer = bytes / k;
-  if (level === 'domain') {
-    return p.collectiveLatencySeconds + (perPeer * (k - 1)) / effectiveBandwidth('domain', ctx.topology, p);
+  if (ctx.degrees[axis] === 1 || level === 'none') return 0;
+  const perPeer = bytes / ctx.degrees[axis];
+  const peers = peersByLevel(axis, ctx.degrees, ctx.space);
+  let slowest = 0;
+  for (const l of LINK_LEVELS) {
+    if (peers[l] === 0) continue;
+    const seconds = (perPeer * peers[l]) / effectiveBandwidth(l, ctx.topology, ctx.profile, 'all-to-all');
+    slowest = Math.max(slowest, seconds);
   }
-  const unit = level === 'network' ? 'pod' : 'domain';
-  const near = membersSharingUnit(axis, ctx.degrees, ctx.space, unit);
-  const nearLevel: LinkLevel = level === 'network' ? 'node' : 'domain';
-  const nearSeconds = (perPeer * (near - 1)) / effectiveBandwidth(nearLevel, ctx.topology, p);
-  const farSeconds = (perPeer * (k - near)) / effectiveBandwidth(level, ctx.topology, p);
-  return operationLatency(level, ctx.topology, p) + Math.max(nearSeconds, farSeconds);
+  return operationLatency(level, ctx.topology, ctx.profile) + slowest;
 }
 
-/** Seconds for one point-to-point message over an axis's link. */
+/** Seconds for one point-to-point message over an axis's slowest link. */
 function p2pSeconds(axis: MeshAxis, bytes: number, ctx: CostContext): number {
   const level = ctx.links[axis];
   if (level === 'none') return 0;
@@ -97,15 +111,23 @@ function ringOverheadSeconds(ctx: CostContext): number {
   return R > 1 ? ctx.profile.ringLayerSeconds + (R - 1) * ctx.profile.ringStepSeconds : 0;
 }
 
-function blockTime(ctx: CostContext, queryFraction: number, ringKvTokens: number): BlockTime {
+function blockTime(ctx: CostContext, queryFraction: number): BlockTime {
   const { workload: w, degrees: d, profile: p } = ctx;
   const sp = d.ulysses * d.ring;
   const samples = samplesPerRank(w, ctx.request, d);
   const localTokens = (samples * w.sequence * queryFraction) / sp;
-  const linear = computeSeconds(localTokens * w.linearFlopsPerToken, localTokens, ctx);
+  const linear = computeSeconds(
+    localTokens * w.linearFlopsPerToken,
+    localTokens,
+    w.hidden,
+    p.halfEfficiencyWidth,
+    ctx,
+  );
   const attention = computeSeconds(
     (samples * w.attentionFlopsPerSample * queryFraction) / sp,
     localTokens,
+    ctx.model.facts.headDim,
+    p.halfEfficiencyHeadDim,
     ctx,
   );
   // Ulysses: all-to-alls of Q, K, V before attention and of O after it, each the rank's local tokens ×
@@ -113,10 +135,11 @@ function blockTime(ctx: CostContext, queryFraction: number, ringKvTokens: number
   const tensorBytes = localTokens * w.hidden * BF16_BYTES;
   const ulysses = 4 * allToAllSeconds('ulysses', tensorBytes, ctx);
   // Ring: R−1 hops of this rank's K and V (its head group after Ulysses), each overlapped with one
-  // block of attention (refs/xdit.md §3.2); the part the block does not hide is exposed.
+  // block of attention (refs/xdit.md §3.2); the part the block does not hide is exposed. Under
+  // PipeFusion the whole cached buffer rotates, so the hop does not shrink with the patch.
   let ring = 0;
   if (d.ring > 1) {
-    const hopBytes = 2 * samples * ringKvTokens * (w.hidden / d.ulysses) * BF16_BYTES;
+    const hopBytes = (2 * samples * w.sequence * (w.hidden / d.ulysses) * BF16_BYTES) / d.ring;
     const hop = p2pSeconds('ring', hopBytes, ctx);
     const hidden = p.ringOverlap * Math.min(hop, attention / d.ring);
     ring = (d.ring - 1) * (hop - hidden) + ringOverheadSeconds(ctx);
@@ -138,25 +161,24 @@ function cfgSeconds(ctx: CostContext): number {
   return p2pSeconds('cfg', prompts * latentValues * BF16_BYTES, ctx);
 }
 
+/** The VAE decode, patch-parallel over the replica's ranks (plan.pipeline.vaeDecode). */
 function vaeSeconds(ctx: CostContext): number {
   const p = ctx.profile;
   const pixels = ctx.request.height * ctx.request.width * promptsPerReplica(ctx.request, ctx.degrees);
-  return (pixels * p.vaeFlopsPerPixel) / (ctx.topology.gpu.denseBf16Flops * p.vaeEfficiency);
+  const ranks = p.runtime.parallelVae ? replicaRanks(ctx.degrees) : 1;
+  return (pixels * p.vaeFlopsPerPixel) / (ctx.topology.gpu.denseBf16Flops * p.vaeEfficiency * ranks);
 }
 
 /** Predicted time of one request (the replica's share of the batch) for one candidate. */
 export function predictTime(ctx: CostContext): RequestBreakdown {
-  const { degrees: d, request, workload: w } = ctx;
+  const { degrees: d, request } = ctx;
   const L = ctx.model.facts.layers;
-  const stageLayers = layersPerStage(ctx.model, d.pipefusion, ctx.profile.stageCut);
   const cfg = cfgSeconds(ctx);
   const overheadSeconds = ctx.profile.requestOverheadSeconds;
   const vae = vaeSeconds(ctx);
-  // Ring rotates each rank's post-Ulysses share of K and V: the sequence over R.
-  const ringKvTokens = w.sequence / d.ring;
 
   if (d.pipefusion === 1) {
-    const block = blockTime(ctx, 1, ringKvTokens);
+    const block = blockTime(ctx, 1);
     const device = L * sum(block) + cfg;
     const host = L * block.host;
     const stepSeconds = Math.max(device, host);
@@ -181,15 +203,18 @@ export function predictTime(ctx: CostContext): RequestBreakdown {
   }
 
   // PipeFusion (refs/xdit.md §3.5): M row-band patches flow through P stages. A patch's queries attend
-  // to the whole KV buffer, and under Ring the whole cached buffer rotates, so Ring traffic is not
-  // divided by M.
+  // to the whole K/V buffer. Every block costs the same per token, so the stage with the most blocks
+  // sets the pace.
   const M = ctx.patches;
   const P = d.pipefusion;
-  const patch = blockTime(ctx, 1 / M, ringKvTokens);
+  const stageLayers = layersPerStage(ctx.model, P, ctx.profile.runtime.stageCut);
+  const patch = blockTime(ctx, 1 / M);
+  const w = ctx.workload;
   const samples = samplesPerRank(w, request, d);
   const patchActivationBytes = ((samples * w.sequence) / (M * d.ulysses * d.ring)) * w.hidden * BF16_BYTES;
   const handoff = p2pSeconds('pipefusion', patchActivationBytes, ctx);
-  const stageCompute = stageLayers * sum(patch);
+  // Each patch on each stage pays a fixed cost (its receive, send and synchronisation).
+  const stageCompute = stageLayers * sum(patch) + ctx.profile.patchSeconds;
   // Receives are posted one patch ahead, so the hand-off overlaps the next patch's compute.
   const cycle = Math.max(stageCompute, handoff, stageLayers * patch.host);
   // A patch goes round the stage ring once per step: fewer patches than stages leave stages idle.
@@ -198,12 +223,12 @@ export function predictTime(ctx: CostContext): RequestBreakdown {
     compute: M * stageLayers * patch.compute,
     ulysses: M * stageLayers * patch.ulysses,
     ring: M * stageLayers * patch.ring,
-    pipefusion: Math.max(M, P) * cycle - M * stageCompute,
+    pipefusion: Math.max(M, P) * cycle - M * stageLayers * sum(patch),
     cfg,
     host: 0,
   };
   // Warm-up steps run the whole image through the stages one after another.
-  const full = blockTime(ctx, 1, ringKvTokens);
+  const full = blockTime(ctx, 1);
   const fullHandoff = p2pSeconds('pipefusion', patchActivationBytes * M, ctx);
   const syncStep = Math.max(L * sum(full), L * full.host) + P * fullHandoff + cfg;
   const warmupSeconds = ctx.warmupSteps * syncStep;

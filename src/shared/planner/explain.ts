@@ -10,6 +10,7 @@ const AXIS_WORDS = {
 } as const;
 
 const LINK_WORDS = {
+  switch: 'under one PCIe switch',
   domain: 'inside a fast domain',
   node: 'across sockets',
   network: 'across nodes',

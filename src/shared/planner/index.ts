@@ -11,9 +11,24 @@ export {
   vaeDecodePeakBytes,
 } from './memory.js';
 export { axisLink, axisLinks, linkBetween, podLayout, rankPlacements } from './placement.js';
-export { explore, NoFeasiblePlanError, PlannerInputError, plan, planWithDegrees } from './plan.js';
+export {
+  explore,
+  NoFeasiblePlanError,
+  PlannerInputError,
+  plan,
+  planWithDegrees,
+  repredict,
+} from './plan.js';
 export { approximatePolicy, decide, isExact } from './policy.js';
-export { COMPILED_PROFILE, EAGER_PROFILE, type EfficiencyProfile, PROFILES } from './profiles.js';
+export {
+  COMPILED_PROFILE,
+  EAGER_PROFILE,
+  type EfficiencyProfile,
+  PROFILES,
+  type RuntimeTraits,
+  TESSERA_RUNTIME,
+  XDIT_RUNTIME,
+} from './profiles.js';
 export { objectiveValue, rankCandidates } from './rank.js';
 export { checkDegrees, choosePatches, FEW_STEPS } from './rules.js';
 export type * from './types.js';

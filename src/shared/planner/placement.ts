@@ -1,4 +1,10 @@
-import { type ClusterTopology, gpusPerDomain, type LinkLevel } from '../hardware/index.js';
+import {
+  type ClusterTopology,
+  gpusPerDomain,
+  gpusPerSwitch,
+  LINK_LEVELS,
+  type LinkLevel,
+} from '../hardware/index.js';
 import { type Degrees, MESH_AXES, type MeshAxis, type RankPlacement } from '../plan/index.js';
 import type { AxisLinks } from './types.js';
 
@@ -36,15 +42,18 @@ export function axisStride(axis: MeshAxis, d: Degrees): number {
   return stride;
 }
 
-/** Where ranks sit: pods of `gpusPerPod` contiguous ranks, each split into fast domains. */
+/** Where ranks sit: pods of `gpusPerPod` contiguous ranks, each split into fast domains and PCIe switches. */
 export interface RankSpace {
   gpusPerPod: number;
   /** GPUs per fast domain inside a pod (a pod smaller than a domain is one domain). */
   domainSize: number;
+  /** GPUs under one PCIe switch inside a domain (1: no switch level, as on NVLink). */
+  switchSize: number;
 }
 
 export function rankSpace(topology: ClusterTopology, gpusPerPod: number): RankSpace {
-  return { gpusPerPod, domainSize: Math.min(gpusPerDomain(topology), gpusPerPod) };
+  const domainSize = Math.min(gpusPerDomain(topology), gpusPerPod);
+  return { gpusPerPod, domainSize, switchSize: Math.min(gpusPerSwitch(topology), domainSize) };
 }
 
 /** The slowest link between two ranks. */
@@ -52,12 +61,19 @@ export function linkBetween(a: number, b: number, space: RankSpace): LinkLevel {
   const podA = Math.floor(a / space.gpusPerPod);
   const podB = Math.floor(b / space.gpusPerPod);
   if (podA !== podB) return 'network';
-  const domA = Math.floor((a % space.gpusPerPod) / space.domainSize);
-  const domB = Math.floor((b % space.gpusPerPod) / space.domainSize);
-  return domA === domB ? 'domain' : 'node';
+  const localA = a % space.gpusPerPod;
+  const localB = b % space.gpusPerPod;
+  if (Math.floor(localA / space.domainSize) !== Math.floor(localB / space.domainSize)) return 'node';
+  if (
+    space.switchSize > 1 &&
+    Math.floor(localA / space.switchSize) === Math.floor(localB / space.switchSize)
+  ) {
+    return 'switch';
+  }
+  return 'domain';
 }
 
-const LEVEL_ORDER: Record<LinkLevel, number> = { domain: 0, node: 1, network: 2 };
+const LEVEL_ORDER: Record<LinkLevel, number> = { switch: 0, domain: 1, node: 2, network: 3 };
 
 /**
  * The slowest link any group of `axis` crosses. Pods and domains are contiguous rank ranges, so a
@@ -69,7 +85,7 @@ export function axisLink(axis: MeshAxis, d: Degrees, space: RankSpace): LinkLeve
   const stride = axisStride(axis, d);
   const block = stride * k;
   const world = d.dataParallel * d.cfg * d.pipefusion * d.ring * d.ulysses;
-  let worst: LinkLevel = 'domain';
+  let worst: LinkLevel = 'switch';
   for (let outer = 0; outer < world; outer += block) {
     for (let inner = 0; inner < stride; inner++) {
       const first = outer + inner;
@@ -88,16 +104,13 @@ export function axisLinks(d: Degrees, space: RankSpace): AxisLinks {
 }
 
 /**
- * Members of rank 0's group on `axis` that share its fast unit (domain when `level` is 'domain', else
- * pod): the part of an all-to-all that stays on the faster link.
+ * How many of rank 0's peers on `axis` sit behind each link level: an all-to-all sends to all of them
+ * at once, each share over its own link. Axis groups are alike (contiguous blocks), so rank 0's group
+ * stands for all of them.
  */
-export function membersSharingUnit(
-  axis: MeshAxis,
-  d: Degrees,
-  space: RankSpace,
-  unit: 'domain' | 'pod',
-): number {
-  const size = unit === 'domain' ? space.domainSize : space.gpusPerPod;
+export function peersByLevel(axis: MeshAxis, d: Degrees, space: RankSpace): Record<LinkLevel, number> {
+  const counts = Object.fromEntries(LINK_LEVELS.map((l) => [l, 0])) as Record<LinkLevel, number>;
   const stride = axisStride(axis, d);
-  return Math.max(1, Math.min(d[axis], Math.floor(size / stride)));
+  for (let j = 1; j < d[axis]; j++) counts[linkBetween(0, j * stride, space)] += 1;
+  return counts;
 }

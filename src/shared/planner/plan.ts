@@ -12,11 +12,11 @@ import { explainChoice, explainRejections } from './explain.js';
 import { memoryPerGpu } from './memory.js';
 import { axisLinks, podLayout, rankPlacements, rankSpace } from './placement.js';
 import { approximatePolicy, decide } from './policy.js';
-import { COMPILED_PROFILE } from './profiles.js';
+import { COMPILED_PROFILE, type EfficiencyProfile } from './profiles.js';
 import { rankCandidates } from './rank.js';
 import { checkDegrees, checkMemory, checkShape, choosePatches, type RuleContext } from './rules.js';
 import type { Candidate, ChosenPlan, PlannerInput, PlannerResult, Rejection, Violation } from './types.js';
-import { workload } from './workload.js';
+import { type Workload, workload } from './workload.js';
 
 /** Nothing the planner may choose is feasible; `rejected` says why for each candidate. */
 export class NoFeasiblePlanError extends Error {
@@ -116,7 +116,7 @@ function evaluate(d: Degrees, gpus: number, input: PlannerInput, ctx: RuleContex
   if (violations.length > 0) return { rejection: { degrees: d, gpusPerGroup: gpus, violations } };
 
   const profile = input.profile ?? COMPILED_PROFILE;
-  const memory = memoryPerGpu(input.model, input.request, ctx.workload, d, profile.stageCut);
+  const memory = memoryPerGpu(input.model, input.request, ctx.workload, d, profile.runtime.stageCut);
   const memoryViolations = checkMemory(memory, ctx);
   if (memoryViolations.length > 0) {
     return { rejection: { degrees: d, gpusPerGroup: gpus, violations: memoryViolations } };
@@ -126,32 +126,43 @@ function evaluate(d: Degrees, gpus: number, input: PlannerInput, ctx: RuleContex
   const space = rankSpace(input.hardware, layout.gpusPerPod);
   const links = axisLinks(d, space);
   const warmupSteps = d.pipefusion > 1 ? ctx.warmupSteps : 0;
+  const placed = { degrees: d, gpusPerGroup: gpus, ...layout, patches, warmupSteps, memory, links };
+  return { candidate: withTime(placed, input, ctx.workload, profile) };
+}
+
+/** A checked and placed candidate with its predicted time under `profile`. */
+function withTime(
+  c: Omit<Candidate, 'time' | 'imagesPerSecond'>,
+  input: PlannerInput,
+  w: Workload,
+  profile: EfficiencyProfile,
+): Candidate {
   const time = predictTime({
     model: input.model,
     request: input.request,
-    workload: ctx.workload,
+    workload: w,
     topology: input.hardware,
     profile,
-    degrees: d,
-    patches,
-    warmupSteps,
-    space,
-    links,
+    degrees: c.degrees,
+    patches: c.patches,
+    warmupSteps: c.warmupSteps,
+    space: rankSpace(input.hardware, c.gpusPerPod),
+    links: c.links,
   });
-  return {
-    candidate: {
-      degrees: d,
-      gpusPerGroup: gpus,
-      podsPerGroup: layout.podsPerGroup,
-      gpusPerPod: layout.gpusPerPod,
-      patches,
-      warmupSteps,
-      time,
-      memory,
-      links,
-      imagesPerSecond: input.request.maxBatch / time.totalSeconds,
-    },
-  };
+  return { ...c, time, imagesPerSecond: input.request.maxBatch / time.totalSeconds };
+}
+
+/**
+ * The same candidates predicted under other efficiency constants (with the same runtime traits, so
+ * the same rules hold): what the calibration's fitter varies, without re-checking every plan.
+ */
+export function repredict(
+  input: PlannerInput,
+  candidates: readonly Candidate[],
+  profile: EfficiencyProfile,
+): Candidate[] {
+  const w = workload(input.model, input.request, input.imageTokens);
+  return candidates.map((c) => withTime(c, input, w, profile));
 }
 
 /**
@@ -162,6 +173,7 @@ export function explore(input: PlannerInput): { candidates: Candidate[]; rejecte
   validateInput(input);
   const warmupSteps = Math.min(input.policy.warmupSteps ?? DEFAULT_WARMUP_STEPS, input.request.steps);
   const ctx: RuleContext = {
+    runtime: (input.profile ?? COMPILED_PROFILE).runtime,
     model: input.model,
     request: input.request,
     workload: workload(input.model, input.request, input.imageTokens),

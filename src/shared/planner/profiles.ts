@@ -1,9 +1,38 @@
 import { FITTED_COMPILED, FITTED_EAGER } from './fitted-constants.js';
 import type { StageCut } from './memory.js';
 
+/** How the runtime being predicted executes a plan, where that changes its cost or what it can run. */
+export interface RuntimeTraits {
+  /** How PipeFusion stages are cut: Tessera by parameters, xDiT by block count (refs/xdit.md §3.5). */
+  stageCut: StageCut;
+  /**
+   * Whether Ring can run inside PipeFusion's patch steps. xDiT rotates the cached K/V buffer around
+   * the ring (refs/xdit.md §3.6); Tessera's runtime keeps buffers per Ulysses head group and refuses
+   * Ring with PipeFusion unless every step is a warm-up step (checkpoint-fit.ts), so the planner does not
+   * propose it.
+   */
+  ringWithPipefusion: boolean;
+  /** Whether the VAE decode is split over the replica's ranks (Tessera always; xDiT only when asked). */
+  parallelVae: boolean;
+}
+
+export const TESSERA_RUNTIME: RuntimeTraits = {
+  stageCut: 'parameters',
+  ringWithPipefusion: false,
+  parallelVae: true,
+};
+
+/** xDiT as it ran the published measurements (the calibration predicts those runs). */
+export const XDIT_RUNTIME: RuntimeTraits = {
+  stageCut: 'blocks',
+  ringWithPipefusion: true,
+  parallelVae: false,
+};
+
 /**
- * Efficiency constants of the cost model. They are global: one set per runtime mode, fitted once to
- * the published xDiT latencies (test/calibration/, docs/planner.md), never per configuration.
+ * Efficiency constants of the cost model. They are global: one set per execution mode (compiled or
+ * eager kernels), fitted once to xDiT's published latencies (test/calibration/, docs/planner.md), never
+ * per configuration or per table.
  */
 export interface EfficiencyProfile {
   name: string;
@@ -11,13 +40,27 @@ export interface EfficiencyProfile {
   computeEfficiency: number;
   /** Tokens per kernel at which efficiency falls to half of `computeEfficiency` (small-GEMM penalty). */
   halfEfficiencyTokens: number;
-  /** Fraction of nominal link bandwidth collectives and P2P reach, per link level. */
+  /** Model width (hidden size) at which linear-layer efficiency falls to half (narrow GEMMs). */
+  halfEfficiencyWidth: number;
+  /** Head dimension at which attention-kernel efficiency falls to half. */
+  halfEfficiencyHeadDim: number;
+  /** Host time to launch one block's kernels; a step cannot be faster than the host. */
+  hostSecondsPerLayer: number;
+  /** Fraction of nominal bandwidth point-to-point transfers reach, per link level. */
   nvlinkEfficiency: number;
+  /** PCIe peer-to-peer under one switch. */
+  pcieSwitchEfficiency: number;
+  /** PCIe through one CPU socket's root complex. */
   pcieEfficiency: number;
-  /** PCIe traffic between CPU sockets, as a fraction of the GPU's PCIe bandwidth. */
+  /** PCIe between CPU sockets, as a fraction of the GPU's PCIe bandwidth. */
   crossSocketEfficiency: number;
   networkEfficiency: number;
-  /** Fixed cost of one collective or P2P operation inside a fast domain (launch + synchronisation). */
+  /**
+   * What an all-to-all through a root complex (or across sockets) reaches, as a fraction of the
+   * point-to-point rate there: every GPU's traffic meets in the CPU.
+   */
+  pcieAllToAllEfficiency: number;
+  /** Fixed cost of one collective or P2P operation inside a node (launch + synchronisation). */
   collectiveLatencySeconds: number;
   /** The same across CPU sockets on PCIe, where NCCL stages through host memory. */
   crossSocketLatencySeconds: number;
@@ -29,46 +72,42 @@ export interface EfficiencyProfile {
   ringLayerSeconds: number;
   /** Extra cost of each Ring step per layer (block kernel launch, LSE merge), on device and host. */
   ringStepSeconds: number;
-  /** Host time to launch one block's kernels; a step cannot be faster than the host. */
-  hostSecondsPerLayer: number;
-  /** Per-request time outside the denoiser: text encoders, scheduler set-up, handing the image back. */
+  /** Fixed cost of one PipeFusion patch on one stage: its receive, send and synchronisation. */
+  patchSeconds: number;
+  /**
+   * Per-request time outside the denoiser besides the VAE decode: text encoders, scheduler set-up,
+   * handing the image back (the median of what the calibration tables show).
+   */
   requestOverheadSeconds: number;
   /** VAE decoder FLOPs per output pixel (≈1e7 from the decoder's 3×3 convolutions) and their efficiency. */
   vaeFlopsPerPixel: number;
   vaeEfficiency: number;
-  /** How the runtime predicted cuts PipeFusion stages: Tessera by parameters, xDiT by block count. */
-  stageCut: StageCut;
+  /** The runtime being predicted. */
+  runtime: RuntimeTraits;
 }
 
 /**
- * Compiled kernels (xDiT with torch.compile, Tessera's native runtime target). Fitted by
- * `npx tsx tools/calibrate/fit-planner.ts` on the compiled rows of test/calibration/xdit-published.ts;
- * the fit and its residuals are in docs/planner.md. Constants the data cannot identify are fixed and
- * say so.
+ * Compiled kernels (xDiT with torch.compile; Tessera's native runtime targets this). Fitted by
+ * `npx tsx tools/calibrate/fit-planner.ts` on the compiled tables of test/calibration/published/; the
+ * fit and its residuals are in docs/planner.md. Constants the data cannot identify are fixed and say so.
  */
 export const COMPILED_PROFILE: EfficiencyProfile = {
   name: 'compiled',
-  // Fixed, not fitted: the published runs never split a kernel below ~500 tokens, so the data cannot
-  // see the small-GEMM penalty; 128 rows is where a tensor-core GEMM of width ≥ 3072 still runs at
-  // about half of its large-size rate.
-  halfEfficiencyTokens: 128,
-  // Fixed, not fitted: no multi-node rows were published.
-  networkEfficiency: 0.7,
-  // Fixed, not fitted: a typical NCCL small-message latency over RDMA.
-  networkLatencySeconds: 50e-6,
   // Compiled kernels are queued by CUDA graphs: no host floor.
   hostSecondsPerLayer: 0,
   // Fixed, not fitted: ≈1e7 FLOPs per output pixel is our count of the decoder's 3×3 convolutions
-  // (channels 512/512/256/128 over 1/8 … 1/1 resolution); 40 % is an assumed convolution efficiency.
+  // (channels 512/512/256/128 over 1/8 … 1/1 resolution).
   vaeFlopsPerPixel: 1e7,
+  // Fixed, not fitted: an assumed convolution efficiency (xDiT's published times do not separate the
+  // VAE decode from the rest of a request).
   vaeEfficiency: 0.4,
-  stageCut: 'parameters',
+  runtime: TESSERA_RUNTIME,
   ...FITTED_COMPILED,
 };
 
 /**
  * Eager PyTorch (xDiT without compilation): slower kernels and a host-bound floor. Shares the link
- * constants of the compiled fit; only what differs between the modes was refitted on the eager rows.
+ * constants of the compiled fit; only what differs between the modes is refitted on the eager tables.
  */
 export const EAGER_PROFILE: EfficiencyProfile = {
   ...COMPILED_PROFILE,

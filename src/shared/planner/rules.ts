@@ -3,6 +3,7 @@ import type { ModelSpec } from '../models/index.js';
 import { type Degrees, MESH_AXES, planShortString, type RequestShape } from '../plan/index.js';
 import { USABLE_MEMORY_FRACTION } from './memory.js';
 import { approximatePolicy } from './policy.js';
+import type { RuntimeTraits } from './profiles.js';
 import type { MemoryBreakdown, PlannerPolicy, Violation } from './types.js';
 import type { Workload } from './workload.js';
 
@@ -10,6 +11,8 @@ import type { Workload } from './workload.js';
 export const FEW_STEPS = 4;
 
 export interface RuleContext {
+  /** The runtime the plan is for: what it can run. */
+  runtime: RuntimeTraits;
   model: ModelSpec;
   request: RequestShape;
   workload: Workload;
@@ -93,6 +96,14 @@ export function checkDegrees(d: Degrees, ctx: RuleContext): Violation[] {
       out.push({
         rule: 'pipefusion-blocks',
         reason: `pipefusion=${d.pipefusion} exceeds the ${f.layers} transformer blocks of ${model.name}`,
+      });
+    }
+    if (d.ring > 1 && !ctx.runtime.ringWithPipefusion) {
+      out.push({
+        rule: 'pipefusion-ring',
+        reason:
+          `ring=${d.ring} inside pipefusion=${d.pipefusion}: Tessera's PipeFusion keeps K/V buffers per ` +
+          'Ulysses head group, which do not rotate around a ring; use Ulysses inside the stages',
       });
     }
     if (request.steps <= FEW_STEPS || request.steps <= ctx.warmupSteps) {

@@ -1,4 +1,4 @@
-import type { ClusterTopology } from '../hardware/index.js';
+import type { ClusterTopology, LinkLevel } from '../hardware/index.js';
 import type { ModelSpec } from '../models/index.js';
 import type { Degrees, MeshAxis, Plan, RequestShape } from '../plan/index.js';
 import type { EfficiencyProfile } from './profiles.js';
@@ -93,7 +93,7 @@ export interface MemoryBreakdown {
 }
 
 /** The link each mesh axis crosses in this placement (its slowest hop). */
-export type AxisLinks = Record<MeshAxis, 'domain' | 'node' | 'network' | 'none'>;
+export type AxisLinks = Record<MeshAxis, LinkLevel | 'none'>;
 
 export interface Candidate {
   degrees: Degrees;
@@ -138,6 +138,7 @@ export type RuleId =
   | 'pipefusion-blocks'
   | 'pipefusion-patch-height'
   | 'pipefusion-few-steps'
+  | 'pipefusion-ring'
   | 'pipefusion-policy'
   | 'data-parallel-batch'
   | 'pods-even'

@@ -68,6 +68,27 @@ describe('tessera plan', () => {
     });
   });
 
+  it('plans FLUX.1-dev at 4096² on 2 nodes × 8 L40 over 100 Gbit/s (xDiT ran it; the text encoders and a whole-image VAE decode on every GPU made it infeasible before)', async () => {
+    const r = await run(
+      'flux-dev',
+      ...['--gpus', '16', '--gpus-per-node', '8', '--gpu', 'L40', '--height', '4096', '--width', '4096'],
+      ...['--inter-node-gbps', '100', '-o', 'json'],
+    );
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out) as {
+      chosen: {
+        gpusPerGroup: number;
+        podsPerGroup: number;
+        reason: string;
+        memory: { total: number; rank: number };
+      };
+    };
+    expect(json.chosen.gpusPerGroup).toBe(16);
+    expect(json.chosen.podsPerGroup).toBe(2);
+    expect(json.chosen.memory.total).toBeLessThanOrEqual(48e9 * 0.95);
+    console.log(`tessera plan flux-dev 4096² 2×8 L40: ${json.chosen.reason}`);
+  });
+
   it('puts the chosen degrees under chosen.degrees in JSON', async () => {
     const r = await run('sd3-medium', '--gpus', '8', '--no-pipefusion', '-o', 'json');
     const json = JSON.parse(r.out) as { chosen: { degrees: Record<string, number>; ranks: unknown[] } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { axisLinks, linkBetween, podLayout, rankPlacements } from '../../../src/shared/planner/index.js';
-import { rankSpace } from '../../../src/shared/planner/placement.js';
+import { peersByLevel, rankSpace } from '../../../src/shared/planner/placement.js';
 import { deg, h100Nodes, l40Node } from './fixtures.js';
 
 describe('placement', () => {
@@ -19,9 +19,12 @@ describe('placement', () => {
   });
 
   it('classifies the link between two ranks', () => {
+    // An 8-GPU PCIe node: a switch per GPU pair, two pairs per CPU socket.
     const pcie = rankSpace(l40Node(), 8);
+    expect(linkBetween(0, 1, pcie)).toBe('switch');
     expect(linkBetween(0, 3, pcie)).toBe('domain');
     expect(linkBetween(3, 4, pcie)).toBe('node');
+    expect(linkBetween(1, 2, rankSpace(l40Node({ gpusPerSwitch: 4 }), 8))).toBe('switch');
     const two = rankSpace(h100Nodes(2), 8);
     expect(linkBetween(0, 7, two)).toBe('domain');
     expect(linkBetween(7, 8, two)).toBe('network');
@@ -41,6 +44,35 @@ describe('placement', () => {
     expect(axisLinks(deg({ ulysses: 4, ring: 2 }), rankSpace(l40Node(), 8))).toMatchObject({
       ulysses: 'domain',
       ring: 'node',
+    });
+    // Ulysses 2 stays under one PCIe switch; on NVLink there is no switch level.
+    expect(axisLinks(deg({ ulysses: 2, ring: 4 }), rankSpace(l40Node(), 8))).toMatchObject({
+      ulysses: 'switch',
+      ring: 'node',
+    });
+    expect(axisLinks(deg({ ulysses: 2 }), rankSpace(h100Nodes(), 8)).ulysses).toBe('domain');
+  });
+
+  it('counts the peers of an all-to-all behind each link level', () => {
+    const pcie = rankSpace(l40Node(), 8);
+    expect(peersByLevel('ulysses', deg({ ulysses: 8 }), pcie)).toEqual({
+      switch: 1,
+      domain: 2,
+      node: 4,
+      network: 0,
+    });
+    expect(peersByLevel('ring', deg({ ulysses: 2, ring: 4 }), pcie)).toEqual({
+      switch: 0,
+      domain: 1,
+      node: 2,
+      network: 0,
+    });
+    const two = rankSpace(h100Nodes(2), 8);
+    expect(peersByLevel('ulysses', deg({ ulysses: 16 }), two)).toEqual({
+      switch: 0,
+      domain: 7,
+      node: 0,
+      network: 8,
     });
   });
 });

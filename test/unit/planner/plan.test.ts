@@ -12,8 +12,12 @@ describe('plan()', () => {
     expect(c.ranks).toHaveLength(8);
     expect(c.ranks.every((p) => p.pod === 0 && p.localRank === p.rank)).toBe(true);
     expect(c.predicted.totalSeconds).toBe(r.candidates[0]?.time.totalSeconds);
-    const totals = r.candidates.map((x) => x.time.totalSeconds);
-    expect(totals).toEqual([...totals].sort((a, b) => a - b));
+    // The chosen plan leads; the others follow best first.
+    // (Ties within 0.1 % go to fewer GPUs, so a later one may be that little faster.)
+    const rest = r.candidates.slice(1).map((x) => x.time.totalSeconds);
+    for (let i = 1; i < rest.length; i++)
+      expect(rest[i] ?? 0).toBeGreaterThanOrEqual((rest[i - 1] ?? 0) * 0.999);
+    expect(r.candidates.map((x) => x.rank)).toEqual(r.candidates.map((_, i) => i + 1));
     expect(c.reason).toMatch(/is chosen for latency/);
     expect(r.rejected.length).toBeGreaterThan(0);
     expect(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gpuSpec } from '../../../src/shared/hardware/index.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
 import {
+  COMPILED_PROFILE,
   explore,
   NoFeasiblePlanError,
   PlannerInputError,
@@ -9,6 +10,7 @@ import {
   planWithDegrees,
   type Rejection,
   type RuleId,
+  XDIT_RUNTIME,
 } from '../../../src/shared/planner/index.js';
 import { choosePatches } from '../../../src/shared/planner/rules.js';
 import { deg, h100Nodes, input } from './fixtures.js';
@@ -81,6 +83,14 @@ describe('planner rules, each with its reason', () => {
     const i = input('flux-schnell', { request: { steps: 4 } });
     const reason = only(i, deg({ pipefusion: 2 }), 'pipefusion-few-steps');
     expect(reason).toContain('in 4 steps');
+  });
+
+  it("no Ring inside PipeFusion stages (Tessera's runtime keeps K/V buffers per Ulysses head group)", () => {
+    const reason = only(input('flux-dev'), deg({ pipefusion: 2, ring: 2 }), 'pipefusion-ring');
+    expect(reason).toContain('ring=2 inside pipefusion=2');
+    // Predicting xDiT's runs (the calibration), which rotate the buffers around the ring, allows it.
+    const xdit = { ...input('flux-dev'), profile: { ...COMPILED_PROFILE, runtime: XDIT_RUNTIME } };
+    expect(violationsOf(xdit, deg({ pipefusion: 2, ring: 2 }))).toEqual([]);
   });
 
   it('no PipeFusion when the policy forbids it', () => {
