@@ -7,7 +7,7 @@
 import type { ParallelGroup } from '../rendezvous/group.js';
 import {
   DenoiseExecutor,
-  type GenerationServer,
+  type LeaderServer,
   servingLimitsFromPlan,
   startLeaderServing,
 } from '../serving/index.js';
@@ -30,7 +30,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
   };
   let leader: GroupLeader | undefined;
   let group: ParallelGroup | undefined;
-  let server: GenerationServer | undefined;
+  let server: LeaderServer | undefined;
   let exiting = false;
 
   return new Promise<number>((finish) => {

@@ -14,6 +14,7 @@ export {
 } from './executor.js';
 export { GenerationServer, type GenerationServerOptions } from './generation-server.js';
 export { HealthState, type Readiness } from './health-state.js';
+export { LeaderServer } from './leader-server.js';
 export {
   type CheckpointDims,
   type LimitOverrides,

@@ -6,7 +6,7 @@
 import type { Logger } from '../../shared/log.js';
 import type { Plan } from '../../shared/plan/index.js';
 import type { GenerationExecutor } from './executor.js';
-import { GenerationServer } from './generation-server.js';
+import { LeaderServer } from './leader-server.js';
 import { type CheckpointDims, type LimitOverrides, servingLimitsFromPlan } from './limits.js';
 import { ProbeServer } from './probe-server.js';
 import { readServingConfig } from './serving-config.js';
@@ -30,21 +30,34 @@ export interface LeaderServingOptions {
 
 /**
  * Listens at once (so `/healthz` answers 503 while weights load); call `markStarted()` after warm-up
- * and `reportFatal()` from a watchdog.
+ * and `reportFatal()` from a watchdog. The server runs in a thread of its own (leader-server.ts says
+ * why); the executor runs on the caller's thread.
  */
-export async function startLeaderServing(options: LeaderServingOptions): Promise<GenerationServer> {
+export async function startLeaderServing(options: LeaderServingOptions): Promise<LeaderServer> {
   const config = readServingConfig(options.env);
   const logger = options.logger.child({ component: 'serving' });
-  const server = new GenerationServer({
-    executor: options.executor,
-    limits: servingLimitsFromPlan(options.plan, options.dims, options.overrides),
-    queueSize: config.queueSize,
-    authToken: config.authToken,
+  const { pid: _pid, hostname: _hostname, ...logBindings } = logger.bindings();
+  const server = await LeaderServer.start(
+    {
+      limits: servingLimitsFromPlan(options.plan, options.dims, options.overrides),
+      maxBatch: options.executor.maxBatch,
+      queueSize: config.queueSize,
+      authToken: config.authToken,
+      port: options.port ?? config.port,
+      host: options.host ?? '0.0.0.0',
+      logBindings,
+      logLevel: logger.level,
+    },
+    options.executor,
     logger,
-  });
-  const address = await server.listen(options.port ?? config.port, options.host ?? '0.0.0.0');
+  );
   logger.info(
-    { port: address.port, queueSize: config.queueSize, auth: config.authToken !== undefined },
+    {
+      port: server.address()?.port,
+      queueSize: config.queueSize,
+      auth: config.authToken !== undefined,
+      thread: 'serving',
+    },
     'serving on the group leader',
   );
   if (options.onDrained) shutdownOnSigterm(server, logger, options.onDrained);

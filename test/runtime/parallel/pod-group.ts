@@ -25,6 +25,8 @@ export interface PodGroupOptions {
   args: string[];
   dir: string;
   env?: Record<string, string>;
+  /** Pods in the group (default 2); the world is split evenly between them. */
+  pods?: number;
   /** Variables for one pod only (pods sharing a host need distinct serving ports). */
   podEnv?: (pod: number) => Record<string, string>;
 }
@@ -36,10 +38,10 @@ export interface PodProcess {
   output: () => string;
 }
 
-/** A plan of 2 pods × (world / 2) ranks, ranks contiguous per pod. */
-function twoPodPlan(degrees: Degrees, pipeline: PipelineSettings): Plan {
+/** A plan of `pods` pods × (world / pods) ranks, ranks contiguous per pod. */
+function podPlan(degrees: Degrees, pipeline: PipelineSettings, pods: number): Plan {
   const size = worldSize(degrees);
-  const perPod = size / 2;
+  const perPod = size / pods;
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     model: {
@@ -56,7 +58,7 @@ function twoPodPlan(degrees: Degrees, pipeline: PipelineSettings): Plan {
     request: { height: 64, width: 96, steps: 4, maxBatch: 1, guidanceScale: 3.5 },
     degrees,
     gpusPerGroup: size,
-    podsPerGroup: 2,
+    podsPerGroup: pods,
     gpusPerPod: perPod,
     pipeline,
     ranks: Array.from({ length: size }, (_, rank) => ({
@@ -65,7 +67,7 @@ function twoPodPlan(degrees: Degrees, pipeline: PipelineSettings): Plan {
       localRank: rank % perPod,
     })),
     predicted: { stepSeconds: 0, totalSeconds: 0, memoryBytesPerGpu: 0 },
-    reason: 'test: 2 pods',
+    reason: `test: ${pods} pods`,
   };
 }
 
@@ -82,7 +84,7 @@ function resolveEnv(e: V1EnvVar, pod: number): string | undefined {
 export async function startPodGroup(
   options: PodGroupOptions,
 ): Promise<{ pods: PodProcess[]; env: Map<string, string>[] }> {
-  const plan = twoPodPlan(options.degrees, options.pipeline);
+  const plan = podPlan(options.degrees, options.pipeline, options.pods ?? 2);
   const planPath = join(options.dir, 'plan.json');
   writeFileSync(planPath, JSON.stringify(plan));
   const inf = buildInference('flux', { runtime: { imagePullPolicy: 'IfNotPresent', args: options.args } });

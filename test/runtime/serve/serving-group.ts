@@ -1,12 +1,14 @@
 /**
  * A serving group for the serve tests: the operator's pod template (2 pods × 2 ranks, CPU, pp2·u2) run
- * as local processes in pod mode (no request arguments), each pod with its own serving port on 127.0.0.1.
+ * as local processes in pod mode (no request arguments), each pod with its own serving port on 127.0.0.1
+ * (other degrees and pod counts on request).
  * Also the JSON request the leader takes, built from the fixture case's inputs.
  */
 import { join } from 'node:path';
 import { NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { packLatents } from '../../../src/runtime/models/flux/packing.js';
 import type { Tensor } from '../../../src/runtime/native/index.js';
+import type { Degrees } from '../../../src/shared/plan/index.js';
 import { FLUX_TXT7, modelDir, REFERENCE_DIR } from '../parallel/denoise-fixtures.js';
 import { freePort } from '../parallel/harness.js';
 import { type PodProcess, startPodGroup, workerPids } from '../parallel/pod-group.js';
@@ -20,19 +22,35 @@ export interface ServingGroup {
   leader: string;
 }
 
-export async function startServingGroup(dir: string, commTimeoutMs: number): Promise<ServingGroup> {
-  const ports = [await freePort(), await freePort()];
-  const { pods } = await startPodGroup({
-    degrees: DEGREES,
-    pipeline: { patches: 2, warmupSteps: FLUX_TXT7.steps },
+export interface ServingGroupOptions {
+  /** One serving port per pod (default: free ones). */
+  ports?: readonly number[];
+  env?: Record<string, string>;
+  /** Default: DEGREES over 2 pods. */
+  degrees?: Degrees;
+  pods?: number;
+}
+
+export async function startServingGroup(
+  dir: string,
+  commTimeoutMs: number,
+  options: ServingGroupOptions = {},
+): Promise<ServingGroup> {
+  const pods = options.pods ?? 2;
+  const ports = options.ports ?? (await Promise.all(Array.from({ length: pods }, () => freePort())));
+  const degrees = options.degrees ?? DEGREES;
+  const { pods: processes } = await startPodGroup({
+    degrees,
+    pipeline: { patches: degrees.pipefusion, warmupSteps: FLUX_TXT7.steps },
     modelPath: modelDir(FLUX_TXT7),
     args: [],
     dir,
-    env: { TESSERA_COMM_TIMEOUT_MS: String(commTimeoutMs) },
+    pods,
+    env: { TESSERA_COMM_TIMEOUT_MS: String(commTimeoutMs), ...options.env },
     podEnv: (pod) => ({ TESSERA_SERVING_PORT: String(ports[pod]) }),
   });
   const bases = ports.map((p) => `http://127.0.0.1:${p}`);
-  return { pods, bases, leader: bases[0] as string };
+  return { pods: processes, bases, leader: bases[0] as string };
 }
 
 /** GET a probe; 0 when nothing answers (the process is gone or not listening yet). */
