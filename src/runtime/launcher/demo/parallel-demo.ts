@@ -4,13 +4,14 @@
  * checkpoint through the pod launcher — rendezvous, per-axis gloo communicators, stage-sharded weights,
  * the parallel denoiser — writes its result, and is compared with the one-process denoiser.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { planShortString } from '../../../shared/plan/index.js';
 import { denoise } from '../../denoise/index.js';
 import { denoiseInputs, readSchedulerConfig } from '../../denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../model-loader/index.js';
 import { unpackLatents } from '../../models/flux/packing.js';
+import { groupFailure } from '../group-failure.js';
 import { runLocalGroup } from '../local-group.js';
 import { DEMO_FLUX, writeTinyFlux, writeTinyFluxInputs } from './tiny-checkpoint.js';
 
@@ -28,7 +29,12 @@ export async function runParallelDemo(say: (line?: string) => void, workDir: str
     `Runtime: a ${planShortString(degrees)} group of 4 CPU ranks on a tiny generated Flux checkpoint (${model})`,
   );
   const started = Date.now();
+  // The ranks' JSON logs go to files, as a parallel `tessera denoise` does: the terminal is the person's.
+  const logDir = join(workDir, 'rank-logs');
+  rmSync(logDir, { recursive: true, force: true }); // rank files are appended to: start this run's afresh
+  mkdirSync(logDir, { recursive: true });
   const code = await runLocalGroup({
+    logDir,
     degrees,
     pipeline: { patches: 2, warmupSteps: STEPS },
     modelPath: model,
@@ -44,10 +50,12 @@ export async function runParallelDemo(say: (line?: string) => void, workDir: str
     ],
   });
   if (code !== 0) {
-    say(`The local group failed (exit ${code}); see the log lines above.`);
+    say(`The local group failed: ${groupFailure(logDir, code)}`);
     return code;
   }
-  say(`Group result written to ${output} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(
+    `Group result written to ${output} in ${((Date.now() - started) / 1000).toFixed(1)} s (rank logs in ${logDir})`,
+  );
   const loaded = loadTransformer(model);
   const { inputs: request, unpackTo } = denoiseInputs(loaded, NamedTensors.read(inputs));
   const one = await denoise(loaded, request, {
