@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import {
   type FakeGpuNodeSpec,
   H100_SXM_PRODUCT,
+  KWOK_NODE_ANNOTATION,
   L40S_PRODUCT,
   twoPoolCluster,
 } from '../../src/devcluster/index.js';
@@ -1048,46 +1049,108 @@ describe('updates', () => {
 });
 
 describe('node loss', () => {
-  it('reports a Ready group not Ready within 5 s of its node being deleted', async () => {
-    const ns = await testNamespace('nodeloss');
-    await applyInferences(cluster(), ns, minimalInference('orphaned', 8));
-    await waitReady(ns, 'orphaned');
-    const [pod] = await groupPods(ns, 'orphaned', 0);
+  /** An object of one 8-GPU group, Ready; its pod and the node it runs on. */
+  async function readyOnOneNode(ns: string, name: string): Promise<{ pod: V1Pod | undefined; node: string }> {
+    await applyInferences(cluster(), ns, minimalInference(name, 8));
+    await waitReady(ns, name);
+    const [pod] = await groupPods(ns, name, 0);
     const node = pod?.spec?.nodeName ?? '';
     expect(node).not.toBe('');
+    return { pod, node };
+  }
 
-    const deletedAt = Date.now();
-    await kubectlOk(cluster(), ['delete', 'node', node, '--wait=false']);
-    const notReady = await eventually(
-      'Ready=False after the node was deleted',
+  /** The object once its Ready turns False, and the seconds that took from `since`. */
+  async function untilNotReady(
+    ns: string,
+    name: string,
+    since: number,
+  ): Promise<{ inf: DiTInference; seconds: number }> {
+    const inf = await eventually(
+      `${name} Ready=False after its node was lost`,
       async () => {
-        const inf = await getInference(client, ns, 'orphaned');
-        return condition(inf, 'Ready')?.status === 'False' ? inf : undefined;
+        const current = await getInference(client, ns, name);
+        return condition(current, 'Ready')?.status === 'False' ? current : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    const seconds = (Date.now() - deletedAt) / 1000;
-    console.log(`node loss: Ready=False ${seconds.toFixed(2)} s after deleting node ${node}`);
-    expect(seconds).toBeLessThanOrEqual(5);
-    expect(notReady.status?.groups?.[0]).toMatchObject({
-      phase: 'Degraded',
-      readyPods: 0,
-      message: `node ${node} of pod ${pod?.metadata?.name} was deleted`,
-    });
-    expect(condition(notReady, 'Ready')?.message).toContain(`node ${node} of pod`);
+    return { inf, seconds: (Date.now() - since) / 1000 };
+  }
 
-    // No kubelet will ever confirm the orphaned pod's end; pod GC would take its time.
-    await kubectlOk(cluster(), ['delete', 'ditinference', 'orphaned', '-n', ns, '--wait=false']);
+  /**
+   * Deletes the object and its pod (no kubelet confirms a pod's end on a lost node, unless the garbage
+   * collector was quicker) and gives the cluster a healthy node in place of the lost one.
+   */
+  async function replaceLostNode(ns: string, name: string, pod: V1Pod | undefined): Promise<void> {
+    await kubectlOk(cluster(), ['delete', 'ditinference', name, '-n', ns, '--wait=false']);
+    const podName = pod?.metadata?.name ?? '';
     await kubectlOk(cluster(), [
       'delete',
       'pod',
-      pod?.metadata?.name ?? '',
+      podName,
       '-n',
       ns,
       '--force',
       '--grace-period=0',
+      '--ignore-not-found',
     ]);
-    // Give the cluster its GPUs back for the tests after this one.
+    const node = pod?.spec?.nodeName ?? '';
+    await kubectlOk(cluster(), ['delete', 'node', node, '--wait=false', '--ignore-not-found']);
     await cluster().addGpuNodes(twoPoolCluster(1, 0)[0] as FakeGpuNodeSpec);
+  }
+
+  it('reports a Ready group not Ready within 5 s of its node being deleted', async () => {
+    const ns = await testNamespace('nodeloss');
+    const { pod, node } = await readyOnOneNode(ns, 'orphaned');
+
+    const deletedAt = Date.now();
+    await kubectlOk(cluster(), ['delete', 'node', node, '--wait=false']);
+    const { inf, seconds } = await untilNotReady(ns, 'orphaned', deletedAt);
+    console.log(`node loss: Ready=False ${seconds.toFixed(2)} s after deleting node ${node}`);
+    expect(seconds).toBeLessThanOrEqual(5);
+    expect(inf.status?.groups?.[0]).toMatchObject({
+      phase: 'Degraded',
+      readyPods: 0,
+      message: `node ${node} of pod ${pod?.metadata?.name} was deleted`,
+    });
+    expect(condition(inf, 'Ready')?.message).toContain(`node ${node} of pod`);
+    await replaceLostNode(ns, 'orphaned', pod);
+  });
+
+  it('reports a Ready group not Ready within 5 s of its node turning NotReady', async () => {
+    const ns = await testNamespace('notready');
+    const { pod, node } = await readyOnOneNode(ns, 'stranded');
+
+    // A kubelet that stops: kwok no longer plays this node's kubelet (which would set it Ready again),
+    // and the node reports Ready=False, as a kubelet does before it goes silent (the node lifecycle
+    // controller would say Unknown only after the lease's 40 s).
+    await kubectlOk(cluster(), ['annotate', 'node', node, `${KWOK_NODE_ANNOTATION.key}-`]);
+    const now = new Date().toISOString();
+    const notReadyAt = Date.now();
+    const ready = {
+      type: 'Ready',
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: 'container runtime is down',
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+    };
+    await kubectlOk(cluster(), [
+      'patch',
+      'node',
+      node,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { conditions: [ready] } }),
+    ]);
+    const { inf, seconds } = await untilNotReady(ns, 'stranded', notReadyAt);
+    console.log(`node loss: Ready=False ${seconds.toFixed(2)} s after node ${node} turned NotReady`);
+    expect(seconds).toBeLessThanOrEqual(5);
+    expect(inf.status?.groups?.[0]).toMatchObject({
+      phase: 'Degraded',
+      message: `node ${node} of pod ${pod?.metadata?.name} is NotReady`,
+    });
+    expect(condition(inf, 'Ready')?.message).toContain(`node ${node} of pod`);
+    await replaceLostNode(ns, 'stranded', pod);
   });
 });
