@@ -28,6 +28,12 @@ import {
   ONE_PROCESS,
   preflightDenoise,
 } from '../../runtime/preflight/index.js';
+import {
+  DEVICE_USAGE,
+  DeviceFlagError,
+  type DeviceRequest,
+  parseDeviceFlag,
+} from '../../runtime/rank/device.js';
 import { log } from '../../shared/log.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
@@ -48,7 +54,7 @@ Options:
 Before anything runs, the inputs' shapes, the guidance and the degrees are checked against the checkpoint.
 A parallel run writes its ranks' logs to TESSERA_LOG_DIR (default: a temporary folder, kept and named if
 the group fails).
-` +
+${DEVICE_USAGE}` +
   '\n' +
   DEGREE_USAGE;
 
@@ -59,6 +65,7 @@ const DENOISE_OPTIONS = {
   output: { type: 'string', short: 'o' },
   steps: { type: 'string' },
   'guidance-scale': { type: 'string' },
+  device: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // Issue #8: the parallel degrees (src/runtime/launcher/degree-flags.ts).
   ...DEGREE_OPTIONS,
@@ -71,6 +78,8 @@ export interface DenoiseCommandOptions {
   steps: number;
   /** null: the pipeline's default for the family. */
   guidanceScale: number | null;
+  /** Where the ranks compute (default: CPU). */
+  device: DeviceRequest;
   /** Issue #8: degrees > 1 run a local CPU group through the launcher; null runs this process. */
   parallel: ParallelFlags | null;
 }
@@ -113,8 +122,18 @@ export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions
     output: values.output as string,
     steps,
     guidanceScale,
+    device: deviceRequest(values.device),
     parallel: parallelFlags(values),
   };
+}
+
+function deviceRequest(value: string | undefined): DeviceRequest {
+  try {
+    return parseDeviceFlag(value);
+  } catch (err) {
+    if (err instanceof DeviceFlagError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 /** Issue #8: the degree flags, with a bad value reported as a usage error. */
@@ -143,6 +162,11 @@ export const denoiseCommand: Command = {
       return reportFailure('denoise', err);
     }
     if (options.parallel) return runParallelDenoise(options, options.parallel);
+    if (options.device.kind === 'cuda' || options.device.kind === 'cuda-shared') {
+      throw new UsageError(
+        'the one-process denoiser runs on CPU; --device cuda applies to a parallel group (--ulysses, --ring, …)',
+      );
+    }
     try {
       const loaded = loadTransformer(options.model);
       const scheduler = readSchedulerConfig(options.model);

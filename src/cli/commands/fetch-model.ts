@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { fetchModel } from '../../runtime/hub/fetch-model.js';
 import { HubError } from '../../runtime/hub/hub-error.js';
 import { TERMINATION_LOG, writeTerminationMessage } from '../../runtime/hub/termination-message.js';
-import { readPlanFile } from '../../runtime/launcher/plan-file.js';
+import { readPlanFile } from '../../runtime/rank/plan-file.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import { type Command, UsageError } from '../command.js';
 

@@ -6,12 +6,13 @@
  * that one request and exits; without it (the operator's pods) it serves: rank 0 answers HTTP and every
  * rank loops over the leader's broadcast batches (src/runtime/serve-loop/).
  */
-import { EnvironmentError, RANK_ENV } from '../../runtime/launcher/env-config.js';
 import { launchPod } from '../../runtime/launcher/launch.js';
-import { PlanFileError } from '../../runtime/launcher/plan-file.js';
 import { runRankProcess } from '../../runtime/launcher/rank-mode.js';
 import { parseWorkerArgs, WORKER_USAGE, WorkerArgsError } from '../../runtime/launcher/worker-args.js';
+import { PlanMismatchError } from '../../runtime/parallel-denoise/checkpoint-fit.js';
 import { loadedRequest } from '../../runtime/parallel-denoise/request-files.js';
+import { EnvironmentError, RANK_ENV } from '../../runtime/rank/env-config.js';
+import { PlanFileError } from '../../runtime/rank/plan-file.js';
 import { serveRank } from '../../runtime/serve-loop/serve-rank.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
@@ -51,18 +52,25 @@ export const workerCommand: Command = {
           env: process.env,
           workerCommand: process.execPath,
           workerArgs: [...process.execArgv, cli, 'worker', ...argv],
+          device: args.device,
           serving: request === undefined,
         });
       }
-      if (!request) exitRank(await serveRank(process.env, args.model));
+      if (!request) exitRank(await serveRank(process.env, { modelPath: args.model, device: args.device }));
       await runRankProcess(process.env, {
         modelPath: args.model,
-        request: request ? (modelPath) => loadedRequest(modelPath, request) : undefined,
+        device: args.device,
+        request: loadedRequest(request),
         statsDir: args.statsDir,
       });
       exitRank(0);
     } catch (err) {
-      if (err instanceof EnvironmentError || err instanceof PlanFileError) {
+      // What the pod was given (env, plan, devices, checkpoint) is wrong: one line says what.
+      if (
+        err instanceof EnvironmentError ||
+        err instanceof PlanFileError ||
+        err instanceof PlanMismatchError
+      ) {
         process.stderr.write(`tessera worker: ${err.message}\n`);
         exitRank(1);
       }

@@ -5,9 +5,11 @@
 import { type Logger, log } from '../../shared/log.js';
 import { readTransformerConfig } from '../checkpoint/index.js';
 import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
-import { bindAddresses } from './addresses.js';
-import { type PodEnvironment, RANK_ENV, readPodEnvironment } from './env-config.js';
-import { ranksOfPod, readPlanFile } from './plan-file.js';
+import { bindAddresses } from '../rank/addresses.js';
+import { type DeviceRequest, podGpuRequirement } from '../rank/device.js';
+import { type PodEnvironment, RANK_ENV, readPodEnvironment } from '../rank/env-config.js';
+import { requireGpus } from '../rank/gpu-check.js';
+import { ranksOfPod, readPlanFile } from '../rank/plan-file.js';
 import { PodProbes } from './pod-probes.js';
 import { type SupervisorOptions, superviseWorkers, type WorkerSpec } from './supervisor.js';
 
@@ -16,6 +18,8 @@ export interface LaunchOptions {
   /** How a worker process is started: the same program, in rank mode, with these arguments. */
   workerCommand: string;
   workerArgs: readonly string[];
+  /** `--device` (the workers get it too, in workerArgs). */
+  device: DeviceRequest;
   graceMs?: number;
   /**
    * Serving mode (no request on the command line): workers report their stages over IPC, the launcher
@@ -30,12 +34,18 @@ export interface LaunchOptions {
 
 export function workerSpecs(pod: PodEnvironment, options: LaunchOptions): WorkerSpec[] {
   const plan = readPlanFile(pod.planPath);
+  const placements = ranksOfPod(plan, pod);
+  // A GPU plan on a machine without its GPUs ends the pod at once, before any worker starts.
+  requireGpus(
+    podGpuRequirement(options.device, plan, placements.length),
+    `the plan (${placements.length} rank(s) on pod ${pod.podIndex})`,
+  );
   // A plan that cannot fit the mounted checkpoint fails here, once per pod, before any worker starts
   // (every worker checks again, for a launcher bypassed by hand).
   if (pod.modelPath) {
     checkDegreesFitModel(plan.degrees, checkpointFacts(readTransformerConfig(pod.modelPath)), plan.pipeline);
   }
-  return ranksOfPod(plan, pod).map((placement) => ({
+  return placements.map((placement) => ({
     rank: placement.rank,
     localRank: placement.localRank,
     command: options.workerCommand,

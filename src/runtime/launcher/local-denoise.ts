@@ -1,5 +1,5 @@
 /**
- * `tessera denoise` with parallel degrees: the request is handed to a local CPU group (local-group.ts),
+ * `tessera denoise` with parallel degrees: the request is handed to a local group (local-group.ts),
  * whose leader writes the output file, so the one-process and the parallel runs take the same flags and
  * write the same file. A person watches it: the ranks' JSON logs go to a folder, and a failed group is
  * one line naming the first rank's reason and the folder.
@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DeviceRequest } from '../rank/device.js';
 import type { ParallelFlags } from './degree-flags.js';
 import { groupFailure } from './group-failure.js';
 import { runLocalGroup } from './local-group.js';
@@ -20,6 +21,7 @@ export interface LocalDenoiseRequest {
   output: string;
   steps: number;
   guidanceScale: number | null;
+  device: DeviceRequest;
 }
 
 /** Runs the group; a failure before it starts (plan, checkpoint, env) is one line on stderr and exit 1. */
@@ -70,5 +72,6 @@ function runGroup(request: LocalDenoiseRequest, parallel: ParallelFlags, logDir:
     modelPath: request.model,
     workerArgs,
     logDir,
+    device: request.device,
   });
 }

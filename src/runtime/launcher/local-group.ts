@@ -1,6 +1,6 @@
 /**
- * A whole group on this machine, in CPU mode: the plan for the given degrees with every rank on one
- * "pod", written to a temporary file, and the pod launcher run over it with the env the operator would
+ * A whole group on this machine (on CPU unless `--device` asks for GPUs): the plan for the given degrees
+ * with every rank on one "pod", written to a temporary file, and the pod launcher run over it with the env the operator would
  * give a pod — the same path as in a cluster, so any hybrid can be tried locally.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,13 +15,15 @@ import {
   type PipelineSettings,
   PLAN_SCHEMA_VERSION,
   type Plan,
+  type PlanDevice,
   planShortString,
   worldSize,
 } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import { readTransformerConfig } from '../checkpoint/index.js';
 import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
-import { RANK_ENV } from './env-config.js';
+import { type DeviceRequest, deviceFlag } from '../rank/device.js';
+import { RANK_ENV } from '../rank/env-config.js';
 import { launchPod } from './launch.js';
 
 export interface LocalGroupOptions {
@@ -30,6 +32,8 @@ export interface LocalGroupOptions {
   modelPath: string;
   /** `tessera worker` arguments (the request). */
   workerArgs: readonly string[];
+  /** `--device` of `tessera denoise`; default (and `plan`): CPU. */
+  device?: DeviceRequest;
   /** Bound on rendezvous and collectives for the local ranks. */
   commTimeoutMs?: number;
   /** The `tessera` CLI script the workers run; default: this build's (cliEntry()). */
@@ -78,8 +82,13 @@ function modelFacts(modelPath: string): ModelFacts {
   };
 }
 
-/** A one-pod plan for a local CPU group (no prediction: nothing was planned for hardware). */
-export function localPlan(degrees: Degrees, pipeline: PipelineSettings, model: ModelFacts): Plan {
+/** A one-pod plan for a local group, on CPU unless asked (no prediction: nothing was planned for hardware). */
+export function localPlan(
+  degrees: Degrees,
+  pipeline: PipelineSettings,
+  model: ModelFacts,
+  device: PlanDevice = 'cpu',
+): Plan {
   const size = worldSize(degrees);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
@@ -92,7 +101,8 @@ export function localPlan(degrees: Degrees, pipeline: PipelineSettings, model: M
     pipeline,
     ranks: Array.from({ length: size }, (_, rank) => ({ rank, pod: 0, localRank: rank })),
     predicted: { stepSeconds: 0, totalSeconds: 0, memoryBytesPerGpu: 0 },
-    reason: `local CPU group ${planShortString(degrees)} from tessera denoise`,
+    reason: `local ${device === 'cpu' ? 'CPU' : 'GPU'} group ${planShortString(degrees)} from tessera denoise`,
+    device,
   };
 }
 
@@ -100,7 +110,13 @@ export function localPlan(degrees: Degrees, pipeline: PipelineSettings, model: M
 export async function runLocalGroup(options: LocalGroupOptions): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-local-'));
   try {
-    const plan = localPlan(options.degrees, options.pipeline, modelFacts(options.modelPath));
+    const device = options.device ?? { kind: 'plan' };
+    const plan = localPlan(
+      options.degrees,
+      options.pipeline,
+      modelFacts(options.modelPath),
+      device.kind === 'plan' || device.kind === 'cpu' ? 'cpu' : 'cuda',
+    );
     const planPath = join(dir, 'plan.json');
     writeFileSync(planPath, JSON.stringify(plan, null, 2));
     const port = await freeLocalPort();
@@ -126,7 +142,8 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
     const launch = {
       env,
       workerCommand: process.execPath,
-      workerArgs: [...process.execArgv, cli, 'worker', ...options.workerArgs],
+      workerArgs: [...process.execArgv, cli, 'worker', ...options.workerArgs, ...deviceFlag(device)],
+      device,
     };
     if (!options.logDir) return await launchPod(launch);
     const logDir = options.logDir;

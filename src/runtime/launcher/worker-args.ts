@@ -4,19 +4,21 @@
  * without one, the group serves HTTP. The launcher passes the same arguments to every worker process.
  */
 import { parseArgs } from 'node:util';
+import { DEVICE_USAGE, DeviceFlagError, type DeviceRequest, parseDeviceFlag } from '../rank/device.js';
 
 export const WORKER_USAGE = `usage: tessera worker [--inputs IN.safetensors --steps N [--guidance-scale G] -o OUT.safetensors]
-                      [--model DIR] [--stats-dir DIR]
+                      [--model DIR] [--device cpu|cuda|cuda:N] [--stats-dir DIR]
 
 The pod's entry point. Reads the env contract (TESSERA_POD_INDEX, TESSERA_PLAN_PATH, TESSERA_RENDEZVOUS_ADDR,
 ...) and the plan, starts one worker process per rank the plan gives this pod, and exits non-zero as soon
 as any worker dies. Each worker joins the group through the TCP store on rank 0, checks the plan against
-the checkpoint (TESSERA_MODEL_PATH or --model) and loads its share of the weights.
+the checkpoint (TESSERA_MODEL_PATH or --model) and loads its share of the weights. A plan runs one GPU
+per rank (NCCL); on a machine without the GPUs it asks for, the worker ends at once saying what is missing.
 Without --inputs the group serves: rank 0 (pod 0) answers HTTP on TESSERA_SERVING_PORT (docs/serving.md)
 and broadcasts each batch to every rank; the other pods' launchers answer /healthz and /readyz there.
   --inputs, --steps, --guidance-scale, -o   run this one denoise request (inputs as for tessera denoise)
   --stats-dir DIR                           each rank writes rank-<r>.json (bytes loaded, step times)
-`;
+${DEVICE_USAGE}`;
 
 export interface WorkerRequestArgs {
   inputs: string;
@@ -27,6 +29,7 @@ export interface WorkerRequestArgs {
 
 export interface WorkerArgs {
   model: string | undefined;
+  device: DeviceRequest;
   request: WorkerRequestArgs | undefined;
   statsDir: string | undefined;
 }
@@ -47,6 +50,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
         steps: { type: 'string' },
         'guidance-scale': { type: 'string' },
         'stats-dir': { type: 'string' },
+        device: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -78,5 +82,12 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
   } else if (str('output') !== undefined || str('steps') !== undefined) {
     throw new WorkerArgsError('--output and --steps need --inputs');
   }
-  return { model: str('model'), request, statsDir: str('stats-dir') };
+  let device: DeviceRequest;
+  try {
+    device = parseDeviceFlag(str('device'));
+  } catch (err) {
+    if (err instanceof DeviceFlagError) throw new WorkerArgsError(err.message, { cause: err });
+    throw err;
+  }
+  return { model: str('model'), device, request, statsDir: str('stats-dir') };
 }

@@ -1,37 +1,32 @@
 /**
- * One rank's whole job for a denoise request: join the group, check the plan against the checkpoint,
+ * One rank's whole job for a denoise request, after its bootstrap (src/runtime/rank/): join the group,
  * load this rank's share of the weights (its pipeline stage's blocks only), read the inputs, run the
  * parallel denoiser, and — on the group's leader — write the result. Any failure is thrown; the caller
  * exits non-zero, and the peers' collectives fail within the timeout.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../shared/log.js';
-import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
-import { readTransformerConfig, type TransformerConfig } from '../checkpoint/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import { imageTokens } from '../denoise/inputs.js';
 import { type LoadedTransformer, loadTransformer, NamedTensors } from '../model-loader/index.js';
 import type { Tensor } from '../native/index.js';
 import { writeSafetensors } from '../native/safetensors-writer.js';
 import { CommClock } from '../parallel/comm-steps.js';
-import { joinGroup, type ParallelGroup } from '../rendezvous/group.js';
-import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
-import { checkDegreesFitModel, checkDegreesFitRequest, checkpointFacts } from './checkpoint-fit.js';
+import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import type { ParallelGroup } from '../rendezvous/group.js';
+import { checkDegreesFitRequest } from './checkpoint-fit.js';
 import type { RankContext } from './context.js';
 import { parallelDenoise } from './parallel-denoise.js';
 import { stageRange } from './stages.js';
 import { type RankStats, rankStats } from './stats.js';
 
 export interface DenoiseRequest {
-  modelPath: string;
   inputsPath: string;
   /** Written by the group's leader. */
   outputPath: string;
   steps: number;
   /** null: the pipeline's default for the family. */
   guidanceScale: number | null;
-  scheduler: FlowMatchEulerConfig;
   /** Turns the file's tensors into denoiser inputs (the `tessera denoise` reader, shared with it). */
   readInputs: (
     loaded: LoadedTransformer,
@@ -42,40 +37,21 @@ export interface DenoiseRequest {
 /** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0), as tessera denoise. */
 const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
 
-export interface RankJob {
-  rank: number;
-  degrees: Degrees;
-  pipeline: PipelineSettings;
-  rendezvous: { host: string; port: number; storeListenHost?: string; listenHost?: string };
-  timeoutMs: number;
-  /** Where this rank writes its measurements (bytes loaded, step times), if anywhere. */
-  statsDir?: string;
-  logger: Logger;
-}
-
-export async function runDenoiseRank(job: RankJob, request: DenoiseRequest): Promise<void> {
-  const logger = job.logger.child({ rank: job.rank });
-  const config = readTransformerConfig(request.modelPath);
-  checkDegreesFitModel(job.degrees, checkpointFacts(config), job.pipeline);
-
-  const group = await joinGroup({
-    host: job.rendezvous.host,
-    port: job.rendezvous.port,
-    rank: job.rank,
-    degrees: job.degrees,
-    backend: 'gloo',
-    timeoutMs: job.timeoutMs,
-    logger,
-    ...(job.rendezvous.storeListenHost !== undefined
-      ? { storeListenHost: job.rendezvous.storeListenHost }
-      : {}),
-    ...(job.rendezvous.listenHost !== undefined ? { listenHost: job.rendezvous.listenHost } : {}),
-  });
+/**
+ * Joins the group (through the rank's bootstrap, which already checked the plan against the checkpoint)
+ * and runs the request; a failure aborts the group's communicators so that the peers fail at once.
+ */
+export async function runDenoiseRank(
+  setup: RankSetup,
+  request: DenoiseRequest,
+  statsDir: string | undefined,
+): Promise<void> {
+  const group = await joinRankGroup(setup);
   try {
-    await runInGroup(group, job, request, config, logger);
+    await runInGroup(group, setup, request, statsDir);
   } catch (err) {
     // Tell the peers at once instead of letting them wait for the timeout.
-    group.world.abort(`rank ${job.rank} failed: ${(err as Error).message}`);
+    group.world.abort(`rank ${setup.rank} failed: ${(err as Error).message}`);
     throw err;
   }
   await group.close();
@@ -83,14 +59,15 @@ export async function runDenoiseRank(job: RankJob, request: DenoiseRequest): Pro
 
 async function runInGroup(
   group: ParallelGroup,
-  job: RankJob,
+  setup: RankSetup,
   request: DenoiseRequest,
-  config: TransformerConfig,
-  logger: Logger,
+  statsDir: string | undefined,
 ): Promise<void> {
+  const { plan, logger, config } = setup;
+  const job = { rank: setup.rank, degrees: plan.degrees, pipeline: plan.pipeline };
   const stage = group.coords.pipefusion;
   const range = job.degrees.pipefusion > 1 ? stageRange(config, job.degrees.pipefusion, stage) : undefined;
-  const loaded = loadTransformer(request.modelPath, range ? { blocks: range } : {});
+  const loaded = loadTransformer(setup.modelPath, range ? { blocks: range } : {});
   const stats: RankStats = rankStats(job.rank, group.coords, loaded);
   logger.info({ stage, blocks: range ?? 'all', loadedBytes: stats.loadedBytes }, 'weights loaded');
 
@@ -118,7 +95,7 @@ async function runInGroup(
     {
       steps: request.steps,
       guidanceScale,
-      scheduler: request.scheduler,
+      scheduler: setup.scheduler,
       pipeline: job.pipeline,
       onStep: (s) => stats.stepMs.push(s.ms),
     },
@@ -130,7 +107,7 @@ async function runInGroup(
     writeSafetensors(request.outputPath, new Map([['latents', finish(result)]]));
     logger.info({ output: request.outputPath, ms: Math.round(stats.totalMs) }, 'result written');
   }
-  if (job.statsDir) writeFileSync(join(job.statsDir, `rank-${job.rank}.json`), JSON.stringify(stats));
+  if (statsDir) writeFileSync(join(statsDir, `rank-${job.rank}.json`), JSON.stringify(stats));
 }
 
 function requestFacts(

@@ -1,21 +1,18 @@
 /**
- * A denoise request read from files, as `tessera denoise` reads them: the inputs safetensors (turned into
- * denoiser inputs by the reader `tessera denoise` uses too, so both paths accept the same files), the scheduler
- * config next to the checkpoint.
+ * A denoise request read from files, as `tessera denoise` reads them: the inputs safetensors, turned into
+ * denoiser inputs by the reader `tessera denoise` uses too, so both paths accept the same files.
  */
-import { denoiseInputs, readSchedulerConfig } from '../denoise/input-files.js';
+import { denoiseInputs } from '../denoise/input-files.js';
 import type { WorkerRequestArgs } from '../launcher/worker-args.js';
 import { unpackLatents } from '../models/flux/packing.js';
 import type { DenoiseRequest } from './rank-job.js';
 
-export function loadedRequest(modelPath: string, args: WorkerRequestArgs): DenoiseRequest {
+export function loadedRequest(args: WorkerRequestArgs): DenoiseRequest {
   return {
-    modelPath,
     inputsPath: args.inputs,
     outputPath: args.output,
     steps: args.steps,
     guidanceScale: args.guidanceScale,
-    scheduler: readSchedulerConfig(modelPath),
     readInputs: (loaded, named) => {
       const { inputs, unpackTo } = denoiseInputs(loaded, named);
       return {

@@ -4,11 +4,11 @@
  * follower: the leader's drain finishes the running batch with every rank and then sends the shutdown;
  * a follower whose leader never does is killed by its launcher after the grace period.
  */
+
+import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import { followLeader } from './follow-leader.js';
-import { joinServingGroup } from './join.js';
 import { loadRankWeights, RankModel } from './rank-model.js';
-import type { RankSetup } from './rank-setup.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 
 export async function serveAsFollower(setup: RankSetup): Promise<number> {
@@ -28,7 +28,7 @@ export async function serveAsFollower(setup: RankSetup): Promise<number> {
   try {
     const loaded = loadRankWeights(setup.modelPath, setup.config, rank, plan.degrees, logger);
     reportToLauncher(rank, 'weights-loaded');
-    group = await joinServingGroup(setup);
+    group = await joinRankGroup(setup);
     reportToLauncher(rank, 'joined');
     logger.info({ size: group.size, coords: group.coords }, 'joined the group');
     const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);

@@ -4,6 +4,8 @@
  * then serves until SIGTERM (drain, shutdown broadcast, exit 0) or a group failure (`/readyz` 503 with the
  * reason, communicators aborted so every peer fails at once, exit 1).
  */
+
+import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import {
   DenoiseExecutor,
@@ -12,9 +14,7 @@ import {
   startLeaderServing,
 } from '../serving/index.js';
 import { GroupLeader } from './group-leader.js';
-import { joinServingGroup } from './join.js';
 import { loadRankWeights, RankModel } from './rank-model.js';
-import type { RankSetup } from './rank-setup.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 import { warmUp } from './warm-up.js';
 
@@ -87,7 +87,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       });
       const loaded = loadRankWeights(setup.modelPath, config, rank, plan.degrees, logger);
       reportToLauncher(rank, 'weights-loaded');
-      group = await joinServingGroup(setup);
+      group = await joinRankGroup(setup);
       reportToLauncher(rank, 'joined');
       logger.info({ size: group.size, coords: group.coords }, 'joined the group');
       const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);

@@ -104,7 +104,15 @@ export interface Plan {
   reason: string;
   /** The GPU pool the plan was made for; absent in plans made outside a cluster (`tessera plan`). */
   pool?: PlanPool;
+  /**
+   * What the ranks compute on: `cuda` (one GPU per rank; what the operator plans for GPU nodes, and what
+   * a plan without this field means) or `cpu` (a local group of `tessera denoise`). `tessera worker
+   * --device cpu` runs a GPU plan on CPU.
+   */
+  device?: PlanDevice;
 }
+
+export type PlanDevice = 'cuda' | 'cpu';
 
 /** The short form used in printer columns and logs, e.g. `dp1·cfg2·pp1·r1·u4`. */
 export function planShortString(d: Degrees): string {

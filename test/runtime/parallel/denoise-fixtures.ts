@@ -11,6 +11,7 @@ import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader
 import { unpackLatents } from '../../../src/runtime/models/flux/packing.js';
 import { ops, type Tensor } from '../../../src/runtime/native/index.js';
 import { writeSafetensors } from '../../../src/runtime/native/safetensors-writer.js';
+import type { ModelFacts } from '../../../src/shared/plan/index.js';
 
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../fixtures/reference');
 export const CLI = resolve(import.meta.dirname, '../../../src/cli/main.ts');
@@ -53,6 +54,19 @@ export const SD35_TXT8: FixtureCase = {
 };
 
 export const modelDir = (c: FixtureCase): string => join(REFERENCE_DIR, c.checkpoint);
+
+/** What a plan says about the flux-dev fixture (heads and text tokens as its checkpoint and cases). */
+export const FLUX_FIXTURE_FACTS: ModelFacts = {
+  family: 'flux',
+  layers: 4,
+  heads: 4,
+  headDim: 8,
+  patchSize: 2,
+  vaeScaleFactor: 8,
+  textTokens: 7,
+  usesCfg: false,
+  parameters: 0,
+};
 
 const FLUX_FIELDS = ['latents_unpacked', 'prompt_embeds', 'pooled_prompt_embeds'];
 const SD3_FIELDS = [

@@ -9,17 +9,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FluxTransformerConfig } from '../../../src/runtime/checkpoint/index.js';
 import { parallelFromFlags } from '../../../src/runtime/launcher/degree-flags.js';
-import { readPodEnvironment } from '../../../src/runtime/launcher/env-config.js';
 import { localPlan } from '../../../src/runtime/launcher/local-group.js';
-import { ranksOfPod, readPlanFile } from '../../../src/runtime/launcher/plan-file.js';
 import { superviseWorkers } from '../../../src/runtime/launcher/supervisor.js';
 import {
   checkDegreesFitModel,
   checkDegreesFitRequest,
 } from '../../../src/runtime/parallel-denoise/checkpoint-fit.js';
 import { balancedStages, blockParameters, stageRange } from '../../../src/runtime/parallel-denoise/stages.js';
+import { readPodEnvironment } from '../../../src/runtime/rank/env-config.js';
+import { ranksOfPod, readPlanFile } from '../../../src/runtime/rank/plan-file.js';
 import { log } from '../../../src/shared/log.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
+import { FLUX_FIXTURE_FACTS } from './denoise-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-launcher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,17 +33,7 @@ const degrees = (d: Partial<Degrees>): Degrees => ({
   ulysses: 1,
   ...d,
 });
-const model = {
-  family: 'flux' as const,
-  layers: 4,
-  heads: 4,
-  headDim: 8,
-  patchSize: 2,
-  vaeScaleFactor: 8,
-  textTokens: 7,
-  usesCfg: false,
-  parameters: 0,
-};
+const model = FLUX_FIXTURE_FACTS;
 
 const podEnv = {
   TESSERA_POD_INDEX: '1',

@@ -1,6 +1,6 @@
 /**
  * Runs a group the way a cluster would: the operator renders the pod template for a plan of 2 pods × 2
- * ranks (CPU mode), and each pod's container command runs here as a process with that pod's environment
+ * ranks (`--device cpu` in the runtime args), and each pod's container command runs here as a process with that pod's environment
  * — downward-API fields filled in as the kubelet would, the plan file standing in for the ConfigMap mount,
  * the fixture checkpoint for the model mount, and rank 0's DNS name resolved to 127.0.0.1.
  */
@@ -14,7 +14,7 @@ import { PLAN_SCHEMA_VERSION, worldSize } from '../../../src/shared/plan/index.j
 import { RUNTIME_ENV } from '../../../src/shared/runtime-contract.js';
 import { buildInference } from '../../operator/support/builders.js';
 import { testSecretFile } from '../../support/group-secret.js';
-import { CLI } from './denoise-fixtures.js';
+import { CLI, FLUX_FIXTURE_FACTS } from './denoise-fixtures.js';
 import { freePort } from './harness.js';
 
 export interface PodGroupOptions {
@@ -44,17 +44,7 @@ function podPlan(degrees: Degrees, pipeline: PipelineSettings, pods: number): Pl
   const perPod = size / pods;
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
-    model: {
-      family: 'flux',
-      layers: 4,
-      heads: 4,
-      headDim: 8,
-      patchSize: 2,
-      vaeScaleFactor: 8,
-      textTokens: 7,
-      usesCfg: false,
-      parameters: 0,
-    },
+    model: FLUX_FIXTURE_FACTS,
     request: { height: 64, width: 96, steps: 4, maxBatch: 1, guidanceScale: 3.5 },
     degrees,
     gpusPerGroup: size,
@@ -87,7 +77,9 @@ export async function startPodGroup(
   const plan = podPlan(options.degrees, options.pipeline, options.pods ?? 2);
   const planPath = join(options.dir, 'plan.json');
   writeFileSync(planPath, JSON.stringify(plan));
-  const inf = buildInference('flux', { runtime: { imagePullPolicy: 'IfNotPresent', args: options.args } });
+  // The plan asks for GPUs, as the operator's do; this machine has none, so the pods run it on CPU.
+  const args = ['--device', 'cpu', ...options.args];
+  const inf = buildInference('flux', { runtime: { imagePullPolicy: 'IfNotPresent', args } });
   const template = renderPodTemplate(inf, 0, {
     plan,
     planHash: 'h',

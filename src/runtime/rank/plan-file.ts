@@ -1,6 +1,6 @@
 /**
  * Reading the plan the operator mounted, and checking it against the pod it runs in: the schema version,
- * the degrees against the world size, and the ranks the plan places on this pod.
+ * the degrees against the world size, the device, and the ranks the plan places on this pod.
  */
 import { readFileSync } from 'node:fs';
 import { PLAN_SCHEMA_VERSION, type Plan, type RankPlacement, worldSize } from '../../shared/plan/index.js';
@@ -53,6 +53,9 @@ function checkPlanShape(value: unknown, path: string): Plan {
   }
   if (!Number.isInteger(pipeline.warmupSteps) || pipeline.warmupSteps < 0) {
     throw fail('pipeline.warmupSteps', 'must be an integer >= 0');
+  }
+  if (plan.device !== undefined && plan.device !== 'cuda' && plan.device !== 'cpu') {
+    throw fail('device', `must be "cuda" or "cpu", got ${JSON.stringify(plan.device)}`);
   }
   return plan as Plan;
 }

@@ -25,7 +25,7 @@ export const RANK_ENV = {
 } as const;
 
 export class EnvironmentError extends Error {
-  override readonly name = 'EnvironmentError';
+  override readonly name: string = 'EnvironmentError';
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
