@@ -15,9 +15,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { allTensors, fluxManifest } from '../src/runtime/checkpoint/index.js';
+import { fluxManifest } from '../src/runtime/checkpoint/flux-manifest.js';
+import { allTensors } from '../src/runtime/checkpoint/index.js';
+import { architectureOf } from '../src/runtime/families/index.js';
 import { WeightMap } from '../src/runtime/models/common/weights.js';
-import { FluxTransformer } from '../src/runtime/models/flux/transformer.js';
 import { ops, type Tensor } from '../src/runtime/native/index.js';
 import { logForPerson } from '../src/shared/log.js';
 import {
@@ -52,8 +53,9 @@ function randomWeights(dtype: 'f32' | 'bf16'): WeightMap {
 /** One Tessera step (transformer forward + Euler update) as a function to time. */
 function tesseraStep(dtype: 'f32' | 'bf16'): () => Promise<void> {
   const weights = randomWeights(dtype);
-  const model = new FluxTransformer(config, weights);
-  const loaded = { family: 'flux', config, model, weights } as const;
+  const arch = architectureOf(config);
+  const model = arch.build(weights, { fromBlock: 0, toBlock: arch.facts.blocks });
+  const loaded = { family: 'flux', arch, config, model, weights } as const;
   const inputs = benchFluxInputs();
   return () => fluxStep(loaded, inputs);
 }

@@ -3,8 +3,8 @@
  * blocks, 8 heads × 64, T5 width 4096, CLIP pooled 768, guidance embedding on), the inputs (1,024 image +
  * 128 text tokens) and one denoising step (transformer forward + Euler update).
  */
-import type { FluxTransformerConfig } from '../../src/runtime/checkpoint/index.js';
-import { denoise, type FluxDenoiseInputs } from '../../src/runtime/denoise/index.js';
+import type { FluxTransformerConfig } from '../../src/runtime/checkpoint/flux-config.js';
+import { type DenoiseInputs, denoise } from '../../src/runtime/denoise/index.js';
 import type { LoadedTransformer } from '../../src/runtime/model-loader/index.js';
 import { imageIds, textIds } from '../../src/runtime/models/flux/packing.js';
 import { FLOW_MATCH_EULER_DEFAULTS } from '../../src/runtime/scheduler/flow-match-config.js';
@@ -34,21 +34,25 @@ export const describeBenchFlux = (): string =>
   `${benchFluxConfig.numAttentionHeads} heads × ${benchFluxConfig.attentionHeadDim}, ` +
   `${(latentSide / 2) ** 2} image + ${textTokens} text tokens`;
 
-export function benchFluxInputs(): FluxDenoiseInputs {
+export function benchFluxInputs(): DenoiseInputs {
   const config = benchFluxConfig;
   return {
     family: 'flux',
     latents: randomTensor([1, (latentSide / 2) ** 2, config.inChannels], 1, 7),
-    imgIds: imageIds(latentSide, latentSide),
-    txtIds: textIds(textTokens),
-    promptEmbeds: randomTensor([1, textTokens, config.jointAttentionDim], 1, 8),
-    pooledPromptEmbeds: randomTensor([1, config.pooledProjectionDim], 1, 9),
+    samples: {
+      promptEmbeds: randomTensor([1, textTokens, config.jointAttentionDim], 1, 8),
+      pooledPromptEmbeds: randomTensor([1, config.pooledProjectionDim], 1, 9),
+    },
+    shared: { imgIds: imageIds(latentSide, latentSide), txtIds: textIds(textTokens) },
   };
 }
 
 /** One denoising step of `loaded` on `inputs`; the result is released. */
-export async function fluxStep(loaded: LoadedTransformer, inputs: FluxDenoiseInputs): Promise<void> {
-  const scheduler = { ...FLOW_MATCH_EULER_DEFAULTS, shift: 3, useDynamicShifting: true };
+export async function fluxStep(loaded: LoadedTransformer, inputs: DenoiseInputs): Promise<void> {
+  const scheduler = {
+    kind: 'flow-match-euler',
+    config: { ...FLOW_MATCH_EULER_DEFAULTS, shift: 3, useDynamicShifting: true },
+  } as const;
   const { latents } = await denoise(loaded, inputs, { steps: 1, guidanceScale: 3.5, scheduler });
   latents.release();
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFor } from '../../src/operator/planning/plan-for.js';
 import { MODEL_FETCH_CONTAINER } from '../../src/operator/render/model-fetch.js';
 import { withModelFetch } from '../../src/operator/status/model-fetch.js';
-import { readTransformerConfig } from '../../src/runtime/checkpoint/index.js';
+import { readTransformerConfig } from '../../src/runtime/families/index.js';
 import { loadTransformer } from '../../src/runtime/model-loader/index.js';
 import { stageRange } from '../../src/runtime/parallel-denoise/stages.js';
 import type { Plan } from '../../src/shared/plan/index.js';

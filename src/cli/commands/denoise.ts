@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { denoise } from '../../runtime/denoise/index.js';
-import { denoiseInputs, readSchedulerConfig } from '../../runtime/denoise/input-files.js';
+import { denoiseInputs } from '../../runtime/denoise/input-files.js';
 import {
   DEGREE_OPTIONS,
   DEGREE_USAGE,
@@ -19,21 +19,15 @@ import {
 } from '../../runtime/launcher/degree-flags.js';
 import { runParallelDenoise } from '../../runtime/launcher/local-denoise.js';
 import { loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
-import { unpackLatents } from '../../runtime/models/flux/packing.js';
-import type { Tensor } from '../../runtime/native/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
-import {
-  DEFAULT_GUIDANCE,
-  MAX_GUIDANCE_SCALE,
-  ONE_PROCESS,
-  preflightDenoise,
-} from '../../runtime/preflight/index.js';
+import { MAX_GUIDANCE_SCALE, ONE_PROCESS, preflightDenoise } from '../../runtime/preflight/index.js';
 import {
   DEVICE_USAGE,
   DeviceFlagError,
   type DeviceRequest,
   parseDeviceFlag,
 } from '../../runtime/rank/device.js';
+import { readSchedulerConfig } from '../../runtime/scheduler/scheduler.js';
 import { log } from '../../shared/log.js';
 import { type Command, UsageError } from '../command.js';
 import { reportFailure } from './run-transformer.js';
@@ -170,18 +164,15 @@ export const denoiseCommand: Command = {
     try {
       const loaded = loadTransformer(options.model);
       const scheduler = readSchedulerConfig(options.model);
-      const { inputs, unpackTo } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
-      const guidanceScale = options.guidanceScale ?? DEFAULT_GUIDANCE[loaded.family];
+      const { inputs, finish } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
+      const guidanceScale = options.guidanceScale ?? loaded.arch.family.defaultGuidanceScale;
       const result = await denoise(loaded, inputs, {
         steps: options.steps,
         guidanceScale,
         scheduler,
         onStep: (s) => logger.info({ step: s.index, timestep: s.timestep, ms: Math.round(s.ms) }, 'step'),
       });
-      const latents: Tensor = unpackTo
-        ? unpackLatents(result.latents, unpackTo.height, unpackTo.width)
-        : result.latents;
-      writeSafetensors(options.output, new Map([['latents', latents]]));
+      writeSafetensors(options.output, new Map([['latents', finish(result.latents)]]));
       return 0;
     } catch (err) {
       return reportFailure('denoise', err);

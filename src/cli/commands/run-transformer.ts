@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type LoadedTransformer, loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
+import { localAttention } from '../../runtime/models/common/attention.js';
 import type { Tensor } from '../../runtime/native/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
 import { log } from '../../shared/log.js';
@@ -15,24 +16,14 @@ const logger = log.child({ component: 'run-transformer' });
 
 export const RUN_TRANSFORMER_USAGE = `usage: tessera run-transformer --model DIR --inputs IN.safetensors -o OUT.safetensors
 
-Runs one forward of the checkpoint's transformer (FluxTransformer2DModel or SD3Transformer2DModel) in f32.
-Inputs, named as the Diffusers forward arguments:
-  Flux: hidden_states [B,N_img,C], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P],
+Runs one forward of the checkpoint's transformer in f32.
+Inputs, named as the Diffusers forward arguments, e.g.
+  FluxTransformer2DModel: hidden_states [B,N_img,C], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P],
         timestep [B] (sigma), guidance [B] (guidance_embeds only), img_ids [N_img,3], txt_ids [N_txt,3]
-  SD3:  hidden_states [B,C,H,W], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P], timestep [B]
+  SD3Transformer2DModel: hidden_states [B,C,H,W], encoder_hidden_states [B,N_txt,J], pooled_projections [B,P],
+        timestep [B]
 Output: sample.
 `;
-
-const FLUX_INPUTS = [
-  'hidden_states',
-  'encoder_hidden_states',
-  'pooled_projections',
-  'timestep',
-  'guidance',
-  'img_ids',
-  'txt_ids',
-];
-const SD3_INPUTS = ['hidden_states', 'encoder_hidden_states', 'pooled_projections', 'timestep'];
 
 interface Options {
   model: string;
@@ -66,29 +57,12 @@ function parse(argv: readonly string[]): Options | 'help' {
 
 /** One forward over the named inputs → `sample`. */
 export function runForward(loaded: LoadedTransformer, inputs: NamedTensors): Promise<Tensor> {
-  const x = inputs.required('hidden_states', 'the latents');
-  const batch = x.size(0);
-  const common = {
-    hiddenStates: x,
-    encoderHiddenStates: inputs.required('encoder_hidden_states', 'the text embeddings'),
-    pooledProjections: inputs.required('pooled_projections', 'the pooled text embedding'),
-    timestep: inputs.scalars('timestep', batch, 'one timestep per sample'),
-  };
-  const known = loaded.family === 'flux' ? FLUX_INPUTS : SD3_INPUTS;
+  const known = loaded.arch.family.forwardInputNames;
   const unknown = inputs.unknown(known);
   // Reference files carry the golden `sample` beside the inputs; anything unread is reported, not fatal.
   if (unknown.length > 0)
     logger.warn({ ignored: unknown, reads: known }, 'inputs file has tensors the forward does not read');
-  if (loaded.family === 'sd3') return loaded.model.forward(common);
-  const guidance = loaded.config.guidanceEmbeds
-    ? inputs.scalars('guidance', batch, 'this checkpoint has guidance_embeds = true')
-    : undefined;
-  return loaded.model.forward({
-    ...common,
-    guidance,
-    imgIds: inputs.required('img_ids', 'image position ids [N_img, 3]'),
-    txtIds: inputs.required('txt_ids', 'text position ids [N_txt, 3]'),
-  });
+  return loaded.model.forwardNamed(inputs, localAttention);
 }
 
 export const runTransformerCommand: Command = {

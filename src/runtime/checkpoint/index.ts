@@ -1,7 +1,6 @@
+/** Checkpoint layout, whatever the architecture; each architecture's config and manifest is a leaf module here that its family (src/runtime/families/) uses. */
 export { CheckpointMismatchError, checkWeights, SUPPORTED_WEIGHT_DTYPES } from './check.js';
-export { CheckpointConfigError } from './config-fields.js';
-export { FLUX_TRANSFORMER_DEFAULTS, type FluxTransformerConfig } from './flux-config.js';
-export { fluxManifest } from './flux-manifest.js';
+export { CheckpointConfigError, ConfigFields, readJsonObject } from './config-fields.js';
 export {
   allTensors,
   blockGroups,
@@ -12,15 +11,7 @@ export {
   type TensorGroup,
   type TensorGroupKind,
 } from './manifest.js';
-export {
-  type ModelIndex,
-  readModelIndex,
-  readTransformerConfig,
-  type TransformerConfig,
-} from './model-folder.js';
-export { manifestFor, type OpenedTransformer, type OpenOptions, openTransformer } from './open-checkpoint.js';
-export { SD3_TRANSFORMER_DEFAULTS, type Sd3QkNorm, type Sd3TransformerConfig } from './sd3-config.js';
-export { sd3Manifest } from './sd3-manifest.js';
+export { type ModelIndex, readModelIndex } from './model-folder.js';
 export { type OpenTensorSource, type TensorSource, weightsSource } from './tensor-source.js';
 export {
   DIFFUSERS_WEIGHT_FILES,

@@ -1,15 +1,14 @@
 /**
- * The one-process denoiser: initial latents and prompt embeddings in, N flow-match Euler steps, latents
- * out — the reference every parallel configuration must match. Each step: guided velocity at the
- * step's timestep (predict.ts), then latents += (σ_{i+1} − σ_i)·v in float32.
+ * The one-process denoiser: initial latents and prompt embeddings in, N scheduler steps, latents out —
+ * the reference every parallel configuration must match. Each step: the family's forward with local
+ * attention, guided (guidance/), then the scheduler's update in float32 (denoise-loop.ts).
  */
 import { log } from '../../shared/log.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
 import { type AttentionFn, localAttention } from '../models/common/attention.js';
-import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
-import { type DenoiseResult, runEulerLoop, type StepReport } from './euler-loop.js';
+import type { SchedulerConfig } from '../scheduler/scheduler.js';
+import { type DenoiseResult, runDenoiseLoop, type StepReport } from './denoise-loop.js';
 import type { DenoiseInputs } from './inputs.js';
-import { fluxVelocity, sd3Velocity } from './predict.js';
 
 export type { DenoiseResult, StepReport };
 
@@ -17,34 +16,26 @@ const logger = log.child({ component: 'denoise' });
 
 export interface DenoiseOptions {
   steps: number;
-  /** Flux-dev: the embedded guidance; SD3: the CFG scale (> 1 turns CFG on); ignored by schnell. */
+  /** The family's guidance scale (Flux-dev: embedded; SD3: CFG above 1; schnell: ignored). */
   guidanceScale: number;
-  scheduler: FlowMatchEulerConfig;
+  scheduler: SchedulerConfig;
   attention?: AttentionFn;
   onStep?: (report: StepReport) => void;
 }
 
-export async function denoise(
+export function denoise(
   loaded: LoadedTransformer,
   inputs: DenoiseInputs,
   options: DenoiseOptions,
 ): Promise<DenoiseResult> {
   const attention = options.attention ?? localAttention;
-  const { guidanceScale } = options;
-  return runEulerLoop(loaded, inputs, {
+  return runDenoiseLoop(loaded, inputs, {
     steps: options.steps,
+    guidanceScale: options.guidanceScale,
     scheduler: options.scheduler,
-    velocityAt: (latents, t) =>
-      loaded.family === 'flux' && inputs.family === 'flux'
-        ? fluxVelocity(loaded, inputs, latents, t, guidanceScale, attention)
-        : loaded.family === 'sd3' && inputs.family === 'sd3'
-          ? sd3Velocity(loaded, inputs, latents, t, guidanceScale, attention)
-          : unreachable(),
+    forward: (request, x, conditioning, t) => request.forward(x, conditioning, t, attention),
+    cfg: null,
     onStep: options.onStep,
     logger,
   });
-}
-
-function unreachable(): never {
-  throw new Error('denoise: model and inputs belong to different families');
 }

@@ -1,37 +1,41 @@
 /**
- * What the one-process denoiser takes: initial latents and prompt embeddings (text encoders and VAE run
- * elsewhere). Flux latents are packed tokens with their position ids; SD3 latents are [B, C, H, W] with
- * optional negative embeddings for true classifier-free guidance.
+ * What a denoiser takes, whatever the architecture: the starting latents and the prompt's tensors (text
+ * encoders and VAE run elsewhere). Which tensors a family needs, and what they mean, is the family's
+ * (src/runtime/families/); the loops, the parallel layers and the serve loop only move them: per-sample
+ * tensors follow the batch (data parallel cuts them, CFG batches them), shared ones go along whole.
  */
+
+import type { ModelFacts } from '../../shared/plan/index.js';
 import type { Tensor } from '../native/index.js';
 
-export interface FluxDenoiseInputs {
-  family: 'flux';
-  /** Packed latents [B, N_img, 4C]. */
-  latents: Tensor;
-  /** [N_img, 3] = (0, row, col) per token (imageIds()). */
-  imgIds: Tensor;
-  /** [N_txt, 3], zeros for FLUX.1 (textIds()). */
-  txtIds: Tensor;
-  promptEmbeds: Tensor;
-  pooledPromptEmbeds: Tensor;
+/** Tensors by name, each with the batch on axis 0. */
+export type SampleTensors = Readonly<Record<string, Tensor>>;
+
+export interface DenoiseInputs {
+  readonly family: ModelFacts['family'];
+  /** Latents in the transformer's layout, batch first (Flux: packed tokens [B, N, 4C]; SD3: [B, C, H, W]). */
+  readonly latents: Tensor;
+  /** Per-sample tensors, e.g. promptEmbeds, pooledPromptEmbeds, negativePromptEmbeds. */
+  readonly samples: SampleTensors;
+  /** Tensors every sample shares, e.g. Flux's position ids. */
+  readonly shared: Readonly<Record<string, Tensor>>;
 }
 
-export interface Sd3DenoiseInputs {
-  family: 'sd3';
-  /** [B, C, H, W]. */
-  latents: Tensor;
-  promptEmbeds: Tensor;
-  pooledPromptEmbeds: Tensor;
-  /** Required when guidanceScale > 1 (true CFG over [uncond; cond]). */
-  negativePromptEmbeds?: Tensor;
-  negativePooledPromptEmbeds?: Tensor;
+/** Every tensor of the inputs (for releasing them). */
+export function inputTensors(inputs: DenoiseInputs): Tensor[] {
+  return [inputs.latents, ...Object.values(inputs.samples), ...Object.values(inputs.shared)];
 }
 
-export type DenoiseInputs = FluxDenoiseInputs | Sd3DenoiseInputs;
+/** The per-sample tensor `name`; errors name it and what it is for. */
+export function sampleTensor(inputs: DenoiseInputs, name: string, why: string): Tensor {
+  const t = inputs.samples[name];
+  if (!t) throw new Error(`the ${inputs.family} inputs have no ${name} (${why})`);
+  return t;
+}
 
-/** Image tokens the scheduler's resolution-dependent shift sees (Flux: packed tokens; SD3: patches). */
-export function imageTokens(inputs: DenoiseInputs, patchSize: number): number {
-  if (inputs.family === 'flux') return inputs.latents.size(1);
-  return (inputs.latents.size(2) / patchSize) * (inputs.latents.size(3) / patchSize);
+/** The shared tensor `name`; errors name it and what it is for. */
+export function sharedTensor(inputs: DenoiseInputs, name: string, why: string): Tensor {
+  const t = inputs.shared[name];
+  if (!t) throw new Error(`the ${inputs.family} inputs have no ${name} (${why})`);
+  return t;
 }

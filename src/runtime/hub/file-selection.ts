@@ -8,13 +8,8 @@
 import { join } from 'node:path';
 import type { Plan } from '../../shared/plan/index.js';
 import { rankToCoords } from '../../shared/plan/index.js';
-import {
-  manifestFor,
-  readModelIndex,
-  readTransformerConfig,
-  SHARD_INDEX,
-  stageTensors,
-} from '../checkpoint/index.js';
+import { readModelIndex, SHARD_INDEX, stageTensors } from '../checkpoint/index.js';
+import { manifestFor, readTransformerConfig } from '../families/index.js';
 import { stageRange } from '../parallel-denoise/stages.js';
 import type { HubFile } from './repo-info.js';
 

@@ -3,7 +3,7 @@
  * rank the plan gives this pod (one per GPU; in CPU mode one per rank), and supervise them.
  */
 import { type Logger, log } from '../../shared/log.js';
-import { readTransformerConfig } from '../checkpoint/index.js';
+import { readTransformerConfig } from '../families/index.js';
 import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
 import { bindAddresses } from '../rank/addresses.js';
 import { type DeviceRequest, podGpuRequirement } from '../rank/device.js';

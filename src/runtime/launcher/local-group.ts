@@ -20,7 +20,7 @@ import {
   worldSize,
 } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
-import { readTransformerConfig } from '../checkpoint/index.js';
+import { architectureOf, readTransformerConfig } from '../families/index.js';
 import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
 import { type DeviceRequest, deviceFlag } from '../rank/device.js';
 import { RANK_ENV } from '../rank/env-config.js';
@@ -67,17 +67,16 @@ export async function freeLocalPort(): Promise<number> {
 }
 
 function modelFacts(modelPath: string): ModelFacts {
-  const config = readTransformerConfig(modelPath);
-  const flux = config.className === 'FluxTransformer2DModel';
+  const { facts } = architectureOf(readTransformerConfig(modelPath));
   return {
-    family: flux ? 'flux' : 'sd3',
-    layers: flux ? config.numLayers + config.numSingleLayers : config.numLayers,
-    heads: config.numAttentionHeads,
-    headDim: config.attentionHeadDim,
-    patchSize: flux ? 2 : config.patchSize,
+    family: facts.family,
+    layers: facts.blocks,
+    heads: facts.heads,
+    headDim: facts.headDim,
+    patchSize: facts.latentPatch,
     vaeScaleFactor: 8,
     textTokens: 0,
-    usesCfg: !flux,
+    usesCfg: facts.trueCfg,
     parameters: 0,
   };
 }

@@ -1,8 +1,13 @@
 export {
-  blockCount,
   type LoadedTransformer,
   type LoadOptions,
   loadTransformer,
   ModelLoadError,
 } from './load-transformer.js';
 export { NamedTensors } from './named-tensors.js';
+export {
+  chooseWeightDtype,
+  requestedModelDtype,
+  type WeightDtype,
+  WeightDtypeError,
+} from './weight-dtype.js';

@@ -1,33 +1,45 @@
 /**
- * Diffusers model folder → a ready transformer. The checkpoint module reads model_index.json and
- * transformer/config.json (Diffusers' defaults for missing keys) and checks every expected tensor's
- * presence, shape and dtype before anything is read; then this rank's tensors are read, and the model is
- * built over them. Weight matrices stay in the checkpoint's dtype where the CPU's GEMMs read it as it is
- * (bf16/f16 widened while packing: a bf16 checkpoint takes half the memory of f32); every other tensor,
- * and every matrix the kernels cannot read directly, is converted to f32 once. A pipeline stage passes `blocks`
- * to open only the shards that hold its blocks (plus embedders on the first stage, head on the last).
+ * Diffusers model folder → a ready transformer, through its family (src/runtime/families/): the family
+ * reads transformer/config.json (Diffusers' defaults for missing keys) and names every expected tensor;
+ * each one's presence, shape and dtype is checked before anything is read; then this rank's tensors are
+ * read one at a time from the mapped file into the dtype the rank computes with (f32 by default: bf16/f16
+ * on disk converted once; bf16 where asked and the backend computes with it) and placed on the device,
+ * and the family builds the model over them. A pipeline stage passes `blocks` to open only the shards that hold its blocks (plus embedders on the
+ * first stage, head on the last).
  */
 
+import type { ModelDType } from '../../shared/api/v1alpha1/model.js';
 import { log } from '../../shared/log.js';
 import {
-  type FluxTransformerConfig,
+  type Architecture,
+  type FamilyModel,
+  type FamilyName,
+  type OpenedTransformer,
   openTransformer,
-  type Sd3TransformerConfig,
   type TransformerConfig,
-} from '../checkpoint/index.js';
+} from '../families/index.js';
 import type { BlockRange } from '../models/common/blocks.js';
 import { WeightMap } from '../models/common/weights.js';
-import { FluxTransformer } from '../models/flux/transformer.js';
-import { Sd3Transformer } from '../models/sd3/transformer.js';
-import { type DType, ops, type Tensor } from '../native/index.js';
+import { backendCapabilities } from '../native/backend-capabilities.js';
+import type { Device, Tensor } from '../native/index.js';
 import { finiteCheckRequested, firstNonFiniteElement } from './finite-check.js';
 import { OpenedFiles } from './tensor-files.js';
+import {
+  chooseWeightDtype,
+  dominantDtype,
+  type WeightDtype,
+  type WeightDtypeChoice,
+} from './weight-dtype.js';
 
 const logger = log.child({ component: 'model-loader' });
 
-export type LoadedTransformer =
-  | { family: 'flux'; config: FluxTransformerConfig; model: FluxTransformer; weights: WeightMap }
-  | { family: 'sd3'; config: Sd3TransformerConfig; model: Sd3Transformer; weights: WeightMap };
+export interface LoadedTransformer {
+  family: FamilyName;
+  arch: Architecture;
+  config: TransformerConfig;
+  model: FamilyModel;
+  weights: WeightMap;
+}
 
 export interface LoadOptions {
   /** Only these blocks (execution order); default: the whole model. */
@@ -35,89 +47,66 @@ export interface LoadOptions {
   /** Check every weight for NaN and ±Infinity; default: TESSERA_CHECK_WEIGHTS=finite. */
   checkFinite?: boolean;
   /**
-   * The dtypes weight matrices may stay in; default: what the CPU's GEMMs read directly
-   * (ops.cpuWeightDtypes()). ['f32'] converts every tensor at load.
+   * The dtype the weights are held in: `f32` (the default: converted once at load), `bf16`, or
+   * `{ requested }` to choose from TESSERA_MODEL_DTYPE's value, the checkpoint's dtype and what the
+   * device's backend computes with (weight-dtype.ts).
    */
-  matrixDtypes?: readonly DType[];
+  weightDtype?: WeightDtype | { requested: ModelDType | undefined };
+  /** Where the weights live; default cpu. */
+  device?: Device;
 }
 
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
-export function blockCount(config: TransformerConfig): number {
-  return config.className === 'FluxTransformer2DModel'
-    ? config.numLayers + config.numSingleLayers
-    : config.numLayers;
-}
-
-/**
- * Only matrices ([out, in]: nn.Linear weights, the GEMMs' B operand) stay narrow: norms, biases and
- * convolution kernels are small and read by element-wise code, which would widen them on every call.
- */
-function heldDtype(shape: readonly number[], stored: string, matrixDtypes: readonly DType[]): DType {
-  // Safetensors names dtypes 'F32', 'BF16', 'F16'.
-  const narrow = matrixDtypes.find((d) => d === stored.toLowerCase());
-  return shape.length === 2 && narrow !== undefined ? narrow : 'f32';
-}
-
-/** MiB held per dtype, e.g. { f32: 0.1, bf16: 22.5 }. */
-function heldMiB(tensors: ReadonlyMap<string, Tensor>): Record<string, number> {
-  const bytes: Record<string, number> = {};
-  for (const t of tensors.values())
-    bytes[t.dtype] = (bytes[t.dtype] ?? 0) + t.numel * (t.dtype === 'f32' ? 4 : 2);
-  return Object.fromEntries(Object.entries(bytes).map(([d, b]) => [d, Math.round((b / 2 ** 20) * 10) / 10]));
-}
-
 export function loadTransformer(folder: string, options: LoadOptions = {}): LoadedTransformer {
   const started = performance.now();
   const checkFinite = options.checkFinite ?? finiteCheckRequested();
-  const matrixDtypes = options.matrixDtypes ?? ops.cpuWeightDtypes();
   const files = new OpenedFiles();
   try {
     const opened = openTransformer(folder, files.open, options.blocks ? { stage: options.blocks } : {});
+    const device = options.device ?? 'cpu';
+    const choice = weightDtypeOf(opened, options.weightDtype, device);
     const tensors = new Map<string, Tensor>();
     for (const expected of opened.tensors) {
       const path = opened.weights.fileOf(expected.name);
       if (path === undefined) {
         throw new ModelLoadError(`${opened.weights.label}: no file holds tensor "${expected.name}"`);
       }
-      const file = files.file(path);
-      const tensor = file.read(expected.name, {
-        dtype: heldDtype(expected.shape, file.info(expected.name).dtype, matrixDtypes),
-      });
-      tensors.set(expected.name, tensor);
-      const bad = checkFinite ? firstNonFiniteElement(tensor) : -1;
+      // One tensor at a time, from the mapping straight into its dtype (the reader drops the mapped
+      // pages after the copy), then onto the device: the stage is never held twice.
+      const host = files.file(path).read(expected.name, { dtype: choice.dtype });
+      const bad = checkFinite ? firstNonFiniteElement(host) : -1;
       if (bad >= 0) {
         throw new ModelLoadError(
-          `tensor "${expected.name}" in ${path}: element ${bad} is ${tensor.toFloat32Array()[bad]}; the ` +
+          `tensor "${expected.name}" in ${path}: element ${bad} is ${host.toFloat32Array()[bad]}; the ` +
             'checkpoint is corrupt (re-download or re-save it)',
         );
       }
+      const placed = host.toDevice(device);
+      if (placed !== host) host.release();
+      tensors.set(expected.name, placed);
     }
     const weights = new WeightMap(tensors, `${folder}/transformer`);
-    const { config } = opened;
-    const loaded =
-      config.className === 'FluxTransformer2DModel'
-        ? ({
-            family: 'flux',
-            config,
-            model: new FluxTransformer(config, weights, options.blocks),
-            weights,
-          } as const)
-        : ({
-            family: 'sd3',
-            config,
-            model: new Sd3Transformer(config, weights, options.blocks),
-            weights,
-          } as const);
+    const arch = opened.architecture;
+    const range = options.blocks ?? { fromBlock: 0, toBlock: arch.facts.blocks };
+    const loaded: LoadedTransformer = {
+      family: arch.facts.family,
+      arch,
+      config: opened.config,
+      model: arch.build(weights, range),
+      weights,
+    };
     logger.info(
       {
         folder,
-        className: config.className,
+        className: opened.config.className,
         tensors: tensors.size,
-        heldMiB: heldMiB(tensors),
         blocks: options.blocks ?? null,
+        weightDtype: choice.dtype,
+        why: choice.reason,
+        device,
         ms: Math.round(performance.now() - started),
       },
       'transformer loaded',
@@ -126,4 +115,20 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
   } finally {
     files.close();
   }
+}
+
+function weightDtypeOf(
+  opened: OpenedTransformer,
+  asked: LoadOptions['weightDtype'],
+  device: Device,
+): WeightDtypeChoice {
+  if (asked === undefined) return { dtype: 'f32', reason: 'the loader default' };
+  if (typeof asked === 'string') return { dtype: asked, reason: 'asked by the caller' };
+  const stored = dominantDtype(
+    opened.tensors.map((t) => ({
+      dtype: opened.source.dtype(t.name),
+      elements: t.shape.reduce((a, b) => a * b, 1),
+    })),
+  );
+  return chooseWeightDtype(asked.requested, stored, backendCapabilities(device));
 }

@@ -5,45 +5,30 @@
  */
 
 import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
-import type { TransformerConfig } from '../checkpoint/index.js';
+import { type ArchitectureFacts, architectureOf, type TransformerConfig } from '../families/index.js';
 
 export class PlanMismatchError extends Error {
   override readonly name = 'PlanMismatchError';
 }
 
-export interface CheckpointFacts {
-  family: 'flux' | 'sd3';
-  heads: number;
-  blocks: number;
-  patchSize: number;
-}
+/** What the checks need from the checkpoint (a family's ArchitectureFacts). */
+export type CheckpointFacts = Pick<ArchitectureFacts, 'label' | 'heads' | 'blocks' | 'trueCfg'>;
 
-export function checkpointFacts(config: TransformerConfig): CheckpointFacts {
-  return config.className === 'FluxTransformer2DModel'
-    ? {
-        family: 'flux',
-        heads: config.numAttentionHeads,
-        blocks: config.numLayers + config.numSingleLayers,
-        patchSize: 1,
-      }
-    : {
-        family: 'sd3',
-        heads: config.numAttentionHeads,
-        blocks: config.numLayers,
-        patchSize: config.patchSize,
-      };
+/** The facts of a parsed config, through its family. */
+export function checkpointFacts(config: TransformerConfig): ArchitectureFacts {
+  return architectureOf(config).facts;
 }
 
 /** What the request looks like, as far as the degrees care. */
 export interface RequestFacts {
   batch: number;
-  /** Image tokens per prompt (Flux: packed tokens; SD3: patches). */
+  /** Image tokens per prompt (the family's token geometry). */
   imageTokens: number;
-  /** Rows of image tokens (Flux: packed rows; SD3: patch rows). */
+  /** Rows of image tokens. */
   tokenRows: number;
   textTokens: number;
   steps: number;
-  /** Whether the request runs true classifier-free guidance (SD3 with scale > 1). */
+  /** Whether the request runs true classifier-free guidance (two branches). */
   trueCfg: boolean;
 }
 
@@ -61,8 +46,10 @@ export function checkDegreesFitModel(
   }
   if (degrees.cfg !== 1 && degrees.cfg !== 2)
     reasons.push(`degrees.cfg = ${degrees.cfg}: CFG parallel is 1 or 2`);
-  if (degrees.cfg === 2 && facts.family === 'flux') {
-    reasons.push('degrees.cfg = 2 needs true classifier-free guidance, but Flux is guidance-distilled');
+  if (degrees.cfg === 2 && !facts.trueCfg) {
+    reasons.push(
+      `degrees.cfg = 2 needs true classifier-free guidance, but ${facts.label} is guidance-distilled`,
+    );
   }
   if (degrees.pipefusion > facts.blocks) {
     reasons.push(

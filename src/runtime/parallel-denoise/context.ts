@@ -6,8 +6,10 @@
 import type { Logger } from '../../shared/log.js';
 import type { Degrees, MeshAxis, MeshCoords } from '../../shared/plan/index.js';
 import type { Communicator } from '../comm/index.js';
+import type { CfgAxis } from '../guidance/guided-pass.js';
 import type { AttentionFn } from '../models/common/attention.js';
 import { localAttention } from '../models/common/attention.js';
+import { Tensor } from '../native/index.js';
 import { type CommClock, runProgram, type SpLayout } from '../parallel/comm-steps.js';
 import type { TextSharding } from '../parallel/joint-text.js';
 import { uspAttention } from '../parallel/usp-attention.js';
@@ -45,4 +47,19 @@ export function sequenceParallelAttention(ctx: RankContext, sharding: TextShardi
   const layout = spLayout(ctx);
   const comms = { ulysses: ctx.axes.ulysses, ring: ctx.axes.ring };
   return (q, k, v, site) => runProgram(uspAttention(q, k, v, site, layout, sharding), comms, ctx.clock);
+}
+
+/** This rank's place on the CFG axis, gathering [CFG rank 0's; CFG rank 1's] along the batch. */
+export function cfgAxis(ctx: RankContext): CfgAxis {
+  return {
+    degree: ctx.degrees.cfg,
+    rank: ctx.coords.cfg,
+    async gather(mine) {
+      const dense = mine.contiguous();
+      const both = Tensor.empty([ctx.degrees.cfg * dense.size(0), ...dense.shape.slice(1)]);
+      await ctx.clock.wait(ctx.axes.cfg.allGather(dense, both));
+      if (dense !== mine) dense.release();
+      return both;
+    },
+  };
 }

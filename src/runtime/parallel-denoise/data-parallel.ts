@@ -32,7 +32,7 @@ function batchSlice(x: Tensor, start: number, end: number): Tensor {
   return dense;
 }
 
-/** This replica's share of the inputs (the position ids are shared by every prompt). */
+/** This replica's share of the inputs: the latents and every per-sample tensor (shared ones stay whole). */
 export function replicaInputs(inputs: DenoiseInputs, dp: number, replica: number): DenoiseInputs {
   if (dp === 1) return inputs;
   const [start, end] = replicaSlice(inputs.latents.size(0), dp, replica);
@@ -42,24 +42,8 @@ export function replicaInputs(inputs: DenoiseInputs, dp: number, replica: number
     );
   }
   const cut = (x: Tensor) => batchSlice(x, start, end);
-  if (inputs.family === 'flux') {
-    return {
-      ...inputs,
-      latents: cut(inputs.latents),
-      promptEmbeds: cut(inputs.promptEmbeds),
-      pooledPromptEmbeds: cut(inputs.pooledPromptEmbeds),
-    };
-  }
-  return {
-    ...inputs,
-    latents: cut(inputs.latents),
-    promptEmbeds: cut(inputs.promptEmbeds),
-    pooledPromptEmbeds: cut(inputs.pooledPromptEmbeds),
-    ...(inputs.negativePromptEmbeds ? { negativePromptEmbeds: cut(inputs.negativePromptEmbeds) } : {}),
-    ...(inputs.negativePooledPromptEmbeds
-      ? { negativePooledPromptEmbeds: cut(inputs.negativePooledPromptEmbeds) }
-      : {}),
-  };
+  const samples = Object.fromEntries(Object.entries(inputs.samples).map(([name, t]) => [name, cut(t)]));
+  return { ...inputs, latents: cut(inputs.latents), samples };
 }
 
 /** The rank that reports replica `replica`'s result: the first SP/CFG rank of its last pipeline stage. */

@@ -1,25 +1,26 @@
 /**
- * A rank's denoising loop: the parallel counterpart of denoise/denoise.ts, which it must match. Data
- * parallel picks this replica's prompts; each step computes the guided velocity with sequence and CFG
- * parallelism inside (velocity.ts) and applies the flow-match Euler step on every rank of the replica
- * (latents stay identical across its SP and CFG ranks); PipeFusion runs its own loop (pipefusion/).
- * The group's leader returns the whole batch; other ranks return null.
+ * A rank's denoising loop: the parallel counterpart of denoise/denoise.ts, which it must match, for any
+ * family. Data parallel picks this replica's prompts; each step runs the family's forward with sequence
+ * parallelism inside (sp-forward.ts), guided — with CFG parallel over the CFG axis — and stepped by the
+ * scheduler on every rank of the replica (latents stay identical across its SP and CFG ranks), in the
+ * loop the one-process denoiser runs (denoise/denoise-loop.ts); PipeFusion runs its own loop
+ * (pipefusion/). The group's leader returns the whole batch; other ranks return null.
  */
 
-import { runEulerLoop } from '../denoise/euler-loop.js';
+import { checkSameFamily, runDenoiseLoop } from '../denoise/denoise-loop.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
 import type { Tensor } from '../native/index.js';
-import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
-import type { RankContext } from './context.js';
+import type { SchedulerConfig } from '../scheduler/scheduler.js';
+import { cfgAxis, type RankContext } from './context.js';
 import { collectOnLeader, replicaInputs } from './data-parallel.js';
 import { pipefusionDenoise } from './pipefusion/pipefusion-denoise.js';
-import { fluxStepVelocity, sd3StepVelocity } from './velocity.js';
+import { spForward } from './sp-forward.js';
 
 export interface ParallelDenoiseOptions {
   steps: number;
   guidanceScale: number;
-  scheduler: FlowMatchEulerConfig;
+  scheduler: SchedulerConfig;
   /** PipeFusion: patches per image and synchronous warm-up steps (ignored at pp = 1). */
   pipeline: { patches: number; warmupSteps: number };
   onStep?: (step: { index: number; ms: number }) => void;
@@ -31,9 +32,7 @@ export async function parallelDenoise(
   options: ParallelDenoiseOptions,
   ctx: RankContext,
 ): Promise<Tensor | null> {
-  if (inputs.family !== loaded.family) {
-    throw new Error(`the inputs are for ${inputs.family} but the model is ${loaded.config.className}`);
-  }
+  checkSameFamily(loaded, inputs);
   const mine = replicaInputs(inputs, ctx.degrees.dataParallel, ctx.coords.dataParallel);
   const latents =
     ctx.degrees.pipefusion > 1
@@ -50,22 +49,15 @@ async function stepLoop(
   options: ParallelDenoiseOptions,
   ctx: RankContext,
 ): Promise<Tensor> {
-  const { guidanceScale } = options;
-  const { latents } = await runEulerLoop(loaded, inputs, {
+  const { blockCount } = loaded.model;
+  const { latents } = await runDenoiseLoop(loaded, inputs, {
     steps: options.steps,
+    guidanceScale: options.guidanceScale,
     scheduler: options.scheduler,
-    velocityAt: (current, t) =>
-      loaded.family === 'flux' && inputs.family === 'flux'
-        ? fluxStepVelocity(loaded, inputs, current, t, guidanceScale, ctx)
-        : loaded.family === 'sd3' && inputs.family === 'sd3'
-          ? sd3StepVelocity(loaded, inputs, current, t, guidanceScale, ctx)
-          : unreachable(),
+    forward: (request, x, conditioning, t) => spForward(request, x, conditioning, t, ctx, blockCount),
+    cfg: cfgAxis(ctx),
     onStep: options.onStep,
     logger: ctx.logger,
   });
   return latents;
-}
-
-function unreachable(): never {
-  throw new Error('parallel denoise: model and inputs belong to different families');
 }

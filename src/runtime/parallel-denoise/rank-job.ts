@@ -7,17 +7,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DenoiseInputs } from '../denoise/inputs.js';
-import { imageTokens } from '../denoise/inputs.js';
-import { type LoadedTransformer, loadTransformer, NamedTensors } from '../model-loader/index.js';
-import type { Tensor } from '../native/index.js';
+import type { FileInputs } from '../families/index.js';
+import { type LoadedTransformer, NamedTensors } from '../model-loader/index.js';
 import { writeSafetensors } from '../native/safetensors-writer.js';
 import { CommClock } from '../parallel/comm-steps.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
-import { checkDegreesFitRequest } from './checkpoint-fit.js';
+import { checkDegreesFitRequest, type RequestFacts } from './checkpoint-fit.js';
 import type { RankContext } from './context.js';
 import { parallelDenoise } from './parallel-denoise.js';
-import { stageRange } from './stages.js';
 import { type RankStats, rankStats } from './stats.js';
 
 export interface DenoiseRequest {
@@ -28,14 +27,8 @@ export interface DenoiseRequest {
   /** null: the pipeline's default for the family. */
   guidanceScale: number | null;
   /** Turns the file's tensors into denoiser inputs (the `tessera denoise` reader, shared with it). */
-  readInputs: (
-    loaded: LoadedTransformer,
-    named: NamedTensors,
-  ) => { inputs: DenoiseInputs; finish: (latents: Tensor) => Tensor };
+  readInputs: (loaded: LoadedTransformer, named: NamedTensors) => FileInputs;
 }
-
-/** Diffusers' pipeline defaults (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0), as tessera denoise. */
-const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
 
 /**
  * Joins the group (through the rank's bootstrap, which already checked the plan against the checkpoint)
@@ -63,16 +56,14 @@ async function runInGroup(
   request: DenoiseRequest,
   statsDir: string | undefined,
 ): Promise<void> {
-  const { plan, logger, config } = setup;
+  const { plan, logger } = setup;
   const job = { rank: setup.rank, degrees: plan.degrees, pipeline: plan.pipeline };
-  const stage = group.coords.pipefusion;
-  const range = job.degrees.pipefusion > 1 ? stageRange(config, job.degrees.pipefusion, stage) : undefined;
-  const loaded = loadTransformer(setup.modelPath, range ? { blocks: range } : {});
+  const { loaded } = loadRankWeights(setup);
   const stats: RankStats = rankStats(job.rank, group.coords, loaded);
-  logger.info({ stage, blocks: range ?? 'all', loadedBytes: stats.loadedBytes }, 'weights loaded');
 
   const { inputs, finish } = request.readInputs(loaded, NamedTensors.read(request.inputsPath));
-  const guidanceScale = request.guidanceScale ?? DEFAULT_GUIDANCE[loaded.family];
+  // Without a scale, the family's pipeline default (as tessera denoise).
+  const guidanceScale = request.guidanceScale ?? loaded.arch.family.defaultGuidanceScale;
   checkDegreesFitRequest(
     job.degrees,
     requestFacts(loaded, inputs, request.steps, guidanceScale),
@@ -110,31 +101,20 @@ async function runInGroup(
   if (statsDir) writeFileSync(join(statsDir, `rank-${job.rank}.json`), JSON.stringify(stats));
 }
 
+/** The request as the plan checks see it: the family's token geometry and guidance. */
 function requestFacts(
   loaded: LoadedTransformer,
   inputs: DenoiseInputs,
   steps: number,
   guidanceScale: number,
-) {
-  if (inputs.family === 'flux') {
-    const ids = inputs.imgIds.toFloat32Array();
-    const rows = (ids[ids.length - 2] ?? 0) + 1;
-    return {
-      batch: inputs.latents.size(0),
-      imageTokens: imageTokens(inputs, 1),
-      tokenRows: rows,
-      textTokens: inputs.promptEmbeds.size(1),
-      steps,
-      trueCfg: false,
-    };
-  }
-  const patch = loaded.family === 'sd3' ? loaded.config.patchSize : 1;
+): RequestFacts {
+  const { geometry, guidance, batch } = loaded.model.request(inputs, guidanceScale);
   return {
-    batch: inputs.latents.size(0),
-    imageTokens: imageTokens(inputs, patch),
-    tokenRows: inputs.latents.size(2) / patch,
-    textTokens: inputs.promptEmbeds.size(1),
+    batch,
+    imageTokens: geometry.imageTokens,
+    tokenRows: geometry.rows,
+    textTokens: geometry.jointTextTokens,
     steps,
-    trueCfg: guidanceScale > 1 && inputs.negativePromptEmbeds !== undefined,
+    trueCfg: guidance.kind === 'cfg',
   };
 }

@@ -4,7 +4,6 @@
  */
 import { denoiseInputs } from '../denoise/input-files.js';
 import type { WorkerRequestArgs } from '../launcher/worker-args.js';
-import { unpackLatents } from '../models/flux/packing.js';
 import type { DenoiseRequest } from './rank-job.js';
 
 export function loadedRequest(args: WorkerRequestArgs): DenoiseRequest {
@@ -13,12 +12,6 @@ export function loadedRequest(args: WorkerRequestArgs): DenoiseRequest {
     outputPath: args.output,
     steps: args.steps,
     guidanceScale: args.guidanceScale,
-    readInputs: (loaded, named) => {
-      const { inputs, unpackTo } = denoiseInputs(loaded, named);
-      return {
-        inputs,
-        finish: (latents) => (unpackTo ? unpackLatents(latents, unpackTo.height, unpackTo.width) : latents),
-      };
-    },
+    readInputs: denoiseInputs,
   };
 }

@@ -7,7 +7,8 @@
  * checkpoint's manifest, so every rank computes the same cut without reading any weight.
  */
 import { balancedStages } from '../../shared/plan/index.js';
-import { blockGroups, manifestFor, type TransformerConfig } from '../checkpoint/index.js';
+import { blockGroups } from '../checkpoint/index.js';
+import { manifestFor, type TransformerConfig } from '../families/index.js';
 import type { BlockRange } from '../models/common/blocks.js';
 
 // The cut lives with the plan contract: the planner sizes each stage's memory with the same function.

@@ -1,6 +1,7 @@
 /** What a rank measured about itself: the weights it holds and its step times (tests and benchmarks read it). */
 
 import type { MeshCoords } from '../../shared/plan/index.js';
+import { blockGroups } from '../checkpoint/index.js';
 import type { LoadedTransformer } from '../model-loader/index.js';
 
 export interface RankStats {
@@ -16,16 +17,17 @@ export interface RankStats {
   commMs: number;
 }
 
-const BLOCK_PREFIXES = ['transformer_blocks.', 'single_transformer_blocks.'];
-
 export function weightBytes(loaded: LoadedTransformer): { loadedBytes: number; blockBytes: number } {
+  const blockTensors = new Set(
+    blockGroups(loaded.arch.manifest).flatMap((g) => g.tensors.map((t) => t.name)),
+  );
   let loadedBytes = 0;
   let blockBytes = 0;
   for (const name of loaded.weights.names()) {
     const t = loaded.weights.get(name);
     const bytes = t.bytes;
     loadedBytes += bytes;
-    if (BLOCK_PREFIXES.some((p) => name.startsWith(p))) blockBytes += bytes;
+    if (blockTensors.has(name)) blockBytes += bytes;
   }
   return { loadedBytes, blockBytes };
 }

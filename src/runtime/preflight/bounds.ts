@@ -6,8 +6,4 @@
  */
 export const MAX_GUIDANCE_SCALE = 100;
 
-/** Diffusers' pipeline defaults when no guidance scale is given (FluxPipeline 3.5, StableDiffusion3Pipeline 7.0). */
-export const DEFAULT_GUIDANCE = { flux: 3.5, sd3: 7.0 } as const;
-
-/** SD3's pipelines run true classifier-free guidance when the scale exceeds this. */
-export const TRUE_CFG_ABOVE = 1;
+// The default guidance scale and when a scale runs true CFG are the model family's: src/runtime/families/.

@@ -1,4 +1,4 @@
-export { DEFAULT_GUIDANCE, MAX_GUIDANCE_SCALE, TRUE_CFG_ABOVE } from './bounds.js';
+export { MAX_GUIDANCE_SCALE } from './bounds.js';
 export { checkInputsFile, type InputsCheck } from './input-shapes.js';
 export {
   type DenoiseRequestFiles,

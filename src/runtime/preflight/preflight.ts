@@ -7,15 +7,14 @@
  */
 
 import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
-import { readTransformerConfig } from '../checkpoint/index.js';
+import { architectureOf, readTransformerConfig } from '../families/index.js';
 import {
   checkDegreesFitModel,
   checkDegreesFitRequest,
-  checkpointFacts,
   PlanMismatchError,
   type RequestFacts,
 } from '../parallel-denoise/checkpoint-fit.js';
-import { DEFAULT_GUIDANCE, MAX_GUIDANCE_SCALE } from './bounds.js';
+import { MAX_GUIDANCE_SCALE } from './bounds.js';
 import { checkInputsFile, type InputsCheck } from './input-shapes.js';
 
 export class PreflightError extends Error {
@@ -62,10 +61,10 @@ export function preflightFacts(
   facts: RequestFacts,
   guidanceScale: number,
 ): void {
-  const config = readTransformerConfig(modelPath);
+  const { facts: model } = architectureOf(readTransformerConfig(modelPath));
   const problems = [
     ...[guidanceProblem(guidanceScale)].filter((p): p is string => p !== null),
-    ...reasonsOf(() => checkDegreesFitModel(group.degrees, checkpointFacts(config), group.pipeline)),
+    ...reasonsOf(() => checkDegreesFitModel(group.degrees, model, group.pipeline)),
     ...reasonsOf(() => checkDegreesFitRequest(group.degrees, facts, group.pipeline)),
   ];
   if (problems.length > 0) throw new PreflightError(problems);
@@ -92,13 +91,12 @@ function readableInputs(path: string, check: () => InputsCheck): InputsCheck {
 
 /** `tessera denoise`: the inputs file against the checkpoint and the degrees; throws PreflightError. */
 export function preflightDenoise(request: DenoiseRequestFiles, group: GroupShape): void {
-  const config = readTransformerConfig(request.model);
-  const family = config.className === 'FluxTransformer2DModel' ? 'flux' : 'sd3';
-  const guidanceScale = request.guidanceScale ?? DEFAULT_GUIDANCE[family];
+  const arch = architectureOf(readTransformerConfig(request.model));
+  const guidanceScale = request.guidanceScale ?? arch.family.defaultGuidanceScale;
   const guidance = guidanceProblem(guidanceScale);
-  const fit = reasonsOf(() => checkDegreesFitModel(group.degrees, checkpointFacts(config), group.pipeline));
+  const fit = reasonsOf(() => checkDegreesFitModel(group.degrees, arch.facts, group.pipeline));
   const inputs = readableInputs(request.inputs, () =>
-    checkInputsFile(request.inputs, config, request.steps, guidanceScale),
+    checkInputsFile(request.inputs, arch, request.steps, guidanceScale),
   );
   const problems = [...(guidance ? [guidance] : []), ...fit, ...inputs.problems];
   if (inputs.facts) {

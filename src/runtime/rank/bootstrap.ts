@@ -5,21 +5,23 @@
  * usable and that the plan fits the checkpoint — all before any rendezvous or weight. Every problem is an
  * EnvironmentError (or PlanFileError / PlanMismatchError) with one line naming the cause.
  */
+
+import type { ModelDType } from '../../shared/api/v1alpha1/model.js';
 import { type Logger, log } from '../../shared/log.js';
 import type { Plan } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
-import { readTransformerConfig, type TransformerConfig } from '../checkpoint/index.js';
 import type { Backend } from '../comm/index.js';
-import { readSchedulerConfig } from '../denoise/input-files.js';
 import { bindCudaDevice } from '../native/index.js';
 import {
-  type CheckpointFacts,
-  checkDegreesFitModel,
-  checkpointFacts,
-  PlanMismatchError,
-} from '../parallel-denoise/checkpoint-fit.js';
+  type Architecture,
+  architectureOf,
+  readTransformerConfig,
+  type TransformerConfig,
+} from '../families/index.js';
+import { requestedModelDtype } from '../model-loader/index.js';
+import { checkDegreesFitModel, PlanMismatchError } from '../parallel-denoise/checkpoint-fit.js';
 import { joinGroup, type ParallelGroup } from '../rendezvous/group.js';
-import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
+import { readSchedulerConfig, type SchedulerConfig } from '../scheduler/scheduler.js';
 import { bindAddresses } from './addresses.js';
 import {
   backendFor,
@@ -52,9 +54,11 @@ export interface RankSetup {
   backend: Backend;
   modelPath: string;
   config: TransformerConfig;
-  /** The checkpoint's family (the plan's, checked). */
-  family: CheckpointFacts['family'];
-  scheduler: FlowMatchEulerConfig;
+  /** The checkpoint's architecture (of the plan's family, checked). */
+  arch: Architecture;
+  scheduler: SchedulerConfig;
+  /** TESSERA_MODEL_DTYPE, when set: the weights' dtype the operator asks for (the loader decides with it). */
+  modelDtype: ModelDType | undefined;
   /** Bound on the rendezvous and every collective. */
   timeoutMs: number;
   addresses: { storeListenHost: string; listenHost: string };
@@ -89,7 +93,8 @@ export function bootstrapRank(env: NodeJS.ProcessEnv, options: BootstrapOptions)
   const modelPath = options.modelPath ?? pod.modelPath;
   if (!modelPath) throw new EnvironmentError(`${RUNTIME_ENV.modelPath} is not set and no --model was given`);
   const config = readTransformerConfig(modelPath);
-  const facts = checkpointFacts(config);
+  const arch = architectureOf(config);
+  const { facts } = arch;
   if (plan.model.family !== facts.family) {
     throw new PlanMismatchError(
       `the plan is for a ${plan.model.family} model but the checkpoint at ${modelPath} is ${facts.family}`,
@@ -107,8 +112,9 @@ export function bootstrapRank(env: NodeJS.ProcessEnv, options: BootstrapOptions)
     backend,
     modelPath,
     config,
-    family: facts.family,
+    arch,
     scheduler: readSchedulerConfig(modelPath),
+    modelDtype: modelDtypeOf(env),
     timeoutMs: integerVar(env, RANK_ENV.commTimeoutMs, 1, DEFAULT_COMM_TIMEOUT_MS),
     addresses: bindAddresses(pod.rendezvousAddress, env),
     logger: log.child({
@@ -120,6 +126,14 @@ export function bootstrapRank(env: NodeJS.ProcessEnv, options: BootstrapOptions)
       backend,
     }),
   };
+}
+
+function modelDtypeOf(env: NodeJS.ProcessEnv): ModelDType | undefined {
+  try {
+    return requestedModelDtype(env[RUNTIME_ENV.modelDtype]);
+  } catch (err) {
+    throw new EnvironmentError((err as Error).message, { cause: err });
+  }
 }
 
 /** Joins the group named by the env contract: rendezvous, then the communicators on this rank's device. */

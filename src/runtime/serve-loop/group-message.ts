@@ -4,29 +4,25 @@
  * holding length-prefixed JSON, followed — for a run — by one f32 broadcast per tensor the header lists,
  * in the header's order, with the shapes it gives.
  *
- *  - run: one batch to denoise (steps, guidance, seeds, request id, the DenoiseInputs' tensors);
+ *  - run: one batch to denoise (family, steps, guidance, seeds, request id, the DenoiseInputs' tensors);
  *  - heartbeat: sent by an idle leader well within the collective timeout, so waiting ranks do not time
  *    out between requests and a dead peer is noticed while nobody is asking for images;
  *  - shutdown: every rank leaves its loop and closes its communicators.
  */
 import type { DenoiseInputs } from '../denoise/inputs.js';
+import { type FamilyName, isServedFamily } from '../families/index.js';
 import { Tensor } from '../native/index.js';
 
 /** Room for the JSON of a run header (a handful of tensor shapes and one seed per sample). */
 export const HEADER_BYTES = 16 * 1024;
 const LENGTH_BYTES = 4;
 
-/** The DenoiseInputs fields that hold tensors, in the order they travel. */
-export const INPUT_FIELDS = [
-  'latents',
-  'imgIds',
-  'txtIds',
-  'promptEmbeds',
-  'pooledPromptEmbeds',
-  'negativePromptEmbeds',
-  'negativePooledPromptEmbeds',
-] as const;
-export type InputField = (typeof INPUT_FIELDS)[number];
+/**
+ * Where a tensor of DenoiseInputs sits: `latents`, `samples.<name>` or `shared.<name>`. Which names a
+ * family uses is the family's; the message only carries them.
+ */
+export type InputField = string;
+const FIELD_PATTERN = /^(latents|(samples|shared)\.[A-Za-z][A-Za-z0-9_]{0,63})$/;
 
 export interface TensorHeader {
   field: InputField;
@@ -35,7 +31,7 @@ export interface TensorHeader {
 
 export interface RunMessage {
   kind: 'run';
-  family: 'flux' | 'sd3';
+  family: FamilyName;
   /** The batch's request ids joined with commas (the warm-up's is 'warm-up'), for the ranks' logs. */
   requestId: string;
   steps: number;
@@ -81,7 +77,8 @@ export function decodeHeader(buf: Uint8Array): GroupMessage {
 function isRunMessage(value: unknown): value is RunMessage {
   const m = value as Partial<RunMessage>;
   return (
-    (m.family === 'flux' || m.family === 'sd3') &&
+    typeof m.family === 'string' &&
+    isServedFamily(m.family) &&
     typeof m.requestId === 'string' &&
     Number.isInteger(m.steps) &&
     typeof m.guidanceScale === 'number' &&
@@ -89,54 +86,39 @@ function isRunMessage(value: unknown): value is RunMessage {
     Array.isArray(m.tensors) &&
     m.tensors.every(
       (t) =>
-        (INPUT_FIELDS as readonly string[]).includes(t.field) &&
+        typeof t.field === 'string' &&
+        FIELD_PATTERN.test(t.field) &&
         Array.isArray(t.shape) &&
         t.shape.every((d) => Number.isInteger(d) && d >= 0),
     )
   );
 }
 
-/** The tensors of a DenoiseInputs, in travel order. */
+/** The tensors of a DenoiseInputs, in travel order: latents, per-sample tensors, shared ones. */
 export function inputTensors(inputs: DenoiseInputs): [InputField, Tensor][] {
-  const record = inputs as unknown as Partial<Record<InputField, Tensor>>;
-  const out: [InputField, Tensor][] = [];
-  for (const field of INPUT_FIELDS) {
-    const tensor = record[field];
-    if (tensor) out.push([field, tensor]);
-  }
-  return out;
+  return [
+    ['latents', inputs.latents],
+    ...Object.entries(inputs.samples).map(([name, t]): [InputField, Tensor] => [`samples.${name}`, t]),
+    ...Object.entries(inputs.shared).map(([name, t]): [InputField, Tensor] => [`shared.${name}`, t]),
+  ];
 }
 
 /** DenoiseInputs from the tensors a run message carried. */
 export function inputsFromTensors(
-  family: 'flux' | 'sd3',
+  family: FamilyName,
   tensors: ReadonlyMap<InputField, Tensor>,
 ): DenoiseInputs {
-  const need = (field: InputField): Tensor => {
-    const t = tensors.get(field);
-    if (!t) throw new GroupMessageError(`a ${family} run message has no ${field}`);
-    return t;
-  };
-  if (family === 'flux') {
-    return {
-      family,
-      latents: need('latents'),
-      imgIds: need('imgIds'),
-      txtIds: need('txtIds'),
-      promptEmbeds: need('promptEmbeds'),
-      pooledPromptEmbeds: need('pooledPromptEmbeds'),
-    };
+  const latents = tensors.get('latents');
+  if (!latents) throw new GroupMessageError(`a ${family} run message has no latents`);
+  const samples: Record<string, Tensor> = {};
+  const shared: Record<string, Tensor> = {};
+  for (const [field, tensor] of tensors) {
+    const [group, name] = field.split('.', 2) as [string, string | undefined];
+    if (name === undefined) continue;
+    if (group === 'samples') samples[name] = tensor;
+    else if (group === 'shared') shared[name] = tensor;
   }
-  const negative = tensors.get('negativePromptEmbeds');
-  const negativePooled = tensors.get('negativePooledPromptEmbeds');
-  return {
-    family,
-    latents: need('latents'),
-    promptEmbeds: need('promptEmbeds'),
-    pooledPromptEmbeds: need('pooledPromptEmbeds'),
-    ...(negative ? { negativePromptEmbeds: negative } : {}),
-    ...(negativePooled ? { negativePooledPromptEmbeds: negativePooled } : {}),
-  };
+  return { family, latents, samples, shared };
 }
 
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -3,18 +3,16 @@
  * start), its communicators, and how to run one denoise of a broadcast batch with them.
  */
 import type { Logger } from '../../shared/log.js';
-import type { Degrees, PipelineSettings } from '../../shared/plan/index.js';
-import { rankToCoords } from '../../shared/plan/index.js';
-import type { TransformerConfig } from '../checkpoint/index.js';
+import type { PipelineSettings } from '../../shared/plan/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
-import { type LoadedTransformer, loadTransformer } from '../model-loader/index.js';
+import type { FamilyName } from '../families/index.js';
+import type { LoadedTransformer } from '../model-loader/index.js';
 import type { Tensor } from '../native/index.js';
 import { CommClock } from '../parallel/comm-steps.js';
 import type { RankContext } from '../parallel-denoise/context.js';
 import { parallelDenoise } from '../parallel-denoise/parallel-denoise.js';
-import { stageRange } from '../parallel-denoise/stages.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
-import type { FlowMatchEulerConfig } from '../scheduler/flow-match-config.js';
+import type { SchedulerConfig } from '../scheduler/scheduler.js';
 
 export interface RunSettings {
   requestId: string;
@@ -22,35 +20,16 @@ export interface RunSettings {
   guidanceScale: number;
 }
 
-/** Loads this rank's blocks; the stage follows from the rank alone, so loading needs no group yet. */
-export function loadRankWeights(
-  modelPath: string,
-  config: TransformerConfig,
-  rank: number,
-  degrees: Degrees,
-  logger: Logger,
-): LoadedTransformer {
-  const stage = rankToCoords(rank, degrees).pipefusion;
-  const range = degrees.pipefusion > 1 ? stageRange(config, degrees.pipefusion, stage) : undefined;
-  const started = performance.now();
-  const loaded = loadTransformer(modelPath, range ? { blocks: range } : {});
-  logger.info(
-    { stage, blocks: range ?? 'all', ms: Math.round(performance.now() - started) },
-    'weights loaded',
-  );
-  return loaded;
-}
-
 export class RankModel {
   constructor(
     private readonly loaded: LoadedTransformer,
     private readonly group: ParallelGroup,
-    private readonly scheduler: FlowMatchEulerConfig,
+    private readonly scheduler: SchedulerConfig,
     private readonly pipeline: PipelineSettings,
     private readonly logger: Logger,
   ) {}
 
-  get family(): 'flux' | 'sd3' {
+  get family(): FamilyName {
     return this.loaded.family;
   }
 

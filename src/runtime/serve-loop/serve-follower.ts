@@ -6,9 +6,10 @@
  */
 
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import { followLeader } from './follow-leader.js';
-import { loadRankWeights, RankModel } from './rank-model.js';
+import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 
 export async function serveAsFollower(setup: RankSetup): Promise<number> {
@@ -26,7 +27,7 @@ export async function serveAsFollower(setup: RankSetup): Promise<number> {
     process.exit(1);
   });
   try {
-    const loaded = loadRankWeights(setup.modelPath, setup.config, rank, plan.degrees, logger);
+    const { loaded } = loadRankWeights(setup);
     reportToLauncher(rank, 'weights-loaded');
     group = await joinRankGroup(setup);
     reportToLauncher(rank, 'joined');

@@ -6,6 +6,7 @@
  */
 
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import {
   DenoiseExecutor,
@@ -14,7 +15,7 @@ import {
   startLeaderServing,
 } from '../serving/index.js';
 import { GroupLeader } from './group-leader.js';
-import { loadRankWeights, RankModel } from './rank-model.js';
+import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 import { warmUp } from './warm-up.js';
 
@@ -22,12 +23,8 @@ import { warmUp } from './warm-up.js';
 const FATAL_LINGER_MS = 500;
 
 export function serveAsLeader(setup: RankSetup): Promise<number> {
-  const { plan, config, logger, rank } = setup;
-  const dims = {
-    inChannels: config.inChannels,
-    jointAttentionDim: config.jointAttentionDim,
-    pooledProjectionDim: config.pooledProjectionDim,
-  };
+  const { plan, logger, rank } = setup;
+  const dims = setup.arch.inputDims;
   let leader: GroupLeader | undefined;
   let group: ParallelGroup | undefined;
   let server: LeaderServer | undefined;
@@ -62,7 +59,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
     };
 
     const executor = new DenoiseExecutor({
-      family: setup.family,
+      family: setup.arch.family,
       latentHeight: plan.request.height / plan.model.vaeScaleFactor,
       latentWidth: plan.request.width / plan.model.vaeScaleFactor,
       maxBatch: plan.request.maxBatch,
@@ -85,7 +82,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
         host: setup.addresses.storeListenHost,
         onDrained: () => void drained(),
       });
-      const loaded = loadRankWeights(setup.modelPath, config, rank, plan.degrees, logger);
+      const { loaded } = loadRankWeights(setup);
       reportToLauncher(rank, 'weights-loaded');
       group = await joinRankGroup(setup);
       reportToLauncher(rank, 'joined');

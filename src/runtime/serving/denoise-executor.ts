@@ -5,8 +5,8 @@
  * become ExecutorFatalError and take the leader out of service.
  */
 import { CommError } from '../comm/errors.js';
-import type { DenoiseInputs } from '../denoise/inputs.js';
-import { imageIds, textIds } from '../models/flux/packing.js';
+import { type DenoiseInputs, inputTensors } from '../denoise/inputs.js';
+import type { ModelFamily } from '../families/index.js';
 import { Tensor } from '../native/index.js';
 import { concatSamples, firstSamples, padSamples, splitSamples } from './batch-tensors.js';
 import {
@@ -37,8 +37,9 @@ export type GroupDenoise = (
 ) => Promise<Tensor>;
 
 export interface DenoiseExecutorOptions {
-  family: 'flux' | 'sd3';
-  /** Latent grid of the plan's image size (height / vaeScaleFactor, width / vaeScaleFactor): Flux ids. */
+  /** Turns a batch's tensors into the denoiser's inputs. */
+  family: ModelFamily;
+  /** Latent grid of the plan's image size (height / vaeScaleFactor, width / vaeScaleFactor). */
   latentHeight: number;
   latentWidth: number;
   maxBatch: number;
@@ -57,12 +58,6 @@ function joined(batch: readonly GenerationRequest[], name: string, samples: numb
   if (!all) return undefined;
   const padded = padSamples(all, samples);
   return Tensor.fromArray(padded.data, padded.shape);
-}
-
-function required(batch: readonly GenerationRequest[], name: string, samples: number): Tensor {
-  const tensor = joined(batch, name, samples);
-  if (!tensor) throw new Error(`the batch has no ${name} (the server validates it is always present)`);
-  return tensor;
 }
 
 export class DenoiseExecutor implements GenerationExecutor {
@@ -112,35 +107,16 @@ export class DenoiseExecutor implements GenerationExecutor {
   }
 
   private inputs(batch: readonly GenerationRequest[], samples: number): DenoiseInputs {
-    const latents = required(batch, 'latents', samples);
-    const promptEmbeds = required(batch, 'prompt_embeds', samples);
-    const pooledPromptEmbeds = required(batch, 'pooled_prompt_embeds', samples);
-    if (this.options.family === 'flux') {
-      return {
-        family: 'flux',
-        latents,
-        imgIds: imageIds(this.options.latentHeight, this.options.latentWidth),
-        txtIds: textIds(promptEmbeds.size(1)),
-        promptEmbeds,
-        pooledPromptEmbeds,
-      };
+    const tensors = new Map<string, Tensor>();
+    for (const name of batch[0]?.tensors.keys() ?? []) {
+      const tensor = joined(batch, name, samples);
+      if (tensor) tensors.set(name, tensor);
     }
-    const negativePromptEmbeds = joined(batch, 'negative_prompt_embeds', samples);
-    const negativePooledPromptEmbeds = joined(batch, 'negative_pooled_prompt_embeds', samples);
-    return {
-      family: 'sd3',
-      latents,
-      promptEmbeds,
-      pooledPromptEmbeds,
-      ...(negativePromptEmbeds ? { negativePromptEmbeds } : {}),
-      ...(negativePooledPromptEmbeds ? { negativePooledPromptEmbeds } : {}),
-    };
+    const { latentHeight, latentWidth } = this.options;
+    return this.options.family.inputsFromRequest(tensors, { latentHeight, latentWidth });
   }
 }
 
 function releaseInputs(inputs: DenoiseInputs): void {
-  const tensors: (Tensor | undefined)[] = [inputs.latents, inputs.promptEmbeds, inputs.pooledPromptEmbeds];
-  if (inputs.family === 'flux') tensors.push(inputs.imgIds, inputs.txtIds);
-  else tensors.push(inputs.negativePromptEmbeds, inputs.negativePooledPromptEmbeds);
-  for (const t of tensors) t?.release();
+  for (const t of inputTensors(inputs)) t.release();
 }

@@ -3,17 +3,13 @@
  * patches and sequence splits sized) for one image size and batch, so requests must match it exactly.
  */
 import type { Plan } from '../../shared/plan/index.js';
+import { familyByName, type InputDims, type InputSpec } from '../families/index.js';
 
-/** One input tensor, described per sample (the leading batch dimension is not listed). */
-export interface TensorSpec {
-  /** Name in a safetensors body (as `tessera denoise --inputs` reads it). */
-  readonly name: string;
-  /** Field name in a JSON body. */
-  readonly field: string;
-  readonly dims: readonly number[];
-  /** `withGuidance`: required when guidanceScale exceeds ServingLimits.cfgAbove, else refused. */
-  readonly presence: 'required' | 'optional' | 'withGuidance';
-}
+/**
+ * One input tensor, described per sample (the leading batch dimension is not listed); which tensors a
+ * request carries is the model family's (src/runtime/families/).
+ */
+export type TensorSpec = InputSpec;
 
 export interface ServingLimits {
   readonly height: number;
@@ -41,15 +37,11 @@ export interface ServingLimits {
   readonly maxTimeoutMs: number;
 }
 
-/** Sizes only the checkpoint knows (transformer `config.json`); the plan does not carry them. */
-export interface CheckpointDims {
-  /** Transformer `in_channels` (Flux: packed 4·C = 64; SD3: 16). */
-  readonly inChannels: number;
-  /** `joint_attention_dim`: width of each prompt embedding token. */
-  readonly jointAttentionDim: number;
-  /** `pooled_projection_dim`: width of the pooled prompt embedding. */
-  readonly pooledProjectionDim: number;
-}
+/**
+ * Sizes only the checkpoint knows (transformer `config.json`; the plan does not carry them), named as the
+ * family names them (Architecture.inputDims), e.g. inChannels, jointAttentionDim, pooledProjectionDim.
+ */
+export type CheckpointDims = InputDims;
 
 export interface LimitOverrides {
   readonly maxSteps?: number;
@@ -71,7 +63,6 @@ export function servingLimitsFromPlan(
   const { height, width, maxBatch, steps, guidanceScale } = plan.request;
   const latentHeight = height / plan.model.vaeScaleFactor;
   const latentWidth = width / plan.model.vaeScaleFactor;
-  const text = plan.model.textTokens;
   const common = {
     height,
     width,
@@ -84,66 +75,11 @@ export function servingLimitsFromPlan(
     maxTimeoutMs: overrides.maxTimeoutMs ?? MAX_TIMEOUT_MS,
     cfgRequired: plan.degrees.cfg > 1,
   };
-  const prompts: TensorSpec[] = [
-    {
-      name: 'prompt_embeds',
-      field: 'promptEmbeds',
-      dims: [text, dims.jointAttentionDim],
-      presence: 'required',
-    },
-    {
-      name: 'pooled_prompt_embeds',
-      field: 'pooledPromptEmbeds',
-      dims: [dims.pooledProjectionDim],
-      presence: 'required',
-    },
-  ];
-  switch (plan.model.family) {
-    case 'flux': {
-      // Packed latents: one token per patch, channels × patch² features (FluxPipeline's layout).
-      const patch = plan.model.patchSize;
-      const tokens = (latentHeight / patch) * (latentWidth / patch);
-      return {
-        ...common,
-        cfgAbove: null,
-        ignoredTensors: ['img_ids', 'txt_ids'],
-        tensors: [
-          { name: 'latents', field: 'latents', dims: [tokens, dims.inChannels], presence: 'required' },
-          ...prompts,
-        ],
-      };
-    }
-    case 'sd3':
-      return {
-        ...common,
-        // StableDiffusion3Pipeline runs CFG when guidance_scale > 1.
-        cfgAbove: 1,
-        ignoredTensors: [],
-        tensors: [
-          {
-            name: 'latents',
-            field: 'latents',
-            dims: [dims.inChannels, latentHeight, latentWidth],
-            presence: 'required',
-          },
-          ...prompts,
-          {
-            name: 'negative_prompt_embeds',
-            field: 'negativePromptEmbeds',
-            dims: [text, dims.jointAttentionDim],
-            presence: 'withGuidance',
-          },
-          {
-            name: 'negative_pooled_prompt_embeds',
-            field: 'negativePooledPromptEmbeds',
-            dims: [dims.pooledProjectionDim],
-            presence: 'withGuidance',
-          },
-        ],
-      };
-    default:
-      throw new Error(`serving ${plan.model.family} is not supported yet (flux and sd3 are)`);
-  }
+  const inputs = familyByName(plan.model.family).requestInputs(
+    { latentHeight, latentWidth, textTokens: plan.model.textTokens },
+    dims,
+  );
+  return { ...common, cfgAbove: inputs.cfgAbove, ignoredTensors: inputs.ignored, tensors: inputs.tensors };
 }
 
 const JSON_OVERHEAD_BYTES = 64 * 1024;

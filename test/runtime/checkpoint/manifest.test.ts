@@ -3,17 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigFields } from '../../../src/runtime/checkpoint/config-fields.js';
-import { parseFluxConfig } from '../../../src/runtime/checkpoint/flux-config.js';
-import {
-  allTensors,
-  blockGroups,
-  FLUX_TRANSFORMER_DEFAULTS,
-  manifestFor,
-  readTransformerConfig,
-  SD3_TRANSFORMER_DEFAULTS,
-  stageTensors,
-} from '../../../src/runtime/checkpoint/index.js';
-import { parseSd3Config } from '../../../src/runtime/checkpoint/sd3-config.js';
+import { FLUX_TRANSFORMER_DEFAULTS, parseFluxConfig } from '../../../src/runtime/checkpoint/flux-config.js';
+import { allTensors, blockGroups, stageTensors } from '../../../src/runtime/checkpoint/index.js';
+import { parseSd3Config, SD3_TRANSFORMER_DEFAULTS } from '../../../src/runtime/checkpoint/sd3-config.js';
+import { manifestFor, readTransformerConfig } from '../../../src/runtime/families/index.js';
 import {
   checkpointDir,
   diffusersDefaults,

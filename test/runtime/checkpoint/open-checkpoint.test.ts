@@ -6,9 +6,9 @@ import {
   CheckpointConfigError,
   CheckpointMismatchError,
   type OpenTensorSource,
-  openTransformer,
   type TensorSource,
 } from '../../../src/runtime/checkpoint/index.js';
+import { openTransformer } from '../../../src/runtime/families/index.js';
 import { checkpointDir, referenceManifest } from '../../support/reference-fixtures.js';
 import { SafetensorsLite, writeSafetensors } from '../../support/safetensors-lite.js';
 

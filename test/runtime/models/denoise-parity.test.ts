@@ -7,9 +7,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { denoise } from '../../../src/runtime/denoise/index.js';
-import { denoiseInputs, readSchedulerConfig } from '../../../src/runtime/denoise/input-files.js';
+import { denoiseInputs } from '../../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { packLatents } from '../../../src/runtime/models/flux/packing.js';
+import { readSchedulerConfig } from '../../../src/runtime/scheduler/scheduler.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
 
 const DENOISE_TOLERANCE = 1e-3;
@@ -66,7 +67,7 @@ describe('one-process denoise matches the Diffusers pipeline', () => {
 
       const goldenSigmas = file.required('sigmas', 'the golden sigma table').toFloat32Array();
       expect(result.schedule.sigmas.length).toBe(goldenSigmas.length);
-      result.schedule.sigmas.forEach((s, i) => {
+      Array.from(result.schedule.sigmas).forEach((s, i) => {
         expect(Math.abs(s - (goldenSigmas[i] as number)), `sigma ${i}`).toBeLessThanOrEqual(SIGMA_TOLERANCE);
       });
       loaded.weights.release();

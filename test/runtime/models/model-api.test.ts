@@ -6,8 +6,16 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runForward } from '../../../src/cli/commands/run-transformer.js';
-import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
+import type { FluxTransformerConfig } from '../../../src/runtime/checkpoint/flux-config.js';
+import type { Sd3TransformerConfig } from '../../../src/runtime/checkpoint/sd3-config.js';
+import {
+  type LoadedTransformer,
+  loadTransformer,
+  NamedTensors,
+} from '../../../src/runtime/model-loader/index.js';
 import type { AttentionFn, AttentionSite } from '../../../src/runtime/models/common/attention.js';
+import { FluxTransformer } from '../../../src/runtime/models/flux/transformer.js';
+import { Sd3Transformer } from '../../../src/runtime/models/sd3/transformer.js';
 import { ops, Tensor } from '../../../src/runtime/native/index.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
 
@@ -38,14 +46,24 @@ function headGroups(groups: number, seen: AttentionSite[]): AttentionFn {
   };
 }
 
+/** The concrete transformers behind a loaded family model, for tests of the model code itself. */
+function fluxOf(loaded: LoadedTransformer): FluxTransformer {
+  expect(loaded.config.className).toBe('FluxTransformer2DModel');
+  return new FluxTransformer(loaded.config as FluxTransformerConfig, loaded.weights, loaded.model.loaded);
+}
+function sd3Of(loaded: LoadedTransformer): Sd3Transformer {
+  expect(loaded.config.className).toBe('SD3Transformer2DModel');
+  return new Sd3Transformer(loaded.config as Sd3TransformerConfig, loaded.weights, loaded.model.loaded);
+}
+
 describe('injected attention', () => {
   it('Flux: every block calls it with [text; image] sites, and a head-split attention gives the same sample', async () => {
     const { folder, inputs, golden } = fixture('flux-dev');
     const loaded = loadTransformer(folder);
-    if (loaded.family !== 'flux') throw new Error('flux-dev is not Flux');
+    const model = fluxOf(loaded);
     const seen: AttentionSite[] = [];
     const x = inputs.required('hidden_states', '');
-    const sample = await loaded.model.forward(
+    const sample = await model.forward(
       {
         hiddenStates: x,
         encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
@@ -67,9 +85,9 @@ describe('injected attention', () => {
   it('SD3.5: joint sites put text last, dual-attention blocks add an image-only site', async () => {
     const { folder, inputs, golden } = fixture('sd35-medium');
     const loaded = loadTransformer(folder);
-    if (loaded.family !== 'sd3') throw new Error('sd35-medium is not SD3');
+    const model = sd3Of(loaded);
     const seen: AttentionSite[] = [];
-    const sample = await loaded.model.forward(
+    const sample = await model.forward(
       {
         hiddenStates: inputs.required('hidden_states', ''),
         encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
@@ -104,8 +122,9 @@ describe('pipeline stages', () => {
       const whole = await runForward(full, inputs);
       expect(maxRelativeError(whole, golden)).toBeLessThan(1e-4);
       let staged: ReturnType<typeof ops.add>;
-      if (first.family === 'flux' && second.family === 'flux') {
-        const state = first.model.embed({
+      if (first.family === 'flux') {
+        const [a, b] = [fluxOf(first), fluxOf(second)];
+        const state = a.embed({
           hiddenStates: inputs.required('hidden_states', ''),
           encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
           pooledProjections: inputs.required('pooled_projections', ''),
@@ -113,29 +132,26 @@ describe('pipeline stages', () => {
           imgIds: inputs.required('img_ids', ''),
           txtIds: inputs.required('txt_ids', ''),
         });
-        await first.model.runBlocks(state, { fromBlock: 0, toBlock: 2 });
-        await expect(first.model.runBlocks(state, { fromBlock: 2, toBlock: 3 })).rejects.toThrow(
+        await a.runBlocks(state, { fromBlock: 0, toBlock: 2 });
+        await expect(a.runBlocks(state, { fromBlock: 2, toBlock: 3 })).rejects.toThrow(
           /block 2 is not loaded/,
         );
-        expect(() => second.model.embed({} as never)).toThrow(
-          /embedders live on the rank that holds block 0/,
-        );
-        await second.model.runBlocks(state, { fromBlock: 2, toBlock: 4 });
-        staged = second.model.head(state);
-      } else if (first.family === 'sd3' && second.family === 'sd3') {
+        expect(() => b.embed({} as never)).toThrow(/embedders live on the rank that holds block 0/);
+        await b.runBlocks(state, { fromBlock: 2, toBlock: 4 });
+        staged = b.head(state);
+      } else if (first.family === 'sd3') {
+        const [a, b] = [sd3Of(first), sd3Of(second)];
         const x = inputs.required('hidden_states', '');
-        const state = first.model.embed({
+        const state = a.embed({
           hiddenStates: x,
           encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
           pooledProjections: inputs.required('pooled_projections', ''),
           timestep: inputs.scalars('timestep', x.size(0), ''),
         });
-        await first.model.runBlocks(state, { fromBlock: 0, toBlock: 2 });
-        expect(() => first.model.head(state)).toThrow(
-          /output head lives on the rank that holds the last block/,
-        );
-        await second.model.runBlocks(state, { fromBlock: 2, toBlock: 4 });
-        staged = second.model.head(state);
+        await a.runBlocks(state, { fromBlock: 0, toBlock: 2 });
+        expect(() => a.head(state)).toThrow(/output head lives on the rank that holds the last block/);
+        await b.runBlocks(state, { fromBlock: 2, toBlock: 4 });
+        staged = b.head(state);
       } else {
         throw new Error('mixed families');
       }
@@ -148,10 +164,10 @@ describe('Flux position ids', () => {
   it('accepts the deprecated 3-D ids [1, N, 3] as Diffusers does (batch 0 is read)', async () => {
     const { folder, inputs, golden } = fixture('flux-schnell');
     const loaded = loadTransformer(folder);
-    if (loaded.family !== 'flux') throw new Error('flux-schnell is not Flux');
+    const model = fluxOf(loaded);
     const img = inputs.required('img_ids', '');
     const txt = inputs.required('txt_ids', '');
-    const sample = await loaded.model.forward({
+    const sample = await model.forward({
       hiddenStates: inputs.required('hidden_states', ''),
       encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
       pooledProjections: inputs.required('pooled_projections', ''),
@@ -165,10 +181,10 @@ describe('Flux position ids', () => {
   it('rejects ids that do not match the token count, naming the input', async () => {
     const { folder, inputs } = fixture('flux-schnell');
     const loaded = loadTransformer(folder);
-    if (loaded.family !== 'flux') throw new Error('flux-schnell is not Flux');
+    const model = fluxOf(loaded);
     const img = inputs.required('img_ids', '');
     await expect(
-      loaded.model.forward({
+      model.forward({
         hiddenStates: inputs.required('hidden_states', ''),
         encoderHiddenStates: inputs.required('encoder_hidden_states', ''),
         pooledProjections: inputs.required('pooled_projections', ''),
@@ -184,10 +200,10 @@ describe('SD3 input checks', () => {
   it('rejects a latent grid larger than the stored position table, naming pos_embed_max_size', async () => {
     const { folder, inputs } = fixture('sd3-medium');
     const loaded = loadTransformer(folder);
-    if (loaded.family !== 'sd3') throw new Error('sd3-medium is not SD3');
+    const model = sd3Of(loaded);
     // pos_embed_max_size 16 patches of 2 → at most 32 latent pixels per side.
     await expect(
-      loaded.model.forward({
+      model.forward({
         hiddenStates: Tensor.zeros([1, 16, 34, 32]),
         encoderHiddenStates: inputs.required('encoder_hidden_states', '').narrow(0, 0, 1),
         pooledProjections: inputs.required('pooled_projections', '').narrow(0, 0, 1),

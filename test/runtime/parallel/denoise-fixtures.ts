@@ -6,11 +6,11 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { denoise } from '../../../src/runtime/denoise/index.js';
-import { denoiseInputs, readSchedulerConfig } from '../../../src/runtime/denoise/input-files.js';
+import { denoiseInputs } from '../../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
-import { unpackLatents } from '../../../src/runtime/models/flux/packing.js';
 import { ops, type Tensor } from '../../../src/runtime/native/index.js';
 import { writeSafetensors } from '../../../src/runtime/native/safetensors-writer.js';
+import { readSchedulerConfig } from '../../../src/runtime/scheduler/scheduler.js';
 import type { ModelFacts } from '../../../src/shared/plan/index.js';
 
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../fixtures/reference');
@@ -96,13 +96,13 @@ export function writeInputs(c: FixtureCase, dir: string, batch: 1 | 2): string {
 /** The one-process denoiser's result for an inputs file, in the layout the CLI writes. */
 export async function oneProcessResult(c: FixtureCase, inputsPath: string): Promise<Tensor> {
   const loaded = loadTransformer(modelDir(c));
-  const { inputs, unpackTo } = denoiseInputs(loaded, NamedTensors.read(inputsPath));
+  const { inputs, finish } = denoiseInputs(loaded, NamedTensors.read(inputsPath));
   const result = await denoise(loaded, inputs, {
     steps: c.steps,
     guidanceScale: c.guidanceScale,
     scheduler: readSchedulerConfig(modelDir(c)),
   });
-  return unpackTo ? unpackLatents(result.latents, unpackTo.height, unpackTo.width) : result.latents;
+  return finish(result.latents);
 }
 
 export interface CliRun {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FluxTransformerConfig } from '../../../src/runtime/checkpoint/index.js';
+import type { FluxTransformerConfig } from '../../../src/runtime/checkpoint/flux-config.js';
 import { parallelFromFlags } from '../../../src/runtime/launcher/degree-flags.js';
 import { localPlan } from '../../../src/runtime/launcher/local-group.js';
 import { superviseWorkers } from '../../../src/runtime/launcher/supervisor.js';
@@ -130,7 +130,7 @@ describe('tessera denoise degree flags', () => {
 });
 
 describe('plan against checkpoint and request', () => {
-  const flux = { family: 'flux' as const, heads: 4, blocks: 4, patchSize: 1 };
+  const flux = { label: 'Flux', heads: 4, blocks: 4, trueCfg: false };
   const pipeline = { patches: 1, warmupSteps: 1 };
   it('names the degree that does not fit the checkpoint', () => {
     expect(() => checkDegreesFitModel(degrees({ ulysses: 3 }), flux, pipeline)).toThrow(

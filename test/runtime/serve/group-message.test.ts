@@ -46,13 +46,31 @@ describe('group message headers', () => {
     expect(() => decodeHeader(buf)).toThrow(/unknown header/);
   });
 
-  it('sends only the tensors an SD3 batch has and rebuilds the same inputs', () => {
+  it('sends only the tensors a batch has, per sample and shared, and rebuilds the same inputs', () => {
     const t = (n: number) => Tensor.fromArray(new Float32Array(n).fill(n), [1, n]);
-    const inputs = { family: 'sd3' as const, latents: t(4), promptEmbeds: t(3), pooledPromptEmbeds: t(2) };
+    const inputs = {
+      family: 'flux' as const,
+      latents: t(4),
+      samples: { promptEmbeds: t(3), pooledPromptEmbeds: t(2) },
+      shared: { imgIds: t(5) },
+    };
     const fields = inputTensors(inputs).map(([field]) => field);
-    expect(fields).toEqual(['latents', 'promptEmbeds', 'pooledPromptEmbeds']);
-    const rebuilt = inputsFromTensors('sd3', new Map(inputTensors(inputs)));
+    expect(fields).toEqual([
+      'latents',
+      'samples.promptEmbeds',
+      'samples.pooledPromptEmbeds',
+      'shared.imgIds',
+    ]);
+    const rebuilt = inputsFromTensors('flux', new Map(inputTensors(inputs)));
     expect(rebuilt).toEqual(inputs);
-    expect(() => inputsFromTensors('flux', new Map(inputTensors(inputs)))).toThrow(/no imgIds/);
+    expect(() => inputsFromTensors('flux', new Map(inputTensors(inputs).slice(1)))).toThrow(/no latents/);
+  });
+
+  it('refuses a family this runtime does not run', () => {
+    const other = new TextEncoder().encode(JSON.stringify({ ...run, family: 'unet' }));
+    const buf = new Uint8Array(HEADER_BYTES);
+    new DataView(buf.buffer).setUint32(0, other.length, true);
+    buf.set(other, 4);
+    expect(() => decodeHeader(buf)).toThrow(/unknown header/);
   });
 });

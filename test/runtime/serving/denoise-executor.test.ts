@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommError } from '../../../src/runtime/comm/errors.js';
 import type { DenoiseInputs } from '../../../src/runtime/denoise/inputs.js';
+import { familyByName } from '../../../src/runtime/families/index.js';
 import { Tensor } from '../../../src/runtime/native/index.js';
 import { DenoiseExecutor, type GroupDenoiseOptions } from '../../../src/runtime/serving/denoise-executor.js';
 import {
@@ -20,6 +21,8 @@ import {
   tinyLimits,
 } from './harness.js';
 
+const flux = familyByName('flux');
+
 interface Seen {
   shapes: Record<string, readonly number[]>;
   options: GroupDenoiseOptions;
@@ -28,15 +31,10 @@ interface Seen {
 /** Stands in for the group: doubles the latents it is given and records what it saw. */
 function doublingGroup(seen: Seen[]) {
   return async (inputs: DenoiseInputs, options: GroupDenoiseOptions): Promise<Tensor> => {
-    const shapes: Record<string, readonly number[]> = {
-      latents: inputs.latents.shape,
-      promptEmbeds: inputs.promptEmbeds.shape,
-      pooledPromptEmbeds: inputs.pooledPromptEmbeds.shape,
-    };
-    if (inputs.family === 'flux') {
-      shapes.imgIds = inputs.imgIds.shape;
-      shapes.txtIds = inputs.txtIds.shape;
-    } else if (inputs.negativePromptEmbeds) shapes.negativePromptEmbeds = inputs.negativePromptEmbeds.shape;
+    const shapes: Record<string, readonly number[]> = { latents: inputs.latents.shape };
+    for (const [name, t] of [...Object.entries(inputs.samples), ...Object.entries(inputs.shared)]) {
+      shapes[name] = t.shape;
+    }
     seen.push({ shapes, options });
     return Tensor.fromArray(
       inputs.latents.toFloat32Array().map((v) => v * 2),
@@ -74,7 +72,7 @@ describe('DenoiseExecutor', () => {
   it('joins a batch into one set of denoiser inputs and splits the latents back per request', async () => {
     const seen: Seen[] = [];
     const executor = new DenoiseExecutor({
-      family: 'flux',
+      family: flux,
       latentHeight: 8,
       latentWidth: 8,
       maxBatch: 4,
@@ -109,7 +107,7 @@ describe('DenoiseExecutor', () => {
   it('pads a batch to a multiple of the data-parallel degree and drops the padding from the results', async () => {
     const seen: Seen[] = [];
     const executor = new DenoiseExecutor({
-      family: 'flux',
+      family: flux,
       latentHeight: 8,
       latentWidth: 8,
       maxBatch: 4,
@@ -135,7 +133,7 @@ describe('DenoiseExecutor', () => {
   it('reports communicator failures as fatal and other failures as they are', async () => {
     const failing = (err: Error) =>
       new DenoiseExecutor({
-        family: 'flux',
+        family: flux,
         latentHeight: 8,
         latentWidth: 8,
         maxBatch: 1,
@@ -160,7 +158,7 @@ describe('DenoiseExecutor', () => {
       release = resolve;
     });
     const executor = new DenoiseExecutor({
-      family: 'flux',
+      family: flux,
       latentHeight: 8,
       latentWidth: 8,
       maxBatch: 4,

@@ -2,8 +2,8 @@
 // out of range, and a 500 that says so when a real run produces NaN or ±Infinity — never a 200 with NaN.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { denoise } from '../../../src/runtime/denoise/index.js';
-import { readSchedulerConfig } from '../../../src/runtime/denoise/input-files.js';
 import { type LoadedTransformer, loadTransformer } from '../../../src/runtime/model-loader/index.js';
+import { readSchedulerConfig } from '../../../src/runtime/scheduler/scheduler.js';
 import { DenoiseExecutor } from '../../../src/runtime/serving/denoise-executor.js';
 import { servingLimitsFromPlan } from '../../../src/runtime/serving/index.js';
 import { checkpointDir } from '../../support/reference-fixtures.js';
@@ -58,7 +58,7 @@ describe('non-finite values', () => {
     it('answers 500 saying the result is not finite, stays ready, and serves the next request', async () => {
       const scheduler = readSchedulerConfig(checkpointDir('flux-dev'));
       const executor = new DenoiseExecutor({
-        family: 'flux',
+        family: loaded.arch.family,
         latentHeight: 8,
         latentWidth: 8,
         maxBatch: 2,

@@ -8,9 +8,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { planShortString } from '../../../shared/plan/index.js';
 import { denoise } from '../../denoise/index.js';
-import { denoiseInputs, readSchedulerConfig } from '../../denoise/input-files.js';
+import { denoiseInputs } from '../../denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../model-loader/index.js';
-import { unpackLatents } from '../../models/flux/packing.js';
+import { readSchedulerConfig } from '../../scheduler/scheduler.js';
 import { groupFailure } from '../group-failure.js';
 import { runLocalGroup } from '../local-group.js';
 import { DEMO_FLUX, writeTinyFlux, writeTinyFluxInputs } from './tiny-checkpoint.js';
@@ -57,15 +57,13 @@ export async function runParallelDemo(say: (line?: string) => void, workDir: str
     `Group result written to ${output} in ${((Date.now() - started) / 1000).toFixed(1)} s (rank logs in ${logDir})`,
   );
   const loaded = loadTransformer(model);
-  const { inputs: request, unpackTo } = denoiseInputs(loaded, NamedTensors.read(inputs));
+  const { inputs: request, finish } = denoiseInputs(loaded, NamedTensors.read(inputs));
   const one = await denoise(loaded, request, {
     steps: STEPS,
     guidanceScale: GUIDANCE,
     scheduler: readSchedulerConfig(model),
   });
-  const expected = (
-    unpackTo ? unpackLatents(one.latents, unpackTo.height, unpackTo.width) : one.latents
-  ).toFloat32Array();
+  const expected = finish(one.latents).toFloat32Array();
   const actual = NamedTensors.read(output).required('latents', 'group result').toFloat32Array();
   let diff = 0;
   let scale = 0;

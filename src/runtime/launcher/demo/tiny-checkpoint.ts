@@ -6,7 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allTensors, fluxManifest, readTransformerConfig } from '../../checkpoint/index.js';
+import { allTensors } from '../../checkpoint/index.js';
+import { manifestFor, readTransformerConfig } from '../../families/index.js';
 import { Tensor } from '../../native/index.js';
 import { writeSafetensors } from '../../native/safetensors-writer.js';
 
@@ -89,11 +90,8 @@ export function writeTinyFlux(folder: string, shape: TinyFluxShape = DEMO_FLUX, 
       use_dynamic_shifting: true,
     }),
   );
-  const config = readTransformerConfig(folder);
-  if (config.className !== 'FluxTransformer2DModel')
-    throw new Error('tiny checkpoint: expected a Flux config');
   const tensors = new Map<string, Tensor>();
-  allTensors(fluxManifest(config)).forEach((t, i) => {
+  allTensors(manifestFor(readTransformerConfig(folder))).forEach((t, i) => {
     const count = t.shape.reduce((a, b) => a * b, 1);
     // Norm weights near 1, everything else small, so activations stay in range through the blocks.
     const isNormWeight = /norm.*\.weight$/.test(t.name) && t.shape.length === 1;

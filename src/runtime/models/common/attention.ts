@@ -4,6 +4,8 @@
  * passes Ulysses / Ring / USP / PipeFusion variants that exchange tokens or heads around the same call
  * (xdit.md §3). The site says which layer is calling and where the text tokens sit, which a sequence-
  * parallel variant needs for joint text handling and a PipeFusion variant for its per-layer KV buffer.
+ * Cross-attention to text that every rank holds whole (PixArt's T5 tokens) is not routed through it: a
+ * model computes it locally, since each query needs only the replicated text K/V.
  */
 import { ops, type Tensor } from '../../native/index.js';
 import { Linear } from './linear.js';

@@ -3,7 +3,7 @@
  * runtime.md §1.4. The forward is split in three so parallel runtimes can wrap it: `embed` (stage 0),
  * `runBlocks` (any contiguous range, with an injected attention), `head` (last stage).
  */
-import type { FluxTransformerConfig } from '../../checkpoint/index.js';
+import type { FluxTransformerConfig } from '../../checkpoint/flux-config.js';
 import { ops, type Tensor } from '../../native/index.js';
 import { AdaLayerNormContinuous } from '../common/adaptive-norm.js';
 import { type AttentionFn, localAttention } from '../common/attention.js';

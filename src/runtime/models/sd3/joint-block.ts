@@ -4,7 +4,7 @@
  * Dual-attention blocks (SD3.5) modulate with 9 chunks and add a second, image-only attention.
  * The last block is context_pre_only: its text side is projected into the attention and then dropped.
  */
-import type { Sd3TransformerConfig } from '../../checkpoint/index.js';
+import type { Sd3TransformerConfig } from '../../checkpoint/sd3-config.js';
 import { ops, type Tensor } from '../../native/index.js';
 import {
   AdaLayerNormContinuous,

@@ -2,7 +2,7 @@
  * SD3Transformer2DModel (SD3-medium; SD3.5 with q/k RMSNorm and dual-attention blocks), following
  * runtime.md §2. Like Flux it splits into `embed` / `runBlocks` / `head` for parallel runtimes.
  */
-import type { Sd3TransformerConfig } from '../../checkpoint/index.js';
+import type { Sd3TransformerConfig } from '../../checkpoint/sd3-config.js';
 import { ops, type Tensor } from '../../native/index.js';
 import { AdaLayerNormContinuous } from '../common/adaptive-norm.js';
 import { type AttentionFn, localAttention } from '../common/attention.js';

@@ -12,35 +12,32 @@
  * With W = all steps the result is the one-process result; with fewer it is approximate by design.
  * Sequence parallel works inside a stage: each SP rank holds a sub-band of every patch.
  */
-import { classifierFreeGuidance } from '../../denoise/guidance.js';
+import { checkSameFamily } from '../../denoise/denoise-loop.js';
 import type { DenoiseInputs } from '../../denoise/inputs.js';
-import { imageTokens } from '../../denoise/inputs.js';
-import { denoiseSchedule } from '../../denoise/schedule.js';
+import type { FamilyRequest } from '../../families/index.js';
+import { type GuidedPass, guidedPass, passLatents } from '../../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../../model-loader/load-transformer.js';
 import type { AttentionFn } from '../../models/common/attention.js';
-import { ops, Tensor } from '../../native/index.js';
+import { ops, type Tensor } from '../../native/index.js';
 import { runProgram } from '../../parallel/comm-steps.js';
 import { type KvMode, kvBufferAttention } from '../../parallel/kv-buffer-attention.js';
 import { KvBuffers } from '../../parallel/kv-buffers.js';
 import { gatherSequenceShards } from '../../parallel/sp-gather.js';
-import { eulerStep } from '../../scheduler/flow-match-euler.js';
-import { type RankContext, sequenceParallelAttention, spDegree, spLayout, spRank } from '../context.js';
+import {
+  cfgAxis,
+  type RankContext,
+  sequenceParallelAttention,
+  spDegree,
+  spLayout,
+  spRank,
+} from '../context.js';
 import type { ParallelDenoiseOptions } from '../parallel-denoise.js';
 import { stageRange } from '../stages.js';
-import { type LatentLayout, latentBand, type Patch, patchEulerStep, patches, subBand } from './patches.js';
+import { latentBand, type Patch, patches, stepBand, subBand } from './patches.js';
 import { elementCount, flatten, LATENT_TAG, STATE_TAG, StageLink, unflatten } from './stage-link.js';
-import { fluxStageModel, type StageModel, type StepInputs, sd3StageModel } from './stage-model.js';
 
 /** Buffers live as long as the process: a second request of the same shape reuses them. */
 const buffers = new KvBuffers();
-
-interface Branch {
-  /** The step inputs this rank's pipeline runs (CFG-batched when it runs both branches). */
-  inputs: (latents: Tensor, t: number) => StepInputs;
-  /** Velocity of the request from this pipeline's head output (CFG combined). */
-  guide: (out: Tensor) => Promise<Tensor>;
-  batch: number;
-}
 
 export async function pipefusionDenoise(
   loaded: LoadedTransformer,
@@ -48,102 +45,25 @@ export async function pipefusionDenoise(
   options: ParallelDenoiseOptions,
   ctx: RankContext,
 ): Promise<Tensor | null> {
-  if (loaded.family === 'flux' && inputs.family === 'flux') {
-    const ids = inputs.imgIds.toFloat32Array();
-    const rows = (ids[ids.length - 2] ?? 0) + 1;
-    const n = inputs.latents.size(1);
-    const model = fluxStageModel(loaded, inputs, options.guidanceScale);
-    const layout: LatentLayout = { axis: 1, perUnit: 1, tokensPerUnit: 1 };
-    const branch = plainBranch(inputs.promptEmbeds, inputs.pooledPromptEmbeds, inputs.latents.size(0));
-    return runPipeline(
-      loaded,
-      inputs,
-      options,
-      ctx,
-      model,
-      { rows, cols: n / rows, layout, headAxis: 1 },
-      branch,
-    );
+  checkSameFamily(loaded, inputs);
+  const request = loaded.model.request(inputs, options.guidanceScale);
+  const pass = guidedPass(request, cfgAxis(ctx));
+  try {
+    return await runPipeline(loaded, inputs, options, ctx, request, pass);
+  } finally {
+    pass.release();
   }
-  if (loaded.family === 'sd3' && inputs.family === 'sd3') {
-    const p = loaded.config.patchSize;
-    const rows = inputs.latents.size(2) / p;
-    const cols = inputs.latents.size(3) / p;
-    const model = sd3StageModel(loaded, inputs.promptEmbeds.size(1), cols);
-    const layout: LatentLayout = { axis: 2, perUnit: p, tokensPerUnit: cols };
-    return runPipeline(
-      loaded,
-      inputs,
-      options,
-      ctx,
-      model,
-      { rows, cols, layout, headAxis: 2 },
-      sd3Branch(inputs, options, ctx),
-    );
-  }
-  throw new Error('PipeFusion: model and inputs belong to different families');
 }
 
-function plainBranch(context: Tensor, pooled: Tensor, batch: number): Branch {
-  return {
-    inputs: (latents, t) => ({ latents, context, pooled, timestep: t }),
-    guide: async (out) => out,
-    batch,
-  };
-}
-
-function sd3Branch(
-  inputs: Extract<DenoiseInputs, { family: 'sd3' }>,
-  options: ParallelDenoiseOptions,
-  ctx: RankContext,
-): Branch {
-  const batch = inputs.latents.size(0);
-  const negative = inputs.negativePromptEmbeds;
-  const negativePooled = inputs.negativePooledPromptEmbeds;
-  if (options.guidanceScale <= 1 || !negative || !negativePooled) {
-    return plainBranch(inputs.promptEmbeds, inputs.pooledPromptEmbeds, batch);
-  }
-  const scale = options.guidanceScale;
-  if (ctx.degrees.cfg === 2) {
-    const conditional = ctx.coords.cfg === 1;
-    const context = conditional ? inputs.promptEmbeds : negative;
-    const pooled = conditional ? inputs.pooledPromptEmbeds : negativePooled;
-    return {
-      inputs: (latents, t) => ({ latents, context, pooled, timestep: t }),
-      guide: async (out) => {
-        const both = Tensor.empty([2 * out.size(0), ...out.shape.slice(1)]);
-        await ctx.clock.wait(ctx.axes.cfg.allGather(out.contiguous(), both));
-        return classifierFreeGuidance(both, scale);
-      },
-      batch,
-    };
-  }
-  const context = ops.concat([negative, inputs.promptEmbeds], 0);
-  const pooled = ops.concat([negativePooled, inputs.pooledPromptEmbeds], 0);
-  return {
-    inputs: (latents, t) => ({ latents: ops.concat([latents, latents], 0), context, pooled, timestep: t }),
-    guide: async (out) => classifierFreeGuidance(out, scale),
-    batch: 2 * batch,
-  };
-}
-
-interface Geometry {
-  rows: number;
-  cols: number;
-  layout: LatentLayout;
-  /** Axis of the head's output along which SP shards are joined (Flux tokens 1; SD3 latent rows 2). */
-  headAxis: number;
-}
-
-async function runPipeline<S>(
+async function runPipeline(
   loaded: LoadedTransformer,
   inputs: DenoiseInputs,
   options: ParallelDenoiseOptions,
   ctx: RankContext,
-  model: StageModel<S>,
-  geometry: Geometry,
-  branch: Branch,
+  model: FamilyRequest,
+  pass: GuidedPass,
 ): Promise<Tensor | null> {
+  const { geometry } = model;
   const stages = ctx.degrees.pipefusion;
   const stage = ctx.coords.pipefusion;
   const first = stage === 0;
@@ -154,20 +74,13 @@ async function runPipeline<S>(
   const s = spRank(ctx);
   const layout = spLayout(ctx);
   const spComms = { ulysses: ctx.axes.ulysses, ring: ctx.axes.ring };
-  const patch = loaded.family === 'sd3' ? loaded.config.patchSize : 1;
-  const schedule = denoiseSchedule(
-    loaded.family,
-    options.scheduler,
-    options.steps,
-    imageTokens(inputs, patch),
-  );
+  const schedule = loaded.arch.schedule(options.scheduler, options.steps, geometry);
   const steps = schedule.timesteps.length;
   const warmup = Math.min(options.pipeline.warmupSteps, steps);
   const tokens = geometry.rows * geometry.cols;
   const bands = patches(geometry.rows, geometry.cols, options.pipeline.patches);
-  const config = loaded.config;
-  const headsPerRank = config.numAttentionHeads / ctx.degrees.ulysses;
-  if (warmup < steps) buffers.prepare([branch.batch, tokens, headsPerRank, config.attentionHeadDim]);
+  const { heads, headDim } = loaded.arch.facts;
+  if (warmup < steps) buffers.prepare([pass.batch, tokens, heads / ctx.degrees.ulysses, headDim]);
   const latents = inputs.latents.to('f32').clone();
   const values = latents.data() as Float32Array;
 
@@ -178,23 +91,35 @@ async function runPipeline<S>(
           runProgram(kvBufferAttention(q, k, v, site, layout, buffers, mode), spComms, ctx.clock);
 
   /** Velocity of this rank's tokens → the request's velocity for the whole band (SP-gathered, CFG-guided). */
-  const velocity = async (state: S): Promise<Tensor> => {
+  const velocity = async (state: unknown): Promise<Tensor> => {
     const local = model.head(state);
     let full = local;
     if (sp > 1) {
       const stacked = await runProgram(gatherSequenceShards(local, layout), spComms, ctx.clock);
       const pieces = stacked.split(sp, 0).map((x) => x.reshape(local.shape));
       full = ops.concat(pieces, geometry.headAxis);
+      for (const p of pieces) p.release();
+      stacked.release();
+      local.release();
     }
-    return branch.guide(full);
+    const guided = await pass.combine(full);
+    if (guided !== full) full.release();
+    return guided;
+  };
+  /** Stage 0: the state of this step's forward for the current latents (both CFG copies when batched). */
+  const embed = (t: number): unknown => {
+    const x = passLatents(pass, latents);
+    const state = model.embed(x, pass.conditioning, t);
+    if (x !== latents) x.release();
+    return state;
   };
 
-  const stateShape = (n: number) => model.shapes(branch.batch, n, range.fromBlock);
+  const stateShape = (n: number) => model.shapes(pass.batch, n, range.fromBlock);
   const receiveState = async (
     posted: { buffer: Tensor; done: Promise<void> },
     n: number,
     rows: number,
-  ): Promise<S> => {
+  ): Promise<unknown> => {
     await ctx.clock.wait(posted.done);
     return model.unpack(unflatten(posted.buffer, stateShape(n)), range.fromBlock, rows);
   };
@@ -211,15 +136,15 @@ async function runPipeline<S>(
       // Synchronous step over the whole image.
       const n = tokens / sp;
       const rows = geometry.rows / sp;
-      let state: S;
+      let state: unknown;
       if (first) {
         if (i > 0) {
           const posted = link.post(latents.numel, LATENT_TAG + bands.length);
           await ctx.clock.wait(posted.done);
           latents.copyFrom(posted.buffer.reshape(latents.shape));
         }
-        state = model.embed(branch.inputs(latents, t));
-        model.select(state, s * n, (s + 1) * n, rows);
+        state = embed(t);
+        model.select(state, { start: s * n, end: (s + 1) * n }, rows, null);
       } else {
         state = await receiveState(postState(n, STATE_TAG + bands.length), n, rows);
       }
@@ -228,7 +153,8 @@ async function runPipeline<S>(
         link.send(flatten(model.pack(state)), STATE_TAG + bands.length);
       } else {
         const v = await velocity(state);
-        eulerStep(schedule, i, values, v.toFloat32Array(), values);
+        schedule.step(i, values, v.toFloat32Array());
+        v.release();
         if (i < steps - 1) link.send(latents.clone().reshape([latents.numel]), LATENT_TAG + bands.length);
       }
       model.release(state);
@@ -248,7 +174,7 @@ async function runPipeline<S>(
       latents.copyFrom(whole.buffer.reshape(latents.shape));
     }
     const receiveLatents = first && i > warmup;
-    const bandElements = (p: Patch) => latentBand(latents, geometry.layout, p.start, p.end).numel;
+    const bandElements = (p: Patch) => latentBand(latents, geometry.latentLayout, p.start, p.end).numel;
     const postNext = (p: Patch) => {
       if (first) return receiveLatents ? link.post(bandElements(p), LATENT_TAG + p.index) : null;
       const sub = subBand(p, sp, s);
@@ -259,16 +185,16 @@ async function runPipeline<S>(
       const sub = subBand(p, sp, s);
       const current = posted;
       const following = bands[p.index + 1];
-      let state: S;
+      let state: unknown;
       if (first) {
         if (current) {
           await ctx.clock.wait(current.done);
-          const band = latentBand(latents, geometry.layout, p.start, p.end);
+          const band = latentBand(latents, geometry.latentLayout, p.start, p.end);
           band.copyFrom(current.buffer.reshape(band.shape));
         }
         posted = following ? postNext(following) : null;
-        state = model.embed(branch.inputs(latents, t));
-        model.select(state, sub.start, sub.end, sub.rows);
+        state = embed(t);
+        model.select(state, { start: sub.start, end: sub.end }, sub.rows, null);
       } else {
         if (!current) throw new Error('PipeFusion: no receive was posted for the patch');
         state = await receiveState(current, sub.end - sub.start, sub.rows);
@@ -279,8 +205,9 @@ async function runPipeline<S>(
         link.send(flatten(model.pack(state)), STATE_TAG + p.index);
       } else {
         const v = await velocity(state);
-        const band = latentBand(latents, geometry.layout, p.start, p.end);
-        patchEulerStep(schedule, i, band, v);
+        const band = latentBand(latents, geometry.latentLayout, p.start, p.end);
+        stepBand(schedule, i, band, v, p.index);
+        v.release();
         if (i < steps - 1) link.send(band.contiguous().reshape([band.numel]), LATENT_TAG + p.index);
       }
       model.release(state);
