@@ -3,7 +3,13 @@
  * the degrees against the world size, the device, and the ranks the plan places on this pod.
  */
 import { readFileSync } from 'node:fs';
-import { PLAN_SCHEMA_VERSION, type Plan, type RankPlacement, worldSize } from '../../shared/plan/index.js';
+import {
+  PLAN_SCHEMA_VERSION,
+  type Plan,
+  placementProblems,
+  type RankPlacement,
+  worldSize,
+} from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import type { PodEnvironment } from './env-config.js';
 
@@ -57,6 +63,8 @@ function checkPlanShape(value: unknown, path: string): Plan {
   if (plan.device !== undefined && plan.device !== 'cuda' && plan.device !== 'cpu') {
     throw fail('device', `must be "cuda" or "cpu", got ${JSON.stringify(plan.device)}`);
   }
+  const [placement] = placementProblems({ degrees: plan.degrees, pipeline });
+  if (placement !== undefined) throw new PlanFileError(`plan ${path}: ${placement}`);
   return plan as Plan;
 }
 

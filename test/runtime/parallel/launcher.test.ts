@@ -94,6 +94,14 @@ describe('plan file', () => {
       readPlanFile(write('deg.json', { ...twoPods, degrees: { ...twoPods.degrees, ring: 0 } })),
     ).toThrow(/degrees.ring must be an integer >= 1/);
     expect(() => readPlanFile(write('bad.json', '{'))).toThrow(/is not JSON/);
+    expect(() =>
+      readPlanFile(
+        write('vae.json', { ...twoPods, pipeline: { ...twoPods.pipeline, vaeDecode: { ranks: 3 } } }),
+      ),
+    ).toThrow(/pipeline.vaeDecode.ranks must be a positive divisor of the 4 ranks/);
+    expect(() => readPlanFile(write('dev.json', { ...twoPods, device: 'tpu' }))).toThrow(
+      /device must be "cuda" or "cpu", got "tpu"/,
+    );
     const path = write('ok2.json', twoPods);
     expect(() =>
       ranksOfPod(
