@@ -11,7 +11,6 @@ import { type Logger, log } from '../../shared/log.js';
 import type { Plan } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import type { Backend } from '../comm/index.js';
-import { bindCudaDevice } from '../native/index.js';
 import {
   type Architecture,
   architectureOf,
@@ -19,6 +18,7 @@ import {
   type TransformerConfig,
 } from '../families/index.js';
 import { requestedModelDtype } from '../model-loader/index.js';
+import { bindCudaDevice } from '../native/index.js';
 import { checkDegreesFitModel, PlanMismatchError } from '../parallel-denoise/checkpoint-fit.js';
 import { joinGroup, type ParallelGroup } from '../rendezvous/group.js';
 import { readSchedulerConfig, type SchedulerConfig } from '../scheduler/scheduler.js';
