@@ -19,6 +19,9 @@ const ARCHITECTURE_HOMES = [
   new RegExp(`^runtime/models/(${NAMES})/`),
   new RegExp(`^runtime/checkpoint/(${NAMES})-`),
   /^runtime\/flux\//,
+  // The image pipeline's per-family table (text encoders, defaults, noise shape): per-family data like
+  // the adapters, to move into them (the pipeline-side facts of each family).
+  /^runtime\/pipeline\/pipeline-families\.ts$/,
 ];
 
 /**

@@ -69,14 +69,13 @@ function readTransformerFacts(folder: string): { className: string; facts: Pipel
   const className = String(raw._class_name);
   const family = pipelineFamilyOfClass(className);
   const fields = new ConfigFields(raw, path);
-  const patchDefault = family.family === 'flux' ? 1 : 2;
-  const inDefault = { flux: 64, sd3: 16, pixart: 4 }[family.family];
+  const defaults = family.transformerDefaults;
   return {
     className,
     facts: {
-      inChannels: fields.count('in_channels', inDefault),
-      patchSize: fields.count('patch_size', patchDefault),
-      guidanceEmbeds: family.family === 'flux' ? fields.bool('guidance_embeds', false) : undefined,
+      inChannels: fields.count('in_channels', defaults.inChannels),
+      patchSize: fields.count('patch_size', defaults.patchSize),
+      guidanceEmbeds: family.readsGuidanceEmbeds ? fields.bool('guidance_embeds', false) : undefined,
     },
   };
 }

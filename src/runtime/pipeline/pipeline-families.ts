@@ -24,6 +24,10 @@ export interface PipelineFamily {
   family: PipelineFamilyName;
   pipelineClass: string;
   transformerClass: string;
+  /** Diffusers' defaults of the transformer config keys the pipeline reads. */
+  transformerDefaults: { inChannels: number; patchSize: number };
+  /** Whether the transformer config's guidance_embeds matters (FLUX: dev has it, schnell not). */
+  readsGuidanceEmbeds: boolean;
   text: { tokenizers: string[]; encoders: string[] };
   encode(stack: TextStack, request: PromptRequest): PromptTensors;
   defaultSteps(t: PipelineTransformerFacts): number;
@@ -50,6 +54,8 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
     family: 'flux',
     pipelineClass: 'FluxPipeline',
     transformerClass: 'FluxTransformer2DModel',
+    transformerDefaults: { inChannels: 64, patchSize: 1 },
+    readsGuidanceEmbeds: true,
     text: FLUX_TEXT,
     encode: encodeFluxPrompts,
     // FLUX.1-dev: 28 steps, guidance 3.5 as an embedding; schnell (no guidance embedding): 4 steps, 0.
@@ -71,6 +77,8 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
     family: 'sd3',
     pipelineClass: 'StableDiffusion3Pipeline',
     transformerClass: 'SD3Transformer2DModel',
+    transformerDefaults: { inChannels: 16, patchSize: 2 },
+    readsGuidanceEmbeds: false,
     text: SD3_TEXT,
     encode: encodeSd3Prompts,
     defaultSteps: () => 28,
@@ -84,6 +92,8 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
     family: 'pixart',
     pipelineClass: 'PixArtSigmaPipeline',
     transformerClass: 'PixArtTransformer2DModel',
+    transformerDefaults: { inChannels: 4, patchSize: 2 },
+    readsGuidanceEmbeds: false,
     text: PIXART_TEXT,
     encode: encodePixartPrompts,
     defaultSteps: () => 20,

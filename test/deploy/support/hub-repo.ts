@@ -6,7 +6,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { manifestFor, readTransformerConfig } from '../../../src/runtime/checkpoint/index.js';
+import { manifestFor, readTransformerConfig } from '../../../src/runtime/families/index.js';
 import { writeTinyFlux } from '../../../src/runtime/launcher/demo/tiny-checkpoint.js';
 import { SafetensorsLite, writeSafetensors } from '../../support/safetensors-lite.js';
 
