@@ -2,7 +2,7 @@
  * `npm run bench:model-memory`: the peak resident memory (VmHWM) of a fresh process that loads a Flux
  * checkpoint with the model loader and runs one denoising step, for the same weights stored in f32 and in
  * bf16. The bf16 checkpoint runs twice: as the loader holds it by default (weight matrices stay bf16,
- * widened while the GEMM packs them) and converted to f32 at load (matrixDtypes ['f32'], what the CPU
+ * widened while the GEMM packs them) and converted to f32 at load (weightDtype 'f32', what the CPU
  * path did before). A process that only loads the addon gives the fixed part of the footprint.
  * Config: bench:model's (4 double + 8 single blocks, 8 heads × 64, T5 width 4096, 1,024 image + 128 text
  * tokens), about 71 M parameters; checkpoints are written to a temporary folder and removed.
@@ -61,7 +61,7 @@ async function child(mode: string, folder: string): Promise<void> {
   ops.setNumThreads(threads);
   const report: ChildReport = { loadPeakMiB: 0, stepPeakMiB: 0, heldMiB: {}, stepMs: 0 };
   if (mode !== 'addon') {
-    const loaded = loadTransformer(folder, mode === 'f32' ? { matrixDtypes: ['f32'] } : {});
+    const loaded = loadTransformer(folder, mode === 'f32' ? { weightDtype: 'f32' } : {});
     if (loaded.family !== 'flux') throw new Error('expected the Flux checkpoint');
     report.loadPeakMiB = peakResidentMiB();
     for (const name of loaded.weights.names()) {

@@ -5,7 +5,7 @@
  * latents are laid out in tokens, how guidance works, and which schedule its pipeline builds. The
  * denoising loops, the parallel layers (sequence parallel, CFG parallel, PipeFusion, data parallel),
  * serving, the serve loop, the launcher and the CLI see only these types; none of them branches on the
- * architecture (test/unit/architecture.test.ts checks it).
+ * architecture (test/unit/family-boundary.test.ts checks it).
  *
  * Adding a family: docs/architecture.md, "Model families".
  */

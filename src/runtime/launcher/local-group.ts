@@ -21,9 +21,9 @@ import {
 } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import { architectureOf, readTransformerConfig } from '../families/index.js';
-import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
 import { type DeviceRequest, deviceFlag } from '../rank/device.js';
 import { RANK_ENV } from '../rank/env-config.js';
+import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
 import { launchPod } from './launch.js';
 
 export interface LocalGroupOptions {

@@ -7,6 +7,7 @@ export {
 export { NamedTensors } from './named-tensors.js';
 export {
   chooseWeightDtype,
+  heldDtype,
   requestedModelDtype,
   type WeightDtype,
   WeightDtypeError,

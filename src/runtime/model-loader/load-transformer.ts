@@ -2,10 +2,11 @@
  * Diffusers model folder → a ready transformer, through its family (src/runtime/families/): the family
  * reads transformer/config.json (Diffusers' defaults for missing keys) and names every expected tensor;
  * each one's presence, shape and dtype is checked before anything is read; then this rank's tensors are
- * read one at a time from the mapped file into the dtype the rank computes with (f32 by default: bf16/f16
- * on disk converted once; bf16 where asked and the backend computes with it) and placed on the device,
- * and the family builds the model over them. A pipeline stage passes `blocks` to open only the shards that hold its blocks (plus embedders on the
- * first stage, head on the last).
+ * read one at a time from the mapped file into the dtype the rank holds it in (weight-dtype.ts: a bf16/f16
+ * checkpoint stays narrow where the device's backend computes with it — on the CPU its weight matrices —
+ * and everything else is converted to f32 once) and placed on the device, and the family builds the
+ * model over them. A pipeline stage passes `blocks` to open only the shards that hold its blocks (plus
+ * embedders on the first stage, head on the last).
  */
 
 import type { ModelDType } from '../../shared/api/v1alpha1/model.js';
@@ -20,13 +21,14 @@ import {
 } from '../families/index.js';
 import type { BlockRange } from '../models/common/blocks.js';
 import { WeightMap } from '../models/common/weights.js';
-import { backendCapabilities } from '../native/backend-capabilities.js';
+import { type BackendCapabilities, backendCapabilities } from '../native/backend-capabilities.js';
 import type { Device, Tensor } from '../native/index.js';
 import { finiteCheckRequested, firstNonFiniteElement } from './finite-check.js';
 import { OpenedFiles } from './tensor-files.js';
 import {
   chooseWeightDtype,
   dominantDtype,
+  heldDtype,
   type WeightDtype,
   type WeightDtypeChoice,
 } from './weight-dtype.js';
@@ -47,9 +49,10 @@ export interface LoadOptions {
   /** Check every weight for NaN and ±Infinity; default: TESSERA_CHECK_WEIGHTS=finite. */
   checkFinite?: boolean;
   /**
-   * The dtype the weights are held in: `f32` (the default: converted once at load), `bf16`, or
-   * `{ requested }` to choose from TESSERA_MODEL_DTYPE's value, the checkpoint's dtype and what the
-   * device's backend computes with (weight-dtype.ts).
+   * The weights' dtype: `f32` (everything converted once at load), `bf16` (narrow where the backend
+   * computes with it), or `{ requested }` to choose from TESSERA_MODEL_DTYPE's value, the checkpoint's
+   * dtype and what the device's backend computes with (weight-dtype.ts). Default: the checkpoint's dtype
+   * decides (`{ requested: undefined }`).
    */
   weightDtype?: WeightDtype | { requested: ModelDType | undefined };
   /** Where the weights live; default cpu. */
@@ -67,7 +70,8 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
   try {
     const opened = openTransformer(folder, files.open, options.blocks ? { stage: options.blocks } : {});
     const device = options.device ?? 'cpu';
-    const choice = weightDtypeOf(opened, options.weightDtype, device);
+    const backend = backendCapabilities(device);
+    const choice = weightDtypeOf(opened, options.weightDtype ?? { requested: undefined }, backend);
     const tensors = new Map<string, Tensor>();
     for (const expected of opened.tensors) {
       const path = opened.weights.fileOf(expected.name);
@@ -76,7 +80,9 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
       }
       // One tensor at a time, from the mapping straight into its dtype (the reader drops the mapped
       // pages after the copy), then onto the device: the stage is never held twice.
-      const host = files.file(path).read(expected.name, { dtype: choice.dtype });
+      const file = files.file(path);
+      const dtype = heldDtype(expected.shape, file.info(expected.name).dtype, choice.dtype, device, backend);
+      const host = file.read(expected.name, { dtype });
       const bad = checkFinite ? firstNonFiniteElement(host) : -1;
       if (bad >= 0) {
         throw new ModelLoadError(
@@ -106,6 +112,7 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
         blocks: options.blocks ?? null,
         weightDtype: choice.dtype,
         why: choice.reason,
+        heldMiB: heldMiB(tensors),
         device,
         ms: Math.round(performance.now() - started),
       },
@@ -117,12 +124,18 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
   }
 }
 
+/** MiB held per dtype, e.g. { f32: 0.1, bf16: 22.5 }. */
+function heldMiB(tensors: ReadonlyMap<string, Tensor>): Record<string, number> {
+  const bytes: Record<string, number> = {};
+  for (const t of tensors.values()) bytes[t.dtype] = (bytes[t.dtype] ?? 0) + t.bytes;
+  return Object.fromEntries(Object.entries(bytes).map(([d, b]) => [d, Math.round((b / 2 ** 20) * 10) / 10]));
+}
+
 function weightDtypeOf(
   opened: OpenedTransformer,
-  asked: LoadOptions['weightDtype'],
-  device: Device,
+  asked: NonNullable<LoadOptions['weightDtype']>,
+  backend: BackendCapabilities,
 ): WeightDtypeChoice {
-  if (asked === undefined) return { dtype: 'f32', reason: 'the loader default' };
   if (typeof asked === 'string') return { dtype: asked, reason: 'asked by the caller' };
   const stored = dominantDtype(
     opened.tensors.map((t) => ({
@@ -130,5 +143,5 @@ function weightDtypeOf(
       elements: t.shape.reduce((a, b) => a * b, 1),
     })),
   );
-  return chooseWeightDtype(asked.requested, stored, backendCapabilities(device));
+  return chooseWeightDtype(asked.requested, stored, backend);
 }

@@ -1,14 +1,18 @@
 /**
  * Which dtype a rank holds its weights in. TESSERA_MODEL_DTYPE (the DiTInference's spec.model.dtype,
  * written by the operator: bf16, fp16 or fp32) or, without it, the checkpoint's own dtype decides what
- * is wanted: fp32 → f32; a 16-bit checkpoint or bf16/fp16 → bf16 (the kernels compute in f32 or bf16, so
- * fp16 weights run as bf16, as on GPUs). bf16 is kept only where the device's backend computes with bf16
- * weights (backend-capabilities.ts): on CUDA always; on the CPU weights are converted to f32 once at load
- * until its bf16-weight GEMM lands. f32 stays available for parity runs (TESSERA_MODEL_DTYPE=fp32).
+ * is wanted: fp32 → f32; a 16-bit checkpoint or bf16/fp16 → narrow (16-bit) weights. Narrow weights are
+ * kept only where the device's backend computes with them (backend-capabilities.ts): on CUDA every
+ * tensor in bf16 (fp16 weights run as bf16, as on GPUs); on the CPU the weight matrices only, in the
+ * checkpoint's bf16 or f16 as the GEMMs read it (widened while packing), with norms, biases and
+ * convolution kernels in f32 for the element-wise kernels — and nothing narrow under
+ * TESSERA_CPU_KERNELS=openblas, which reads f32 only. Whatever is not kept narrow is converted to f32
+ * once at load. f32 stays available for parity runs (TESSERA_MODEL_DTYPE=fp32).
  */
 import { MODEL_DTYPES, type ModelDType } from '../../shared/api/v1alpha1/model.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import type { BackendCapabilities } from '../native/backend-capabilities.js';
+import type { Device, DType } from '../native/index.js';
 
 export type WeightDtype = 'f32' | 'bf16';
 
@@ -62,4 +66,23 @@ export function chooseWeightDtype(
     dtype: 'f32',
     reason: `${asked}, but this backend computes with f32 weights: converted once at load`,
   };
+}
+
+/**
+ * The dtype one tensor of `shape`, stored as `stored` ('F32', 'BF16', 'F16'), is held in when the rank
+ * computes with `wanted` weights on `device` (see the module's comment).
+ */
+export function heldDtype(
+  shape: readonly number[],
+  stored: string,
+  wanted: WeightDtype,
+  device: Device,
+  backend: BackendCapabilities,
+): DType {
+  if (wanted === 'f32') return 'f32';
+  if (device === 'cuda') return backend.weightDtypes.includes('bf16') ? 'bf16' : 'f32';
+  // The CPU's GEMMs take [out, in] matrices narrow; its element-wise kernels would widen on every call.
+  if (shape.length !== 2) return 'f32';
+  const kept = stored.toLowerCase() === 'f16' ? 'f16' : 'bf16';
+  return backend.weightDtypes.includes(kept) ? kept : 'f32';
 }

@@ -79,7 +79,10 @@ export async function startPodGroup(
   writeFileSync(planPath, JSON.stringify(plan));
   // The plan asks for GPUs, as the operator's do; this machine has none, so the pods run it on CPU.
   const args = ['--device', 'cpu', ...options.args];
-  const inf = buildInference('flux', { runtime: { imagePullPolicy: 'IfNotPresent', args } });
+  // fp32: a parity run. The fixture is f32 and the group is compared with the one-process f32 result;
+  // the default bf16 would hold the weights in bf16 (the CPU computes with bf16 weights too).
+  const model = { ...buildInference().spec.model, dtype: 'fp32' as const };
+  const inf = buildInference('flux', { model, runtime: { imagePullPolicy: 'IfNotPresent', args } });
   const template = renderPodTemplate(inf, 0, {
     plan,
     planHash: 'h',

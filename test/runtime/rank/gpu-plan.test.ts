@@ -12,6 +12,7 @@ import { localPlan } from '../../../src/runtime/launcher/local-group.js';
 import { NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { checkGpuRuntime, cudaStatus } from '../../../src/runtime/native/index.js';
 import { RUNTIME_ENV } from '../../../src/shared/runtime-contract.js';
+import { testSecretEnv } from '../../support/group-secret.js';
 import {
   FLUX_FIXTURE_FACTS,
   FLUX_TXT7,
@@ -56,6 +57,7 @@ async function podEnv(): Promise<Record<string, string>> {
     // Long enough that a worker which did reach the rendezvous would still be waiting on its peer.
     TESSERA_COMM_TIMEOUT_MS: '60000',
     TESSERA_LOG_LEVEL: 'info',
+    ...testSecretEnv(),
   };
 }
 
