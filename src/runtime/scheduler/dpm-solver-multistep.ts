@@ -103,6 +103,9 @@ function coefficients(sigma: number): Coefficients {
   return { alpha, sigma: s, lambda: f(f(Math.log(alpha)) - f(Math.log(s))) };
 }
 
+/** The history key of whole-image steps (bands are keyed by their index, from 0). */
+const WHOLE = -1;
+
 interface RegionState {
   previous: Float32Array | null;
   lowerOrderSteps: number;
@@ -132,7 +135,7 @@ export class DpmSolverMultistep {
   }
 
   /** sample ← the update at step `index` from the model output (in place); `region` keys the history. */
-  step(index: number, sample: Float32Array, output: Float32Array, region = 0): void {
+  step(index: number, sample: Float32Array, output: Float32Array, region: number = WHOLE): void {
     const state = this.regions.get(region) ?? { previous: null, lowerOrderSteps: 0 };
     const count = this.timesteps.length;
     const { lowerOrderFinal, eulerAtFinal, finalSigmasType, solverOrder } = this.config;
@@ -163,5 +166,19 @@ export class DpmSolverMultistep {
     state.previous = m0;
     if (state.lowerOrderSteps < solverOrder) state.lowerOrderSteps++;
     this.regions.set(region, state);
+  }
+
+  splitIntoBands(
+    regions: readonly number[],
+    cut: (whole: Float32Array, region: number) => Float32Array,
+  ): void {
+    const whole = this.regions.get(WHOLE);
+    if (!whole) return;
+    for (const region of regions) {
+      this.regions.set(region, {
+        previous: whole.previous ? cut(whole.previous, region) : null,
+        lowerOrderSteps: whole.lowerOrderSteps,
+      });
+    }
   }
 }

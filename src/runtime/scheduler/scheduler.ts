@@ -7,6 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDiffusersJson } from './diffusers-json.js';
+import { type DpmSolverConfig, parseDpmSolverConfig } from './dpm-solver-config.js';
+import { DpmSolverMultistep } from './dpm-solver-multistep.js';
 import { type FlowMatchEulerConfig, parseFlowMatchEulerConfig } from './flow-match-config.js';
 import { eulerStep, type Schedule } from './flow-match-euler.js';
 
@@ -20,16 +23,31 @@ export interface DenoiseScheduler {
    * `region` keys per-band state; stateless schedulers ignore it.
    */
   step(index: number, sample: Float32Array, output: Float32Array, region?: number): void;
+  /**
+   * PipeFusion leaves its whole-image warm-up steps for per-band steps: a multistep solver cuts the
+   * history it kept for the whole latents into each band's share (`cut(whole, region)`), so the first
+   * band step continues from it as the one-process run does. Stateless schedulers leave it out.
+   */
+  splitIntoBands?(
+    regions: readonly number[],
+    cut: (whole: Float32Array, region: number) => Float32Array,
+  ): void;
 }
 
 /** A parsed `scheduler/scheduler_config.json`, by the scheduler class it names. */
-export type SchedulerConfig = { kind: 'flow-match-euler'; config: FlowMatchEulerConfig };
+export type SchedulerConfig =
+  | { kind: 'flow-match-euler'; config: FlowMatchEulerConfig }
+  | { kind: 'dpm-solver'; config: DpmSolverConfig };
 
 /** Parsers by Diffusers scheduler class (`_class_name`); a config without one is flow-match Euler. */
 const PARSERS: Record<string, (raw: unknown, source: string) => SchedulerConfig> = {
   FlowMatchEulerDiscreteScheduler: (raw, source) => ({
     kind: 'flow-match-euler',
     config: parseFlowMatchEulerConfig(raw, source),
+  }),
+  DPMSolverMultistepScheduler: (raw, source) => ({
+    kind: 'dpm-solver',
+    config: parseDpmSolverConfig(raw, source),
   }),
 };
 const DEFAULT_CLASS = 'FlowMatchEulerDiscreteScheduler';
@@ -50,7 +68,7 @@ export function readSchedulerConfig(folder: string): SchedulerConfig {
   const path = join(folder, 'scheduler', 'scheduler_config.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseDiffusersJson(readFileSync(path, 'utf8'));
   } catch (cause) {
     throw new Error(`cannot read the scheduler config ${path}: ${(cause as Error).message}`, { cause });
   }
@@ -68,11 +86,27 @@ export function flowMatchScheduler(schedule: Schedule): DenoiseScheduler {
   };
 }
 
+/** DPM-Solver++ over `steps` (PixArt-Σ's pipeline: the scheduler's own timesteps). */
+export function dpmScheduler(config: DpmSolverConfig, steps: number): DenoiseScheduler {
+  return new DpmSolverMultistep(config, steps);
+}
+
+/** The DPM-Solver config of `scheduler`, or an error naming what `who` needs. */
+export function dpmSolverConfig(scheduler: SchedulerConfig, who: string): DpmSolverConfig {
+  if (scheduler.kind !== 'dpm-solver') {
+    throw new Error(
+      `${who} runs DPMSolverMultistepScheduler, but the checkpoint's scheduler is ${scheduler.kind}`,
+    );
+  }
+  return scheduler.config;
+}
+
 /** The flow-match config of `scheduler`, or an error naming what `who` needs. */
 export function flowMatchConfig(scheduler: SchedulerConfig, who: string): FlowMatchEulerConfig {
-  const kind: string = scheduler.kind;
-  if (kind !== 'flow-match-euler') {
-    throw new Error(`${who} runs FlowMatchEulerDiscreteScheduler, but the checkpoint's scheduler is ${kind}`);
+  if (scheduler.kind !== 'flow-match-euler') {
+    throw new Error(
+      `${who} runs FlowMatchEulerDiscreteScheduler, but the checkpoint's scheduler is ${scheduler.kind}`,
+    );
   }
   return scheduler.config;
 }

@@ -18,7 +18,7 @@ import type { FamilyRequest } from '../../families/index.js';
 import { type GuidedPass, guidedPass, passLatents } from '../../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../../model-loader/load-transformer.js';
 import type { AttentionFn } from '../../models/common/attention.js';
-import { ops, type Tensor } from '../../native/index.js';
+import { ops, Tensor } from '../../native/index.js';
 import { runProgram } from '../../parallel/comm-steps.js';
 import { type KvMode, kvBufferAttention } from '../../parallel/kv-buffer-attention.js';
 import { KvBuffers } from '../../parallel/kv-buffers.js';
@@ -167,6 +167,21 @@ async function runPipeline(
   return last ? latents : null;
 
   async function patchStep(i: number, t: number): Promise<void> {
+    if (last && i === warmup && i > 0) {
+      // A multistep scheduler's whole-image history becomes each band's (the one-process run continues it).
+      schedule.splitIntoBands?.(
+        bands.map((p) => p.index),
+        (whole, region) => {
+          const p = bands[region] as Patch;
+          return latentBand(
+            Tensor.fromArray(whole, latents.shape),
+            geometry.latentLayout,
+            p.start,
+            p.end,
+          ).toFloat32Array();
+        },
+      );
+    }
     if (first && i === warmup && i > 0) {
       // The last warm-up step sent the whole latents back.
       const whole = link.post(latents.numel, LATENT_TAG + bands.length);
