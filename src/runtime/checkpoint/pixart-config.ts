@@ -22,6 +22,9 @@ export interface PixartTransformerConfig {
   normEps: number;
 }
 
+/** PixArtSigmaPipeline's caption: max_sequence_length 300 T5 tokens, padded, with its attention mask. */
+export const PIXART_SIGMA_CAPTION_TOKENS = 300;
+
 export const PIXART_TRANSFORMER_DEFAULTS = {
   num_attention_heads: 16,
   attention_head_dim: 72,

@@ -6,9 +6,10 @@
 import type { ModelFacts } from '../../shared/plan/index.js';
 import type { Architecture, ModelFamily, TransformerConfig } from './family.js';
 import { flux } from './flux.js';
+import { pixart } from './pixart.js';
 import { sd3 } from './sd3.js';
 
-export const FAMILIES: readonly ModelFamily[] = [flux, sd3];
+export const FAMILIES: readonly ModelFamily[] = [flux, sd3, pixart];
 
 export class UnknownFamilyError extends Error {
   override readonly name = 'UnknownFamilyError';

@@ -131,3 +131,34 @@ export function runCli(
     );
   });
 }
+
+export interface CliDenoise {
+  model: string;
+  inputs: string;
+  steps: number;
+  guidanceScale: number;
+  /** Degree flags (--ulysses 2, …). */
+  flags: readonly string[];
+  /** Where the output file goes. */
+  dir: string;
+}
+
+/** `tessera denoise` as a person runs it: the latents it wrote; throws with its stderr when it fails. */
+export async function denoiseWithCli(run: CliDenoise): Promise<Tensor> {
+  const output = join(run.dir, `out-${Math.random().toString(36).slice(2)}.safetensors`);
+  const { model, inputs, steps, guidanceScale, flags } = run;
+  const args = [
+    '--model',
+    model,
+    '--inputs',
+    inputs,
+    '--steps',
+    String(steps),
+    '--guidance-scale',
+    String(guidanceScale),
+  ];
+  const done = await runCli(['denoise', ...args, '-o', output, ...flags]);
+  if (done.code !== 0)
+    throw new Error(`tessera denoise ${flags.join(' ')} exited ${done.code}:\n${done.stderr}`);
+  return NamedTensors.read(output).required('latents', 'result');
+}

@@ -9,15 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import type { Tensor } from '../../../src/runtime/native/index.js';
 import {
+  denoiseWithCli,
   type FixtureCase,
   FLUX_TXT7,
   FLUX_TXT8,
   modelDir,
   oneProcessResult,
-  runCli,
   SD3_TXT7,
   SD35_TXT8,
   writeInputs,
@@ -43,24 +42,8 @@ async function reference(c: FixtureCase, batch: 1 | 2) {
 /** Runs the configuration and returns the max relative error against one process. */
 async function parallelError(c: FixtureCase, flags: string[], batch: 1 | 2 = 1): Promise<number> {
   const { inputs, expected } = await reference(c, batch);
-  const output = join(dir, `out-${Math.random().toString(36).slice(2)}.safetensors`);
-  const run = await runCli([
-    'denoise',
-    '--model',
-    modelDir(c),
-    '--inputs',
-    inputs,
-    '--steps',
-    String(c.steps),
-    '--guidance-scale',
-    String(c.guidanceScale),
-    '-o',
-    output,
-    ...flags,
-  ]);
-  if (run.code !== 0)
-    throw new Error(`tessera denoise ${flags.join(' ')} exited ${run.code}:\n${run.stderr}`);
-  const actual = NamedTensors.read(output).required('latents', 'result');
+  const { steps, guidanceScale } = c;
+  const actual = await denoiseWithCli({ model: modelDir(c), inputs, steps, guidanceScale, flags, dir });
   expect(actual.shape).toEqual(expected.shape);
   return maxRelativeError(actual.toFloat32Array(), expected.toFloat32Array());
 }

@@ -9,7 +9,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { renderPodTemplate } from '../../../src/operator/render/pod-template.js';
-import type { Degrees, PipelineSettings, Plan } from '../../../src/shared/plan/index.js';
+import type {
+  Degrees,
+  ModelFacts,
+  PipelineSettings,
+  Plan,
+  RequestShape,
+} from '../../../src/shared/plan/index.js';
 import { PLAN_SCHEMA_VERSION, worldSize } from '../../../src/shared/plan/index.js';
 import { RUNTIME_ENV } from '../../../src/shared/runtime-contract.js';
 import { buildInference } from '../../operator/support/builders.js';
@@ -29,6 +35,9 @@ export interface PodGroupOptions {
   pods?: number;
   /** Variables for one pod only (pods sharing a host need distinct serving ports). */
   podEnv?: (pod: number) => Record<string, string>;
+  /** The plan's model facts and request shape; default: the flux-dev fixture at 64×96, maxBatch 1. */
+  model?: ModelFacts;
+  request?: RequestShape;
 }
 
 export interface PodProcess {
@@ -39,13 +48,15 @@ export interface PodProcess {
 }
 
 /** A plan of `pods` pods × (world / pods) ranks, ranks contiguous per pod. */
-function podPlan(degrees: Degrees, pipeline: PipelineSettings, pods: number): Plan {
+function podPlan(options: PodGroupOptions): Plan {
+  const { degrees, pipeline } = options;
+  const pods = options.pods ?? 2;
   const size = worldSize(degrees);
   const perPod = size / pods;
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
-    model: FLUX_FIXTURE_FACTS,
-    request: { height: 64, width: 96, steps: 4, maxBatch: 1, guidanceScale: 3.5 },
+    model: options.model ?? FLUX_FIXTURE_FACTS,
+    request: options.request ?? { height: 64, width: 96, steps: 4, maxBatch: 1, guidanceScale: 3.5 },
     degrees,
     gpusPerGroup: size,
     podsPerGroup: pods,
@@ -74,7 +85,7 @@ function resolveEnv(e: V1EnvVar, pod: number): string | undefined {
 export async function startPodGroup(
   options: PodGroupOptions,
 ): Promise<{ pods: PodProcess[]; env: Map<string, string>[] }> {
-  const plan = podPlan(options.degrees, options.pipeline, options.pods ?? 2);
+  const plan = podPlan(options);
   const planPath = join(options.dir, 'plan.json');
   writeFileSync(planPath, JSON.stringify(plan));
   // The plan asks for GPUs, as the operator's do; this machine has none, so the pods run it on CPU.

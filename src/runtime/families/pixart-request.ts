@@ -1,0 +1,153 @@
+/**
+ * One request on a PixArtTransformer2DModel (PixArt-Σ): latents [B, C, H, W] cut into patch tokens in
+ * row-major order; classifier-free guidance over [uncond; cond] when the scale exceeds 1 (negative
+ * embeddings required), each branch with its caption's attention mask; the model timestep is the
+ * scheduler's integer t as it is. Text is not joined to the image sequence: sequence parallelism shards
+ * image tokens only and every rank keeps the whole caption (cross-attention keys and values replicated).
+ * The head returns the first in_channels output channels: the learned variance in the others is dropped,
+ * as PixArtSigmaPipeline does after guidance (guidance is per element, so dropping first is the same).
+ */
+import type { PixartTransformerConfig } from '../checkpoint/pixart-config.js';
+import type { DenoiseInputs } from '../denoise/inputs.js';
+import { sampleTensor } from '../denoise/inputs.js';
+import { usesTrueCfg } from '../guidance/true-cfg.js';
+import { type PixartState, releaseState } from '../models/pixart/state.js';
+import { keptTokens, type PixartInputs, type PixartTransformer } from '../models/pixart/transformer.js';
+import { Tensor } from '../native/index.js';
+import { tokenSlice } from '../parallel/sequence-shard.js';
+import type { Conditioning, FamilyRequest, GuidanceMode, TokenGeometry } from './family.js';
+import { perSample, replace } from './state-cuts.js';
+
+export const PIXART_FIELDS = {
+  prompt: 'promptEmbeds',
+  mask: 'promptAttentionMask',
+  negative: 'negativePromptEmbeds',
+  negativeMask: 'negativePromptAttentionMask',
+} as const;
+
+function guidanceOf(
+  inputs: DenoiseInputs,
+  guidanceScale: number,
+): { guidance: GuidanceMode; branches: Conditioning[] } {
+  const mask = inputs.samples[PIXART_FIELDS.mask];
+  const cond: Conditioning = {
+    [PIXART_FIELDS.prompt]: sampleTensor(inputs, PIXART_FIELDS.prompt, 'the T5 text embeddings'),
+    ...(mask ? { [PIXART_FIELDS.mask]: mask } : {}),
+  };
+  if (!usesTrueCfg(guidanceScale)) {
+    return {
+      guidance: {
+        kind: 'none',
+        why: `guidance scale ${guidanceScale} ≤ 1 turns classifier-free guidance off`,
+      },
+      branches: [cond],
+    };
+  }
+  const negative = inputs.samples[PIXART_FIELDS.negative];
+  if (!negative) {
+    throw new Error(
+      `guidance scale ${guidanceScale} > 1 runs classifier-free guidance: give negative_prompt_embeds (the encoded negative prompt, "" by default) or use a scale ≤ 1`,
+    );
+  }
+  const negativeMask = inputs.samples[PIXART_FIELDS.negativeMask];
+  return {
+    guidance: { kind: 'cfg', scale: guidanceScale },
+    branches: [
+      { [PIXART_FIELDS.prompt]: negative, ...(negativeMask ? { [PIXART_FIELDS.mask]: negativeMask } : {}) },
+      cond,
+    ],
+  };
+}
+
+/** The model output without its learned-variance channels. */
+function noisePrediction(out: Tensor, channels: number): Tensor {
+  if (out.size(1) === channels) return out;
+  const view = out.narrow(1, 0, channels);
+  const dense = view.contiguous();
+  if (dense !== view) view.release();
+  out.release();
+  return dense;
+}
+
+/** A [B, S] float mask (1 kept) of the tokens a state keeps, for PipeFusion's stage messages. */
+function maskOf(state: PixartState): Tensor {
+  const [batch, seq] = state.caption.shape as [number, number];
+  const values = new Float32Array(batch * seq);
+  state.captionTokens?.forEach((tokens, b) => {
+    for (const t of tokens) values[b * seq + t] = 1;
+  });
+  if (!state.captionTokens) values.fill(1);
+  return Tensor.fromArray(values, [batch, seq]);
+}
+
+export function pixartRequest(
+  model: PixartTransformer,
+  config: PixartTransformerConfig,
+  inputs: DenoiseInputs,
+  guidanceScale: number,
+): FamilyRequest<PixartState> {
+  const { latents } = inputs;
+  if (latents.rank !== 4)
+    throw new Error(`PixArt latents must be [B, C, H, W], got [${latents.shape.join(', ')}]`);
+  const p = config.patchSize;
+  const rows = latents.size(2) / p;
+  const cols = latents.size(3) / p;
+  const { guidance, branches } = guidanceOf(inputs, guidanceScale);
+  const textTokens = sampleTensor(inputs, PIXART_FIELDS.prompt, 'the T5 text embeddings').size(1);
+  const width = config.numAttentionHeads * config.attentionHeadDim;
+  const geometry: TokenGeometry = {
+    rows,
+    cols,
+    imageTokens: rows * cols,
+    jointTextTokens: 0,
+    latentLayout: { axis: 2, perUnit: p, tokensPerUnit: cols },
+    headAxis: 2,
+  };
+  const forwardInputs = (x: Tensor, c: Conditioning, t: number): PixartInputs => {
+    const text = c[PIXART_FIELDS.prompt];
+    if (!text) throw new Error('PixArt conditioning has no promptEmbeds');
+    return {
+      hiddenStates: x,
+      encoderHiddenStates: text,
+      encoderAttentionMask: c[PIXART_FIELDS.mask] ?? null,
+      timestep: perSample(x.size(0), t),
+    };
+  };
+  return {
+    batch: latents.size(0),
+    geometry,
+    guidance,
+    branches,
+    modelTimestep: (t) => t,
+    forward: async (x, c, t, attention) =>
+      noisePrediction(await model.forward(forwardInputs(x, c, t), { attention }), config.inChannels),
+    embed: (x, c, t) => model.embed(forwardInputs(x, c, t)),
+    select(state, image, keptRows) {
+      state.image = replace(state.image, tokenSlice(state.image, image.start, image.end));
+      state.rows = keptRows;
+    },
+    runBlocks: (state, range, attention) => model.runBlocks(state, range, attention),
+    head: (state) => noisePrediction(model.head(state), config.inChannels),
+    pack: (state) => [state.modulation, state.embeddedTimestep, state.image, state.caption, maskOf(state)],
+    shapes: (batch, n) => [
+      [batch, 6 * width],
+      [batch, width],
+      [batch, n, width],
+      [batch, textTokens, width],
+      [batch, textTokens],
+    ],
+    unpack(parts, _fromBlock, keptRows) {
+      const [modulation, embeddedTimestep, image, caption, mask] = parts as [
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+      ];
+      const captionTokens = keptTokens(mask);
+      mask.release();
+      return { modulation, embeddedTimestep, image, caption, captionTokens, rows: keptRows, cols };
+    },
+    release: releaseState,
+  };
+}
