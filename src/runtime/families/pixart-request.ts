@@ -10,12 +10,13 @@
 import type { PixartTransformerConfig } from '../checkpoint/pixart-config.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import { sampleTensor } from '../denoise/inputs.js';
-import { usesTrueCfg } from '../guidance/true-cfg.js';
 import { type PixartState, releaseState } from '../models/pixart/state.js';
 import { keptTokens, type PixartInputs, type PixartTransformer } from '../models/pixart/transformer.js';
 import { Tensor } from '../native/index.js';
 import { tokenSlice } from '../parallel/sequence-shard.js';
-import type { Conditioning, FamilyRequest, GuidanceMode, TokenGeometry } from './family.js';
+import { cfgBranches } from './cfg-branches.js';
+import type { Conditioning, FamilyRequest, GuidanceMode } from './family.js';
+import { patchGridGeometry } from './patch-grid.js';
 import { perSample, replace } from './state-cuts.js';
 
 export const PIXART_FIELDS = {
@@ -34,29 +35,19 @@ function guidanceOf(
     [PIXART_FIELDS.prompt]: sampleTensor(inputs, PIXART_FIELDS.prompt, 'the T5 text embeddings'),
     ...(mask ? { [PIXART_FIELDS.mask]: mask } : {}),
   };
-  if (!usesTrueCfg(guidanceScale)) {
+  return cfgBranches(guidanceScale, cond, () => {
+    const negative = inputs.samples[PIXART_FIELDS.negative];
+    if (!negative) {
+      throw new Error(
+        `guidance scale ${guidanceScale} > 1 runs classifier-free guidance: give negative_prompt_embeds (the encoded negative prompt, "" by default) or use a scale ≤ 1`,
+      );
+    }
+    const negativeMask = inputs.samples[PIXART_FIELDS.negativeMask];
     return {
-      guidance: {
-        kind: 'none',
-        why: `guidance scale ${guidanceScale} ≤ 1 turns classifier-free guidance off`,
-      },
-      branches: [cond],
+      [PIXART_FIELDS.prompt]: negative,
+      ...(negativeMask ? { [PIXART_FIELDS.mask]: negativeMask } : {}),
     };
-  }
-  const negative = inputs.samples[PIXART_FIELDS.negative];
-  if (!negative) {
-    throw new Error(
-      `guidance scale ${guidanceScale} > 1 runs classifier-free guidance: give negative_prompt_embeds (the encoded negative prompt, "" by default) or use a scale ≤ 1`,
-    );
-  }
-  const negativeMask = inputs.samples[PIXART_FIELDS.negativeMask];
-  return {
-    guidance: { kind: 'cfg', scale: guidanceScale },
-    branches: [
-      { [PIXART_FIELDS.prompt]: negative, ...(negativeMask ? { [PIXART_FIELDS.mask]: negativeMask } : {}) },
-      cond,
-    ],
-  };
+  });
 }
 
 /** The model output without its learned-variance channels. */
@@ -87,22 +78,11 @@ export function pixartRequest(
   guidanceScale: number,
 ): FamilyRequest<PixartState> {
   const { latents } = inputs;
-  if (latents.rank !== 4)
-    throw new Error(`PixArt latents must be [B, C, H, W], got [${latents.shape.join(', ')}]`);
-  const p = config.patchSize;
-  const rows = latents.size(2) / p;
-  const cols = latents.size(3) / p;
   const { guidance, branches } = guidanceOf(inputs, guidanceScale);
   const textTokens = sampleTensor(inputs, PIXART_FIELDS.prompt, 'the T5 text embeddings').size(1);
   const width = config.numAttentionHeads * config.attentionHeadDim;
-  const geometry: TokenGeometry = {
-    rows,
-    cols,
-    imageTokens: rows * cols,
-    jointTextTokens: 0,
-    latentLayout: { axis: 2, perUnit: p, tokensPerUnit: cols },
-    headAxis: 2,
-  };
+  const geometry = patchGridGeometry(latents, config.patchSize, 0, 'PixArt');
+  const { cols } = geometry;
   const forwardInputs = (x: Tensor, c: Conditioning, t: number): PixartInputs => {
     const text = c[PIXART_FIELDS.prompt];
     if (!text) throw new Error('PixArt conditioning has no promptEmbeds');

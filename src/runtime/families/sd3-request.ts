@@ -7,12 +7,13 @@
 import type { Sd3TransformerConfig } from '../checkpoint/sd3-config.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import { sampleTensor } from '../denoise/inputs.js';
-import { usesTrueCfg } from '../guidance/true-cfg.js';
 import { releaseState, type Sd3State } from '../models/sd3/state.js';
 import type { Sd3Inputs, Sd3Transformer } from '../models/sd3/transformer.js';
 import type { Tensor } from '../native/index.js';
 import { tokenSlice } from '../parallel/sequence-shard.js';
-import type { Conditioning, FamilyRequest, GuidanceMode, TokenGeometry } from './family.js';
+import { cfgBranches } from './cfg-branches.js';
+import type { Conditioning, FamilyRequest, GuidanceMode } from './family.js';
+import { patchGridGeometry } from './patch-grid.js';
 import { perSample, replace } from './state-cuts.js';
 
 export const SD3_FIELDS = {
@@ -37,26 +38,16 @@ function guidanceOf(
     [SD3_FIELDS.prompt]: sampleTensor(inputs, SD3_FIELDS.prompt, 'the text embeddings'),
     [SD3_FIELDS.pooled]: sampleTensor(inputs, SD3_FIELDS.pooled, 'the pooled text embedding'),
   };
-  if (!usesTrueCfg(guidanceScale)) {
-    return {
-      guidance: {
-        kind: 'none',
-        why: `guidance scale ${guidanceScale} ≤ 1 turns classifier-free guidance off`,
-      },
-      branches: [cond],
-    };
-  }
-  const negative = inputs.samples[SD3_FIELDS.negative];
-  const negativePooled = inputs.samples[SD3_FIELDS.negativePooled];
-  if (!negative || !negativePooled) {
-    throw new Error(
-      `guidance scale ${guidanceScale} > 1 runs classifier-free guidance: give negative_prompt_embeds and negative_pooled_prompt_embeds (or use a scale ≤ 1)`,
-    );
-  }
-  return {
-    guidance: { kind: 'cfg', scale: guidanceScale },
-    branches: [{ [SD3_FIELDS.prompt]: negative, [SD3_FIELDS.pooled]: negativePooled }, cond],
-  };
+  return cfgBranches(guidanceScale, cond, () => {
+    const negative = inputs.samples[SD3_FIELDS.negative];
+    const negativePooled = inputs.samples[SD3_FIELDS.negativePooled];
+    if (!negative || !negativePooled) {
+      throw new Error(
+        `guidance scale ${guidanceScale} > 1 runs classifier-free guidance: give negative_prompt_embeds and negative_pooled_prompt_embeds (or use a scale ≤ 1)`,
+      );
+    }
+    return { [SD3_FIELDS.prompt]: negative, [SD3_FIELDS.pooled]: negativePooled };
+  });
 }
 
 export function sd3Request(
@@ -66,23 +57,11 @@ export function sd3Request(
   guidanceScale: number,
 ): FamilyRequest<Sd3State> {
   const { latents } = inputs;
-  if (latents.rank !== 4) {
-    throw new Error(`SD3 latents must be [B, C, H, W], got [${latents.shape.join(', ')}]`);
-  }
-  const p = config.patchSize;
-  const rows = latents.size(2) / p;
-  const cols = latents.size(3) / p;
   const { guidance, branches } = guidanceOf(inputs, guidanceScale);
   const textTokens = sampleTensor(inputs, SD3_FIELDS.prompt, 'the text embeddings').size(1);
   const width = config.numAttentionHeads * config.attentionHeadDim;
-  const geometry: TokenGeometry = {
-    rows,
-    cols,
-    imageTokens: rows * cols,
-    jointTextTokens: textTokens,
-    latentLayout: { axis: 2, perUnit: p, tokensPerUnit: cols },
-    headAxis: 2,
-  };
+  const geometry = patchGridGeometry(latents, config.patchSize, textTokens, 'SD3');
+  const { cols } = geometry;
   const forwardInputs = (x: Tensor, c: Conditioning, t: number): Sd3Inputs => ({
     hiddenStates: x,
     encoderHiddenStates: conditioningTensor(c, SD3_FIELDS.prompt),
