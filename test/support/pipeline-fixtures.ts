@@ -29,3 +29,21 @@ export interface TokenizerGoldens {
   vocab: Record<string, number>;
   settings: TokenizerSetting[];
 }
+
+/** One prompt-to-image case of pipelines.json: the Diffusers call and the file holding its results. */
+export interface PipelineCase {
+  pipeline: string;
+  case: string;
+  file: string;
+  prompt: string;
+  negative_prompt: string | null;
+  height: number;
+  width: number;
+  steps: number;
+  guidance_scale: number;
+  seed: number;
+}
+
+export function pipelineCases(): PipelineCase[] {
+  return readPipelineJson<{ cases: PipelineCase[] }>('pipelines.json').cases;
+}

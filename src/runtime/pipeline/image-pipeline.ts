@@ -31,6 +31,8 @@ export class ImageRequestError extends Error {
     /** The request field at fault (prompt, size, n, steps, …). */
     readonly field: string,
     message: string,
+    /** What would be accepted. */
+    readonly fix?: string,
   ) {
     super(message);
   }
@@ -58,6 +60,17 @@ export interface ImageRequest {
   steps: number;
   guidanceScale: number;
   seed: number;
+}
+
+/** What a serving group accepts beyond the pipeline's own checks (its plan); unset: the pipeline's. */
+export interface ImageLimits {
+  /** Images per request (default 16). */
+  maxN?: number;
+  /** The only size accepted (a group runs its plan's size). */
+  size?: { height: number; width: number };
+  maxSteps?: number;
+  defaultSteps?: number;
+  defaultGuidanceScale?: number;
 }
 
 /** Longest prompt accepted, in characters (the tokenizers truncate long prompts anyway; this bounds the work). */
@@ -98,6 +111,15 @@ export class ImagePipeline {
     return new ImagePipeline(folder, index, pipelineFamilyOfClass(className), facts);
   }
 
+  /**
+   * The components prompt-to-image needs that model_index.json leaves out (tokenizers, text encoders,
+   * the VAE): empty for a whole pipeline; a transformer-only folder serves latents only.
+   */
+  missingComponents(): string[] {
+    const { tokenizers, encoders } = this.family.text;
+    return [...tokenizers, ...encoders, 'vae'].filter((name) => !this.index.components[name]);
+  }
+
   /** Loads the tokenizers and text encoders (the group leader's job). */
   text(): TextStack {
     this.textStack ??= loadTextStack(
@@ -119,32 +141,32 @@ export class ImagePipeline {
   }
 
   /** The request with defaults filled in and every field checked; errors name the field. */
-  resolve(
-    ask: ImageAsk,
-    limits: { maxN?: number; size?: { height: number; width: number } } = {},
-  ): ImageRequest {
+  resolve(ask: ImageAsk, limits: ImageLimits = {}): ImageRequest {
     const t = this.transformer;
+    const refuse = (field: string, message: string, fix: string): never => {
+      throw new ImageRequestError(field, message, fix);
+    };
     const prompt = ask.prompt;
     if (typeof prompt !== 'string' || prompt.trim() === '') {
-      throw new ImageRequestError('prompt', 'prompt must be a non-empty string');
+      refuse('prompt', 'prompt must be a non-empty string', 'describe the image to make');
     }
     if (prompt.length > MAX_PROMPT_CHARS) {
-      throw new ImageRequestError(
-        'prompt',
-        `prompt has ${prompt.length} characters; at most ${MAX_PROMPT_CHARS} are accepted`,
-      );
+      const why = `prompt has ${prompt.length} characters; at most ${MAX_PROMPT_CHARS} are accepted`;
+      refuse('prompt', why, `shorten it (the text encoders read the first 77 to 512 tokens anyway)`);
     }
     const negativePrompt = ask.negativePrompt ?? '';
     if (negativePrompt.length > MAX_PROMPT_CHARS) {
-      throw new ImageRequestError(
-        'negative_prompt',
-        `negative_prompt has more than ${MAX_PROMPT_CHARS} characters`,
-      );
+      refuse('negative_prompt', `negative_prompt has more than ${MAX_PROMPT_CHARS} characters`, 'shorten it');
     }
     const maxN = limits.maxN ?? 16;
     const n = ask.n ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > maxN)
-      throw new ImageRequestError('n', `n must be an integer from 1 to ${maxN}, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > maxN) {
+      refuse(
+        'n',
+        `n must be an integer from 1 to ${maxN}, got ${n}`,
+        `ask for at most ${maxN} images per request`,
+      );
+    }
     const multiple = this.family.sizeMultiple(t, this.vaeScale);
     const height = ask.height ?? limits.size?.height ?? 1024;
     const width = ask.width ?? limits.size?.width ?? 1024;
@@ -153,33 +175,40 @@ export class ImagePipeline {
       ['width', width],
     ] as const) {
       if (!Number.isInteger(v) || v < multiple || v % multiple !== 0 || v > 8192) {
-        throw new ImageRequestError(
+        refuse(
           'size',
           `${name} ${v} must be a multiple of ${multiple} pixels from ${multiple} to 8192`,
+          'e.g. 1024x1024',
         );
       }
     }
     if (limits.size && (limits.size.height !== height || limits.size.width !== width)) {
-      throw new ImageRequestError(
+      const planned = `${limits.size.width}x${limits.size.height}`;
+      refuse(
         'size',
-        `this group runs ${limits.size.width}x${limits.size.height} images only (its plan), got ${width}x${height}`,
+        `this group runs ${planned} images only (its plan), got ${width}x${height}`,
+        `send size "${planned}" or leave it out; other sizes need a DiTInference planned for them`,
       );
     }
-    const steps = ask.steps ?? this.family.defaultSteps(t);
-    if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
-      throw new ImageRequestError('steps', `steps must be an integer from 1 to 1000, got ${steps}`);
-    const guidanceScale = ask.guidanceScale ?? this.family.defaultGuidanceScale(t);
+    const steps = ask.steps ?? limits.defaultSteps ?? this.family.defaultSteps(t);
+    const maxSteps = limits.maxSteps ?? 1000;
+    if (!Number.isInteger(steps) || steps < 1 || steps > maxSteps) {
+      refuse('steps', `steps must be an integer from 1 to ${maxSteps}, got ${steps}`, `1 to ${maxSteps}`);
+    }
+    const guidanceScale =
+      ask.guidanceScale ?? limits.defaultGuidanceScale ?? this.family.defaultGuidanceScale(t);
     if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 100) {
-      throw new ImageRequestError(
+      refuse(
         'guidance_scale',
         `guidance_scale must be a number from 0 to 100, got ${guidanceScale}`,
+        '0 to 100',
       );
     }
     const seed = ask.seed ?? Math.floor(Math.random() * 2 ** 32);
     try {
       checkSeed(seed);
     } catch (err) {
-      throw new ImageRequestError('seed', (err as Error).message);
+      refuse('seed', (err as Error).message, `an integer from 0 to ${Number.MAX_SAFE_INTEGER}`);
     }
     return { prompt, negativePrompt, n, height, width, steps, guidanceScale, seed };
   }
@@ -195,6 +224,17 @@ export class ImagePipeline {
       withNegative: this.family.usesNegativePrompt(request.guidanceScale),
       maxSequenceLength,
     });
+  }
+
+  /** Noise [B, C, h, w] in a serving request's latents layout (FLUX packs 2×2 patches). */
+  requestLatents(noise: Tensor): Tensor {
+    return this.family.requestLatents(noise);
+  }
+
+  /** A serving result of a request of height × width pixels back to [B, C, h, w] for decode(). */
+  imageLatents(latents: Tensor, height: number, width: number): Tensor {
+    const vae = this.vaeScale;
+    return this.family.imageLatents(latents, height / vae, width / vae);
   }
 
   /** The initial noise Diffusers draws for the request (f32, as a CPU pipeline draws it). */

@@ -5,6 +5,9 @@
  * prompt, and the latent shape its prepare_latents draws noise in. The transformer side of each family
  * is in families/; decoding is the same for all three (decode.ts).
  */
+import { PIXART_SIGMA_CAPTION_TOKENS } from '../checkpoint/pixart-config.js';
+import { packLatents, unpackLatents } from '../models/flux/packing.js';
+import type { Tensor } from '../native/index.js';
 import { encodeFluxPrompts, FLUX_TEXT } from './prompts/flux.js';
 import { encodePixartPrompts, PIXART_TEXT } from './prompts/pixart.js';
 import type { PromptRequest, PromptTensors, TextStack } from './prompts/prompt-encoder.js';
@@ -45,9 +48,21 @@ export interface PipelineFamily {
     width: number,
     vaeScale: number,
   ): number[];
+  /**
+   * The T5 length that gives a serving plan's text tokens (`plan.model.textTokens`: tokens joined to the
+   * image sequence; 0 for cross-attention, where the pipeline's own length holds).
+   */
+  maxSequenceLengthFor(planTextTokens: number): number;
+  /** Noise [B, C, h, w] in the layout a serving request carries its latents (FLUX: packed 2×2). */
+  requestLatents(noise: Tensor): Tensor;
+  /** A serving result back to [B, C, h, w] for the VAE; h, w in latent pixels. */
+  imageLatents(latents: Tensor, latentHeight: number, latentWidth: number): Tensor;
 }
 
 const classicCfg = (scale: number): boolean => scale > 1;
+const spatial = (latents: Tensor): Tensor => latents;
+/** CLIP's 77 tokens that StableDiffusion3Pipeline puts before the T5 tokens. */
+const SD3_CLIP_TOKENS = 77;
 
 export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
   {
@@ -72,6 +87,9 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
       2 * Math.floor(h / (vae * 2)),
       2 * Math.floor(w / (vae * 2)),
     ],
+    maxSequenceLengthFor: (tokens) => tokens,
+    requestLatents: packLatents,
+    imageLatents: unpackLatents,
   },
   {
     family: 'sd3',
@@ -87,6 +105,9 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
     usesNegativePrompt: classicCfg,
     sizeMultiple: (t, vae) => vae * t.patchSize,
     latentShape: (t, batch, h, w, vae) => [batch, t.inChannels, Math.floor(h / vae), Math.floor(w / vae)],
+    maxSequenceLengthFor: (tokens) => tokens - SD3_CLIP_TOKENS,
+    requestLatents: spatial,
+    imageLatents: spatial,
   },
   {
     family: 'pixart',
@@ -98,10 +119,14 @@ export const PIPELINE_FAMILIES: readonly PipelineFamily[] = [
     encode: encodePixartPrompts,
     defaultSteps: () => 20,
     defaultGuidanceScale: () => 4.5,
-    defaultMaxSequenceLength: () => 300,
+    defaultMaxSequenceLength: () => PIXART_SIGMA_CAPTION_TOKENS,
     usesNegativePrompt: classicCfg,
     sizeMultiple: (t, vae) => vae * t.patchSize,
     latentShape: (t, batch, h, w, vae) => [batch, t.inChannels, Math.floor(h / vae), Math.floor(w / vae)],
+    // Cross-attention: the plan joins no text tokens; the caption is the pipeline's 300 T5 tokens.
+    maxSequenceLengthFor: (tokens) => (tokens > 0 ? tokens : PIXART_SIGMA_CAPTION_TOKENS),
+    requestLatents: spatial,
+    imageLatents: spatial,
   },
 ];
 

@@ -8,17 +8,10 @@ import { unpackLatents } from '../../../src/runtime/models/flux/packing.js';
 import { Tensor } from '../../../src/runtime/native/index.js';
 import { ImagePipeline } from '../../../src/runtime/pipeline/image-pipeline.js';
 import { pixelAgreement } from '../../support/image-compare.js';
-import { pipelineFixture, readPipelineJson } from '../../support/pipeline-fixtures.js';
+import { pipelineCases, pipelineFixture } from '../../support/pipeline-fixtures.js';
 import { SafetensorsLite } from '../../support/safetensors-lite.js';
 
-interface PipelineCase {
-  pipeline: string;
-  case: string;
-  file: string;
-  height: number;
-  width: number;
-}
-const { cases } = readPipelineJson<{ cases: PipelineCase[] }>('pipelines.json');
+const cases = pipelineCases();
 
 describe('decoding the pipelines final latents gives their images', () => {
   for (const c of cases) {

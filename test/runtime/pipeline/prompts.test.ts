@@ -9,18 +9,11 @@ import { encodeFluxPrompts, FLUX_TEXT } from '../../../src/runtime/pipeline/prom
 import { encodePixartPrompts, PIXART_TEXT } from '../../../src/runtime/pipeline/prompts/pixart.js';
 import { loadTextStack, type PromptTensors } from '../../../src/runtime/pipeline/prompts/prompt-encoder.js';
 import { encodeSd3Prompts, SD3_TEXT } from '../../../src/runtime/pipeline/prompts/sd3.js';
-import { pipelineFixture, readPipelineJson } from '../../support/pipeline-fixtures.js';
+import { pipelineCases, pipelineFixture } from '../../support/pipeline-fixtures.js';
 import { SafetensorsLite } from '../../support/safetensors-lite.js';
 import { maxRelativeError } from '../parallel/harness.js';
 
-interface PipelineCase {
-  pipeline: string;
-  case: string;
-  file: string;
-  prompt: string;
-  negative_prompt: string | null;
-}
-const { cases } = readPipelineJson<{ cases: PipelineCase[] }>('pipelines.json');
+const cases = pipelineCases();
 
 const ENCODERS = {
   'flux-dev': { text: FLUX_TEXT, encode: encodeFluxPrompts, length: 512 },
