@@ -140,6 +140,41 @@ function parallelFlags(values: Record<string, string | boolean | undefined>): Pa
   }
 }
 
+/**
+ * The denoise request of `options` run to its output file: the pre-flight, then one process or the local
+ * group. Errors are one line on stderr and a non-zero exit code (the generate command runs it too).
+ */
+export async function denoiseToFile(options: DenoiseCommandOptions): Promise<number> {
+  try {
+    // Shapes, degrees and guidance against the inputs and the checkpoint, before a worker starts.
+    preflightDenoise(options, options.parallel ?? ONE_PROCESS);
+  } catch (err) {
+    return reportFailure('denoise', err);
+  }
+  if (options.parallel) return runParallelDenoise(options, options.parallel);
+  if (options.device.kind === 'cuda' || options.device.kind === 'cuda-shared') {
+    throw new UsageError(
+      'the one-process denoiser runs on CPU; --device cuda applies to a parallel group (--ulysses, --ring, …)',
+    );
+  }
+  try {
+    const loaded = loadTransformer(options.model);
+    const scheduler = readSchedulerConfig(options.model);
+    const { inputs, finish } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
+    const guidanceScale = options.guidanceScale ?? loaded.arch.family.defaultGuidanceScale;
+    const result = await denoise(loaded, inputs, {
+      steps: options.steps,
+      guidanceScale,
+      scheduler,
+      onStep: (s) => logger.info({ step: s.index, timestep: s.timestep, ms: Math.round(s.ms) }, 'step'),
+    });
+    writeSafetensors(options.output, new Map([['latents', finish(result.latents)]]));
+    return 0;
+  } catch (err) {
+    return reportFailure('denoise', err);
+  }
+}
+
 export const denoiseCommand: Command = {
   name: 'denoise',
   summary: 'run the denoising loop: one process, or a local parallel group (--ulysses, --ring, …)',
@@ -149,33 +184,6 @@ export const denoiseCommand: Command = {
       process.stdout.write(DENOISE_USAGE);
       return 0;
     }
-    try {
-      // Shapes, degrees and guidance against the inputs and the checkpoint, before a worker starts.
-      preflightDenoise(options, options.parallel ?? ONE_PROCESS);
-    } catch (err) {
-      return reportFailure('denoise', err);
-    }
-    if (options.parallel) return runParallelDenoise(options, options.parallel);
-    if (options.device.kind === 'cuda' || options.device.kind === 'cuda-shared') {
-      throw new UsageError(
-        'the one-process denoiser runs on CPU; --device cuda applies to a parallel group (--ulysses, --ring, …)',
-      );
-    }
-    try {
-      const loaded = loadTransformer(options.model);
-      const scheduler = readSchedulerConfig(options.model);
-      const { inputs, finish } = denoiseInputs(loaded, NamedTensors.read(options.inputs));
-      const guidanceScale = options.guidanceScale ?? loaded.arch.family.defaultGuidanceScale;
-      const result = await denoise(loaded, inputs, {
-        steps: options.steps,
-        guidanceScale,
-        scheduler,
-        onStep: (s) => logger.info({ step: s.index, timestep: s.timestep, ms: Math.round(s.ms) }, 'step'),
-      });
-      writeSafetensors(options.output, new Map([['latents', finish(result.latents)]]));
-      return 0;
-    } catch (err) {
-      return reportFailure('denoise', err);
-    }
+    return denoiseToFile(options);
   },
 };

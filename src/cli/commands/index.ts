@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { demo } from './demo.js';
 import { denoiseCommand } from './denoise.js';
 import { fetchModelCommand } from './fetch-model.js';
+import { generateCommand } from './generate.js';
 import { operatorCommand } from './operator.js';
 import { planCommand } from './plan.js';
 import { runTransformerCommand } from './run-transformer.js';
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   workerCommand,
   runTransformerCommand,
   denoiseCommand,
+  generateCommand,
   fetchModelCommand,
   demo,
 ];
