@@ -12,7 +12,7 @@ import type { Communicator } from '../comm/index.js';
 import { ops, Tensor } from '../native/index.js';
 import { decodePatchParallel } from '../parallel/patch-vae.js';
 import { type RgbImage, toRgbImages } from './image/pixels.js';
-import { encodePng } from './image/png.js';
+import { type ImageAsk, type ImageRequest, ImageRequestError, requestPng } from './image-request.js';
 import { checkSeed, seededNoise } from './noise.js';
 import {
   type PipelineFamily,
@@ -25,42 +25,7 @@ import { loadVaeDecoder } from './vae/load-vae.js';
 import { wholeImage } from './vae/spatial-ops.js';
 import { vaeScaleFactor } from './vae/vae-config.js';
 
-export class ImageRequestError extends Error {
-  override readonly name = 'ImageRequestError';
-  constructor(
-    /** The request field at fault (prompt, size, n, steps, …). */
-    readonly field: string,
-    message: string,
-    /** What would be accepted. */
-    readonly fix?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** What a caller asks for; unset fields take the pipeline's defaults. */
-export interface ImageAsk {
-  prompt: string;
-  negativePrompt?: string;
-  n?: number;
-  height?: number;
-  width?: number;
-  steps?: number;
-  guidanceScale?: number;
-  seed?: number;
-}
-
-/** A request with every field decided. */
-export interface ImageRequest {
-  prompt: string;
-  negativePrompt: string;
-  n: number;
-  height: number;
-  width: number;
-  steps: number;
-  guidanceScale: number;
-  seed: number;
-}
+export { type ImageAsk, type ImageRequest, ImageRequestError } from './image-request.js';
 
 /** What a serving group accepts beyond the pipeline's own checks (its plan); unset: the pipeline's. */
 export interface ImageLimits {
@@ -270,15 +235,6 @@ export class ImagePipeline {
 
   /** A PNG with the request recorded in its text chunks. */
   png(image: RgbImage, request: ImageRequest, model: string): Uint8Array {
-    return encodePng(image, {
-      prompt: request.prompt,
-      ...(request.negativePrompt ? { negative_prompt: request.negativePrompt } : {}),
-      seed: String(request.seed),
-      steps: String(request.steps),
-      guidance: String(request.guidanceScale),
-      size: `${request.width}x${request.height}`,
-      model,
-      software: 'Tessera',
-    });
+    return requestPng(image, request, model);
   }
 }

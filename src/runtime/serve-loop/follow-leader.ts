@@ -1,16 +1,20 @@
 /**
  * A non-leader rank's serve loop: wait for the leader's next broadcast; on a run, take part in the same
- * parallel denoise; on a heartbeat, wait again; on shutdown, return. A failed receive or run rejects —
- * the group is broken and the caller exits non-zero.
+ * parallel denoise; on a decode, decode its band of the latents with the VAE; on a heartbeat, wait
+ * again; on shutdown, return. A failed receive, run or decode rejects — the group is broken and the
+ * caller exits non-zero.
  */
 import type { Logger } from '../../shared/log.js';
 import type { Communicator } from '../comm/index.js';
 import type { Tensor } from '../native/index.js';
 import { receiveMessage } from './group-channel.js';
 import { inputsFromTensors } from './group-message.js';
+import type { RankDecoder } from './rank-decoder.js';
 import type { RankModel } from './rank-model.js';
 
 export interface FollowOptions {
+  /** Decodes the leader's decode messages (the images API). */
+  decoder: RankDecoder;
   /** Called after the first run completes (the leader's warm-up run). */
   onFirstRun: () => void;
   logger: Logger;
@@ -29,6 +33,15 @@ export async function followLeader(
       return;
     }
     if (message.kind === 'heartbeat') continue;
+    if (message.kind === 'decode') {
+      try {
+        // Every rank's decode ends with the whole image gathered; the leader's answers the request.
+        await options.decoder.decode(tensors.get('latents') as Tensor);
+      } finally {
+        for (const t of tensors.values()) t.release();
+      }
+      continue;
+    }
     if (message.family !== model.family) {
       throw new Error(
         `the leader sent a ${message.family} batch but this rank holds a ${model.family} model`,

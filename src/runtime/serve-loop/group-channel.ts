@@ -20,7 +20,7 @@ const ROOT = 0;
 
 export interface Received {
   message: GroupMessage;
-  /** A run's tensors, by field (empty for heartbeat and shutdown). */
+  /** A run's tensors by field, a decode's latents as `latents` (empty for heartbeat and shutdown). */
   tensors: Map<InputField, Tensor>;
 }
 
@@ -30,8 +30,13 @@ export async function receiveMessage(world: Communicator): Promise<Received> {
   await world.broadcast(header, ROOT);
   const message = decodeHeader(header);
   const tensors = new Map<InputField, Tensor>();
-  if (message.kind !== 'run') return { message, tensors };
-  for (const spec of message.tensors) {
+  const specs =
+    message.kind === 'run'
+      ? message.tensors
+      : message.kind === 'decode'
+        ? [{ field: 'latents', shape: message.shape }]
+        : [];
+  for (const spec of specs) {
     const values = new Float32Array(elementCount(spec.shape));
     await world.broadcast(values, ROOT);
     tensors.set(spec.field, tensorFrom(values, spec.shape));

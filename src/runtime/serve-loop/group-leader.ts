@@ -1,7 +1,8 @@
 /**
- * Rank 0's side of the serve loop: the GroupDenoise the serving executor calls. Each batch is broadcast
- * to every rank (header, then tensors) and denoised by all of them together; the leader's share of the
- * parallel denoise returns the whole batch. While idle, the leader broadcasts heartbeats so that waiting
+ * Rank 0's side of the serve loop: the GroupDenoise and GroupDecode the serving executor calls. Each
+ * batch is broadcast to every rank (header, then tensors) and denoised by all of them together; the
+ * leader's share of the parallel denoise returns the whole batch. Latents to decode into images go to
+ * the VAE ranks the same way. While idle, the leader broadcasts heartbeats so that waiting
  * ranks never hit the collective timeout between requests and a dead peer is found between requests too.
  * Any communicator failure is fatal for the group: `onFatal` takes the leader out of service.
  */
@@ -9,9 +10,11 @@ import type { Logger } from '../../shared/log.js';
 import type { Communicator } from '../comm/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { Tensor } from '../native/index.js';
+import type { RgbImage } from '../pipeline/image/pixels.js';
 import type { GroupDenoiseOptions } from '../serving/index.js';
 import { LeaderChannel, tensorHeaders } from './group-channel.js';
 import { inputTensors } from './group-message.js';
+import type { RankDecoder } from './rank-decoder.js';
 import type { RankModel } from './rank-model.js';
 
 export interface GroupLeaderOptions {
@@ -33,6 +36,7 @@ export class GroupLeader {
 
   constructor(
     private readonly model: RankModel,
+    private readonly decoder: RankDecoder,
     world: Communicator,
     private readonly options: GroupLeaderOptions,
   ) {
@@ -75,6 +79,30 @@ export class GroupLeader {
         return result;
       } catch (err) {
         this.fail(`run ${requestId} failed: ${(err as Error).message}`, err);
+        throw err;
+      } finally {
+        this.busy = false;
+        this.lastSent = performance.now();
+      }
+    });
+
+  /**
+   * The GroupDecode of the serving executor: latents [B, C, h, w] → B images, patch-parallel over the
+   * group when the plan's VAE ranks are the whole group (the latents are broadcast first).
+   */
+  readonly decode = (latents: Tensor, requestId: string): Promise<RgbImage[]> =>
+    this.channel.exclusive(async () => {
+      if (this.stopped) throw new Error('the group is shutting down');
+      this.busy = true;
+      try {
+        if (this.decoder.shared) {
+          await this.channel.send({ kind: 'decode', requestId, shape: [...latents.shape] }, [
+            ['latents', latents],
+          ]);
+        }
+        return await this.decoder.decode(latents);
+      } catch (err) {
+        this.fail(`decoding ${requestId} failed: ${(err as Error).message}`, err);
         throw err;
       } finally {
         this.busy = false;

@@ -5,6 +5,8 @@
  * in the header's order, with the shapes it gives.
  *
  *  - run: one batch to denoise (family, steps, guidance, seeds, request id, the DenoiseInputs' tensors);
+ *  - decode: one request's denoised latents [B, C, h, w] (one tensor) for the VAE ranks to decode
+ *    patch-parallel (the images API);
  *  - heartbeat: sent by an idle leader well within the collective timeout, so waiting ranks do not time
  *    out between requests and a dead peer is noticed while nobody is asking for images;
  *  - shutdown: every rank leaves its loop and closes its communicators.
@@ -40,7 +42,14 @@ export interface RunMessage {
   tensors: TensorHeader[];
 }
 
-export type GroupMessage = { kind: 'heartbeat' } | { kind: 'shutdown' } | RunMessage;
+export interface DecodeMessage {
+  kind: 'decode';
+  requestId: string;
+  /** The latents' shape; their values follow as one broadcast. */
+  shape: number[];
+}
+
+export type GroupMessage = { kind: 'heartbeat' } | { kind: 'shutdown' } | RunMessage | DecodeMessage;
 
 export class GroupMessageError extends Error {
   override readonly name = 'GroupMessageError';
@@ -71,7 +80,16 @@ export function decodeHeader(buf: Uint8Array): GroupMessage {
   const kind = (value as { kind?: unknown } | null)?.kind;
   if (kind === 'heartbeat' || kind === 'shutdown') return { kind };
   if (kind === 'run' && isRunMessage(value)) return value;
+  if (kind === 'decode' && isDecodeMessage(value)) return value;
   throw new GroupMessageError(`unknown header ${JSON.stringify(value).slice(0, 200)}`);
+}
+
+const isShape = (shape: unknown): shape is number[] =>
+  Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0);
+
+function isDecodeMessage(value: unknown): value is DecodeMessage {
+  const m = value as Partial<DecodeMessage>;
+  return typeof m.requestId === 'string' && isShape(m.shape) && m.shape.length === 4;
 }
 
 function isRunMessage(value: unknown): value is RunMessage {
@@ -84,13 +102,7 @@ function isRunMessage(value: unknown): value is RunMessage {
     typeof m.guidanceScale === 'number' &&
     Array.isArray(m.seeds) &&
     Array.isArray(m.tensors) &&
-    m.tensors.every(
-      (t) =>
-        typeof t.field === 'string' &&
-        FIELD_PATTERN.test(t.field) &&
-        Array.isArray(t.shape) &&
-        t.shape.every((d) => Number.isInteger(d) && d >= 0),
-    )
+    m.tensors.every((t) => typeof t.field === 'string' && FIELD_PATTERN.test(t.field) && isShape(t.shape))
   );
 }
 

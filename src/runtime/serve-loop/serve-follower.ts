@@ -5,10 +5,13 @@
  * a follower whose leader never does is killed by its launcher after the grace period.
  */
 
+import { pipelinePlacement } from '../../shared/plan/index.js';
+import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import { followLeader } from './follow-leader.js';
+import { RankDecoder } from './rank-decoder.js';
 import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 
@@ -33,7 +36,10 @@ export async function serveAsFollower(setup: RankSetup): Promise<number> {
     reportToLauncher(rank, 'joined');
     logger.info({ size: group.size, coords: group.coords }, 'joined the group');
     const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);
+    const vaeRanks = pipelinePlacement(plan).vaeDecode.ranks;
+    const decoder = new RankDecoder(() => ImagePipeline.open(setup.modelPath), group.world, vaeRanks, logger);
     await followLeader(model, group.world, {
+      decoder,
       logger,
       onFirstRun: () => {
         logger.info('warmed up');

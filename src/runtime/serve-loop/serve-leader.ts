@@ -5,19 +5,74 @@
  * reason, communicators aborted so every peer fails at once, exit 1).
  */
 
+import { basename } from 'node:path';
+import { pipelinePlacement } from '../../shared/plan/index.js';
+import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
+import type { Tensor } from '../native/index.js';
+import type { RgbImage } from '../pipeline/image/pixels.js';
+import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import {
   DenoiseExecutor,
+  type ImageService,
   type LeaderServer,
+  PipelineImages,
+  type ServingLimits,
   servingLimitsFromPlan,
   startLeaderServing,
 } from '../serving/index.js';
 import { GroupLeader } from './group-leader.js';
+import { RankDecoder } from './rank-decoder.js';
 import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 import { warmUp } from './warm-up.js';
+
+interface LeaderImages {
+  pipeline: ImagePipeline;
+  service: ImageService;
+}
+
+/**
+ * The images API when the model folder is a whole Diffusers pipeline (tokenizers, text encoders, VAE);
+ * null, said once in the log, when it holds the transformer only (the group serves latents).
+ */
+function imageServiceFor(setup: RankSetup, limits: ServingLimits): LeaderImages | null {
+  const { logger, plan } = setup;
+  let pipeline: ImagePipeline;
+  try {
+    pipeline = ImagePipeline.open(setup.modelPath);
+  } catch (err) {
+    logger.warn({ err }, 'images API off: the model folder is not a prompt-to-image pipeline');
+    return null;
+  }
+  const missing = pipeline.missingComponents();
+  if (missing.length > 0) {
+    logger.info({ missing }, 'images API off: the model folder has no text encoders or VAE (latents only)');
+    return null;
+  }
+  const name = setup.env[RUNTIME_ENV.inferenceName] ?? basename(setup.modelPath);
+  return { pipeline, service: new PipelineImages(pipeline, limits, plan.model.textTokens, name) };
+}
+
+/** A serving result (the request's latents layout) → images, decoded by the group's VAE ranks. */
+async function decodeOnGroup(
+  leader: GroupLeader,
+  pipeline: ImagePipeline,
+  size: { height: number; width: number },
+  latents: Tensor,
+  requestId: string,
+): Promise<RgbImage[]> {
+  const spatial = pipeline.imageLatents(latents, size.height, size.width);
+  try {
+    return await leader.decode(spatial, requestId);
+  } finally {
+    if (spatial !== latents) spatial.release();
+  }
+}
+
+const notJoined = (): Promise<never> => Promise.reject(new Error('the group is not joined yet'));
 
 /** How long a failed leader keeps answering (503 with the reason) before it exits. */
 const FATAL_LINGER_MS = 500;
@@ -58,16 +113,21 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       }
     };
 
+    const limits = servingLimitsFromPlan(plan, dims);
+    const images = imageServiceFor(setup, limits);
     const executor = new DenoiseExecutor({
       family: setup.arch.family,
       latentHeight: plan.request.height / plan.model.vaeScaleFactor,
       latentWidth: plan.request.width / plan.model.vaeScaleFactor,
       maxBatch: plan.request.maxBatch,
       batchMultiple: plan.degrees.dataParallel,
-      denoise: (inputs, options, signal) =>
-        leader
-          ? leader.denoise(inputs, options, signal)
-          : Promise.reject(new Error('the group is not joined yet')),
+      denoise: (inputs, options, signal) => (leader ? leader.denoise(inputs, options, signal) : notJoined()),
+      ...(images
+        ? {
+            decode: (latents: Tensor, requestId: string) =>
+              leader ? decodeOnGroup(leader, images.pipeline, plan.request, latents, requestId) : notJoined(),
+          }
+        : {}),
       // Any failed run may have left the ranks at different collectives: the group cannot go on.
       isFatal: () => true,
     });
@@ -78,6 +138,7 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
         plan,
         dims,
         executor,
+        ...(images ? { images: images.service } : {}),
         logger,
         host: setup.addresses.storeListenHost,
         onDrained: () => void drained(),
@@ -88,12 +149,15 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       reportToLauncher(rank, 'joined');
       logger.info({ size: group.size, coords: group.coords }, 'joined the group');
       const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);
-      leader = new GroupLeader(model, group.world, {
+      const vaeRanks = pipelinePlacement(plan).vaeDecode.ranks;
+      const openPipeline = () => images?.pipeline ?? ImagePipeline.open(setup.modelPath);
+      const decoder = new RankDecoder(openPipeline, group.world, vaeRanks, logger);
+      leader = new GroupLeader(model, decoder, group.world, {
         heartbeatMs: Math.max(100, Math.floor(setup.timeoutMs / 4)),
         logger,
         onFatal: fail,
       });
-      const ms = await warmUp(executor, servingLimitsFromPlan(plan, dims));
+      const ms = await warmUp(executor, limits, images?.service);
       logger.info({ ms: Math.round(ms) }, 'group warmed up');
       reportToLauncher(rank, 'warmed-up');
       server.markStarted();

@@ -1,11 +1,21 @@
 /**
  * The leader's warm-up: one run of the plan's request shape through the real executor (so every rank
- * runs the same code path as for a request: broadcast, parallel denoise, collection), with zero inputs
- * and a single step — enough to touch every weight and open every communicator path once.
+ * runs the same code path as for a request: broadcast, parallel denoise, collection) and a single step —
+ * enough to touch every weight and open every communicator path once. With the images API on, the run
+ * is an images request for a short prompt: the text encoders load and encode on the leader, and every
+ * VAE rank loads the VAE and decodes once, so a request's shapes that the plan and the pipeline folder
+ * disagree on fail the start rather than the first request. Otherwise the inputs are zeros.
  */
-import type { F32Tensor, GenerationExecutor, GenerationRequest, ServingLimits } from '../serving/index.js';
+import type {
+  F32Tensor,
+  GenerationExecutor,
+  GenerationRequest,
+  ImageService,
+  ServingLimits,
+} from '../serving/index.js';
 
 export const WARM_UP_ID = 'warm-up';
+const WARM_UP_PROMPT = 'warm-up';
 
 export function warmUpRequest(limits: ServingLimits): GenerationRequest {
   const guidanceScale = limits.defaultGuidanceScale;
@@ -19,8 +29,19 @@ export function warmUpRequest(limits: ServingLimits): GenerationRequest {
   return { id: WARM_UP_ID, batchSize: 1, tensors, steps: 1, guidanceScale, seed: null };
 }
 
-export async function warmUp(executor: GenerationExecutor, limits: ServingLimits): Promise<number> {
+async function warmUpImagesRequest(images: ImageService): Promise<GenerationRequest> {
+  const { request, tensors } = await images.prepare({ prompt: WARM_UP_PROMPT, n: 1, steps: 1, seed: 0 });
+  const { guidanceScale, seed } = request;
+  return { id: WARM_UP_ID, batchSize: 1, tensors, steps: 1, guidanceScale, seed, output: 'images' };
+}
+
+export async function warmUp(
+  executor: GenerationExecutor,
+  limits: ServingLimits,
+  images?: ImageService,
+): Promise<number> {
   const started = performance.now();
-  await executor.run([warmUpRequest(limits)], new AbortController().signal);
+  const request = images ? await warmUpImagesRequest(images) : warmUpRequest(limits);
+  await executor.run([request], new AbortController().signal);
   return performance.now() - started;
 }

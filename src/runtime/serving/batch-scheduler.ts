@@ -81,6 +81,21 @@ export class BatchScheduler {
     return this.options.queueSize;
   }
 
+  /**
+   * Throws what submit() would throw now for want of room (503 closed, 429 full), so a caller can refuse
+   * before doing work for a request that cannot be queued (the images route's prompt encoding).
+   */
+  checkRoom(): void {
+    if (this.closedWith) throw this.closedWith;
+    if (this.running && this.queue.length >= this.options.queueSize) {
+      const retryAfter = this.retryAfterSeconds();
+      throw new RequestError(429, 'queue_full', `the queue holds ${this.queue.length} requests, its limit`, {
+        fix: `retry after ${retryAfter} s, or add groups (spec.replicas)`,
+        headers: { 'retry-after': String(retryAfter) },
+      });
+    }
+  }
+
   /** Queues a valid request; throws RequestError (429 full, 503 closed) without changing anything. */
   submit(request: GenerationRequest, batchKey: string, timeoutMs: number): Ticket {
     if (this.closedWith) throw this.closedWith;
@@ -95,13 +110,7 @@ export class BatchScheduler {
         },
       );
     }
-    if (this.running && this.queue.length >= this.options.queueSize) {
-      const retryAfter = this.retryAfterSeconds();
-      throw new RequestError(429, 'queue_full', `the queue holds ${this.queue.length} requests, its limit`, {
-        fix: `retry after ${retryAfter} s, or add groups (spec.replicas)`,
-        headers: { 'retry-after': String(retryAfter) },
-      });
-    }
+    this.checkRoom();
     let settle!: (outcome: Outcome) => void;
     const outcome = new Promise<Outcome>((resolve) => {
       settle = resolve;

@@ -8,9 +8,11 @@ import { CommError } from '../comm/errors.js';
 import { type DenoiseInputs, inputTensors } from '../denoise/inputs.js';
 import type { ModelFamily } from '../families/index.js';
 import { Tensor } from '../native/index.js';
+import type { RgbImage } from '../pipeline/image/pixels.js';
 import { concatSamples, firstSamples, padSamples, splitSamples } from './batch-tensors.js';
 import {
   ExecutorFatalError,
+  type F32Tensor,
   type GenerationExecutor,
   type GenerationRequest,
   type GenerationResult,
@@ -36,6 +38,12 @@ export type GroupDenoise = (
   signal: AbortSignal,
 ) => Promise<Tensor>;
 
+/**
+ * Decodes one request's denoised latents (its samples, in the request's latents layout) to images on
+ * the group: the leader's serving loop sends them to the VAE ranks, which decode patch-parallel.
+ */
+export type GroupDecode = (latents: Tensor, requestId: string) => Promise<RgbImage[]>;
+
 export interface DenoiseExecutorOptions {
   /** Turns a batch's tensors into the denoiser's inputs. */
   family: ModelFamily;
@@ -49,6 +57,8 @@ export interface DenoiseExecutorOptions {
    */
   batchMultiple?: number;
   denoise: GroupDenoise;
+  /** How a request for images gets them; absent: this group answers latents only. */
+  decode?: GroupDecode;
   /** Which failures end the group; default: communicator errors (a dead or stuck peer). */
   isFatal?: (err: unknown) => boolean;
 }
@@ -91,10 +101,17 @@ export class DenoiseExecutor implements GenerationExecutor {
         signal,
       );
       const whole = firstSamples({ shape: [...latents.shape], data: latents.toFloat32Array() }, samples);
-      return splitSamples(
+      const parts = splitSamples(
         whole,
         batch.map((r) => r.batchSize),
-      ).map((part) => ({ latents: part }));
+      );
+      const results: GenerationResult[] = [];
+      for (const [i, part] of parts.entries()) {
+        const request = batch[i] as GenerationRequest;
+        const images = request.output === 'images' ? await this.decode(part, request.id) : undefined;
+        results.push(images ? { latents: part, images } : { latents: part });
+      }
+      return results;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.isFatal(err)) throw new ExecutorFatalError(message, { cause: err });
@@ -103,6 +120,16 @@ export class DenoiseExecutor implements GenerationExecutor {
       // Read the result before releasing anything: the group may hand back a view of an input.
       if (latents && latents !== inputs.latents) latents.release();
       releaseInputs(inputs);
+    }
+  }
+
+  private async decode(latents: F32Tensor, requestId: string): Promise<RgbImage[]> {
+    if (!this.options.decode) throw new Error('this group answers latents only: it has no image decoder');
+    const tensor = Tensor.fromArray(latents.data, latents.shape);
+    try {
+      return await this.options.decode(tensor, requestId);
+    } finally {
+      tensor.release();
     }
   }
 

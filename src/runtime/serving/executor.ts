@@ -2,6 +2,7 @@
  * The seam between the HTTP server and the model code. The group leader's rank-0 loop implements
  * GenerationExecutor; the server knows nothing about models, ranks or communicators.
  */
+import type { RgbImage } from '../pipeline/image/pixels.js';
 
 /** A dense little-endian f32 tensor, row-major, as it travels over HTTP. */
 export interface F32Tensor {
@@ -20,11 +21,18 @@ export interface GenerationRequest {
   readonly guidanceScale: number;
   /** Passed through for executors that draw noise (none of the flow-match schedulers do); null: unset. */
   readonly seed: number | null;
+  /**
+   * What the request wants back: the denoised latents (`/v1/denoise`, the default) or, besides them, the
+   * images the group's VAE decodes from them (`/v1/images/generations`).
+   */
+  readonly output?: 'latents' | 'images';
 }
 
 export interface GenerationResult {
   /** Denoised latents, same layout and shape as the request's `latents`. */
   readonly latents: F32Tensor;
+  /** One 8-bit RGB image per sample, when the request's output is 'images'. */
+  readonly images?: readonly RgbImage[];
 }
 
 /** What the group leader's rank-0 loop provides. */

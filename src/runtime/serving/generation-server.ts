@@ -1,5 +1,6 @@
 /**
- * The group leader's HTTP server: probes, metrics, and `POST /v1/denoise` in front of the executor.
+ * The group leader's HTTP server: probes, metrics, `POST /v1/denoise` and — when the model folder is a
+ * whole pipeline — `POST /v1/images/generations` in front of the executor.
  * Probes and metrics are open (kubelet and Prometheus do not carry tokens); generation routes need the
  * bearer token when one is configured.
  */
@@ -12,6 +13,8 @@ import { DENOISE_PATH, DenoiseRoute } from './denoise-route.js';
 import type { GenerationExecutor } from './executor.js';
 import { HealthState } from './health-state.js';
 import { sendError } from './http-io.js';
+import type { ImageService } from './image-service.js';
+import { IMAGES_PATH, ImagesRoute } from './images-route.js';
 import type { ServingLimits } from './limits.js';
 import { closeServer, listenOn } from './listen.js';
 import { answerProbe, isProbePath } from './probe-routes.js';
@@ -27,6 +30,8 @@ export interface GenerationServerOptions {
   /** TESSERA_SERVING_AUTH_TOKEN; undefined: no authentication. */
   authToken: string | undefined;
   logger: Logger;
+  /** Prompts to PNGs; absent: the images route answers 404 saying why. */
+  images?: ImageService;
 }
 
 const METRICS_PATH = '/metrics';
@@ -86,6 +91,7 @@ export class GenerationServer {
   readonly metrics: ServingMetrics;
   private readonly scheduler: BatchScheduler;
   private readonly denoise: DenoiseRoute;
+  private readonly images: ImagesRoute | null;
   private readonly authorized: (header: string | undefined) => boolean;
   private readonly server: Server;
   private readonly logger: Logger;
@@ -108,6 +114,7 @@ export class GenerationServer {
       onFatal: (reason, cause) => this.reportFatal(reason, cause),
     });
     this.denoise = new DenoiseRoute(limits, this.scheduler);
+    this.images = options.images ? new ImagesRoute(limits, this.scheduler, options.images) : null;
     this.authorized = bearerChecker(options.authToken);
     this.server = createServer((req, res) => {
       void this.route(req, res, false);
@@ -177,7 +184,7 @@ export class GenerationServer {
     let errorCode: string | undefined;
     res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 499;
-      if (path === DENOISE_PATH) this.metrics.requests.inc({ code: String(status) });
+      if (path === DENOISE_PATH || path === IMAGES_PATH) this.metrics.requests.inc({ code: String(status) });
       const line = {
         method: req.method,
         path,
@@ -232,8 +239,19 @@ export class GenerationServer {
       } else answerProbe(path, this.health, res);
       return;
     }
-    if (path !== DENOISE_PATH) {
-      throw new RequestError(404, 'not_found', `no route ${path}`, { fix: `POST ${DENOISE_PATH}` });
+    if (path !== DENOISE_PATH && path !== IMAGES_PATH) {
+      const routes = this.images ? `${DENOISE_PATH} or ${IMAGES_PATH}` : DENOISE_PATH;
+      throw new RequestError(404, 'not_found', `no route ${path}`, { fix: `POST ${routes}` });
+    }
+    if (path === IMAGES_PATH && !this.images) {
+      throw new RequestError(
+        404,
+        'no_pipeline',
+        'this group serves latents only: its model folder has no text encoders and VAE',
+        {
+          fix: `POST ${DENOISE_PATH} with embeddings and latents, or mount a whole Diffusers pipeline (model_index.json, tokenizers, text encoders, vae)`,
+        },
+      );
     }
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     if (!this.authorized(req.headers.authorization)) {
@@ -250,6 +268,7 @@ export class GenerationServer {
         headers: { 'retry-after': '5' },
       });
     }
-    await this.denoise.handle(id, url, req, res, logger, expectsContinue);
+    if (path === IMAGES_PATH && this.images) await this.images.handle(id, req, res, logger, expectsContinue);
+    else await this.denoise.handle(id, url, req, res, logger, expectsContinue);
   }
 }

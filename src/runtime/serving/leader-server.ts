@@ -12,7 +12,9 @@
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/log.js';
+import { type ImageAsk, ImageRequestError } from '../pipeline/image-request.js';
 import { ExecutorFatalError, type GenerationExecutor, type GenerationResult } from './executor.js';
+import type { ImageService } from './image-service.js';
 import type { FromServingThread, ServingThreadData, ToServingThread } from './thread-messages.js';
 
 /** Starts the serving thread: from the compiled .js as it is, from the sources through tsx's loader. */
@@ -31,8 +33,13 @@ function startThread(data: ServingThreadData): Worker {
 function owned(results: GenerationResult[]): { results: GenerationResult[]; transfer: ArrayBuffer[] } {
   const copies = results.map((r) => ({
     latents: { shape: [...r.latents.shape], data: r.latents.data.slice() },
+    ...(r.images ? { images: r.images.map((image) => ({ ...image, data: image.data.slice() })) } : {}),
   }));
-  return { results: copies, transfer: copies.map((r) => r.latents.data.buffer as ArrayBuffer) };
+  const transfer = copies.flatMap((r) => [
+    r.latents.data.buffer as ArrayBuffer,
+    ...(r.images ?? []).map((image) => image.data.buffer as ArrayBuffer),
+  ]);
+  return { results: copies, transfer };
 }
 
 export class LeaderServer {
@@ -45,10 +52,17 @@ export class LeaderServer {
     private readonly thread: Worker,
     private readonly executor: GenerationExecutor,
     private readonly logger: Logger,
+    private readonly images: ImageService | undefined,
   ) {}
 
-  static start(data: ServingThreadData, executor: GenerationExecutor, logger: Logger): Promise<LeaderServer> {
-    const server = new LeaderServer(startThread(data), executor, logger);
+  /** `images`: the pipeline's service, on this thread, that the thread's images route asks to prepare. */
+  static start(
+    data: ServingThreadData,
+    executor: GenerationExecutor,
+    logger: Logger,
+    images?: ImageService,
+  ): Promise<LeaderServer> {
+    const server = new LeaderServer(startThread(data), executor, logger, images);
     return server.attach();
   }
 
@@ -102,6 +116,9 @@ export class LeaderServer {
           case 'run':
             void this.run(message.runId, message.batch);
             return;
+          case 'prepare-images':
+            void this.prepareImages(message.prepareId, message.ask);
+            return;
           case 'abort':
             this.aborts.get(message.runId)?.abort(new Error('every client of the batch has gone'));
             return;
@@ -151,6 +168,23 @@ export class LeaderServer {
       });
     } finally {
       this.aborts.delete(runId);
+    }
+  }
+
+  private async prepareImages(prepareId: number, ask: ImageAsk): Promise<void> {
+    try {
+      if (!this.images) throw new Error('this leader has no image service');
+      const prepared = await this.images.prepare(ask);
+      this.post({ kind: 'images-prepared', prepareId, prepared });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof ImageRequestError) {
+        const { field, fix } = err;
+        this.post({ kind: 'images-refused', prepareId, message, field, ...(fix ? { fix } : {}) });
+      } else {
+        this.logger.error({ err }, 'preparing an images request failed');
+        this.post({ kind: 'images-refused', prepareId, message });
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type GenerationResult,
 } from './executor.js';
 import { GenerationServer } from './generation-server.js';
+import { ThreadImageService } from './thread-images.js';
 import type { FromServingThread, ServingThreadData, ToServingThread } from './thread-messages.js';
 
 interface PendingRun {
@@ -64,18 +65,24 @@ async function serve(port: MessagePort, data: ServingThreadData): Promise<void> 
   const logger = log.child({ ...data.logBindings, thread: 'serving' });
   logger.level = data.logLevel;
   const executor = new MainThreadExecutor(data.maxBatch, port);
+  const images = data.images ? new ThreadImageService(data.images.model, port) : undefined;
   const server = new GenerationServer({
     executor,
     limits: data.limits,
     queueSize: data.queueSize,
     authToken: data.authToken,
     logger,
+    ...(images ? { images } : {}),
   });
   port.on('message', (message: ToServingThread) => {
     switch (message.kind) {
       case 'run-done':
       case 'run-failed':
         executor.settle(message);
+        return;
+      case 'images-prepared':
+      case 'images-refused':
+        images?.settle(message);
         return;
       case 'started':
         server.markStarted();

@@ -6,6 +6,7 @@
 import type { Logger } from '../../shared/log.js';
 import type { Plan } from '../../shared/plan/index.js';
 import type { GenerationExecutor } from './executor.js';
+import type { ImageService } from './image-service.js';
 import { LeaderServer } from './leader-server.js';
 import { type CheckpointDims, type LimitOverrides, servingLimitsFromPlan } from './limits.js';
 import { ProbeServer } from './probe-server.js';
@@ -18,6 +19,8 @@ export interface LeaderServingOptions {
   /** From the checkpoint's transformer config (in_channels, joint_attention_dim, pooled_projection_dim). */
   dims: CheckpointDims;
   executor: GenerationExecutor;
+  /** Prompts to PNGs (`POST /v1/images/generations`); absent: latents only. */
+  images?: ImageService;
   logger: Logger;
   overrides?: LimitOverrides;
   /** Defaults to every interface (the pod IP), as the kubelet's probes and the Service need. */
@@ -47,9 +50,11 @@ export async function startLeaderServing(options: LeaderServingOptions): Promise
       host: options.host ?? '0.0.0.0',
       logBindings,
       logLevel: logger.level,
+      ...(options.images ? { images: { model: options.images.model } } : {}),
     },
     options.executor,
     logger,
+    options.images,
   );
   logger.info(
     {
@@ -57,6 +62,7 @@ export async function startLeaderServing(options: LeaderServingOptions): Promise
       queueSize: config.queueSize,
       auth: config.authToken !== undefined,
       thread: 'serving',
+      images: options.images !== undefined,
     },
     'serving on the group leader',
   );

@@ -87,6 +87,14 @@ function integerIn(field: string, value: unknown, min: number, max: number): num
   return value;
 }
 
+/**
+ * Requests with equal keys can share one executor run: same steps, guidance and tensor names (the shapes
+ * past the batch are the plan's). Latents and images requests share runs.
+ */
+export function batchKeyOf(steps: number, guidanceScale: number, names: Iterable<string>): string {
+  return `${steps}|${guidanceScale}|${[...names].sort().join(',')}`;
+}
+
 export function validateRequest(raw: RawRequest, limits: ServingLimits): ValidRequest {
   const p = raw.scalarPrefix;
   const { steps: rawSteps, guidanceScale: rawGuidance, seed: rawSeed, timeoutMs: rawTimeout } = raw.scalars;
@@ -158,7 +166,6 @@ export function validateRequest(raw: RawRequest, limits: ServingLimits): ValidRe
     tensors.set(spec.name, tensor);
   }
   if (batchSize === null) throw invalidField('latents', 'is missing', 'send the initial latents');
-  const present = [...tensors.keys()].sort().join(',');
   return {
     batchSize,
     tensors,
@@ -166,6 +173,6 @@ export function validateRequest(raw: RawRequest, limits: ServingLimits): ValidRe
     guidanceScale,
     seed,
     timeoutMs,
-    batchKey: `${steps}|${guidanceScale}|${present}`,
+    batchKey: batchKeyOf(steps, guidanceScale, tensors.keys()),
   };
 }

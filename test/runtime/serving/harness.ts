@@ -10,6 +10,7 @@ import {
   type GenerationRequest,
   type GenerationResult,
   GenerationServer,
+  type ImageService,
   type ServingLimits,
   servingLimitsFromPlan,
 } from '../../../src/runtime/serving/index.js';
@@ -137,7 +138,13 @@ export function errorOf(json: Record<string, unknown>): {
 
 export async function startServer(
   executor: GenerationExecutor,
-  options: { queueSize?: number; authToken?: string; limits?: ServingLimits; started?: boolean } = {},
+  options: {
+    queueSize?: number;
+    authToken?: string;
+    limits?: ServingLimits;
+    started?: boolean;
+    images?: ImageService;
+  } = {},
 ): Promise<Started> {
   const server = new GenerationServer({
     executor,
@@ -145,6 +152,7 @@ export async function startServer(
     queueSize: options.queueSize ?? 8,
     authToken: options.authToken,
     logger: quietLogger,
+    ...(options.images ? { images: options.images } : {}),
   });
   const address = await server.listen(0, '127.0.0.1');
   if (options.started ?? true) server.markStarted();
