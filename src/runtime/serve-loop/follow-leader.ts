@@ -37,6 +37,10 @@ export async function followLeader(
       try {
         // Every rank's decode ends with the whole image gathered; the leader's answers the request.
         await options.decoder.decode(tensors.get('latents') as Tensor);
+        options.logger.info(
+          { requestId: message.requestId, shape: message.shape },
+          'decoded its band of the images',
+        );
       } finally {
         for (const t of tensors.values()) t.release();
       }

@@ -11,6 +11,7 @@ import { maxBodyBytes, type ServingLimits } from './limits.js';
 import type { RawRequest } from './raw-request.js';
 import { RequestError } from './request-error.js';
 import { type BodyFormat, sendCompleted } from './response-encoding.js';
+import { runQueued } from './run-queued.js';
 import { parseSafetensorsBody } from './safetensors-body.js';
 import { validateRequest } from './validate-request.js';
 
@@ -53,31 +54,13 @@ export class DenoiseRoute {
         ? parseJsonBody(body, this.limits)
         : parseSafetensorsBody(body, url.searchParams, this.limits);
     const valid = validateRequest(raw, this.limits);
-    // A client that left while its body was parsed must not cost a run ('close' has already fired).
-    if (res.destroyed || req.socket.destroyed) {
-      throw new RequestError(
-        499,
-        'client_closed',
-        'the client closed the connection before the request was queued',
-      );
-    }
     const { batchSize, tensors, steps, guidanceScale, seed } = valid;
-    const ticket = this.scheduler.submit(
-      { id, batchSize, tensors, steps, guidanceScale, seed },
-      valid.batchKey,
-      valid.timeoutMs,
-    );
-    logger.debug({ batchSize, steps, guidanceScale, queued: this.scheduler.queued }, 'queued');
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        ticket.cancel(
-          new RequestError(499, 'client_closed', 'the client closed the connection before the answer'),
-        );
-      }
+    logger.debug({ batchSize, steps, guidanceScale, queued: this.scheduler.queued }, 'queueing');
+    const completed = await runQueued(this.scheduler, req, res, {
+      request: { id, batchSize, tensors, steps, guidanceScale, seed },
+      batchKey: valid.batchKey,
+      timeoutMs: valid.timeoutMs,
     });
-    const outcome = await ticket.outcome;
-    if (res.destroyed) return;
-    if (!outcome.ok) throw outcome.error;
-    sendCompleted(res, format, id, outcome.value);
+    if (completed) sendCompleted(res, format, id, completed);
   }
 }

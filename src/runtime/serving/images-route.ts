@@ -16,6 +16,7 @@ import type { ImageService, PreparedImages } from './image-service.js';
 import { parseImagesBody } from './images-body.js';
 import type { ServingLimits } from './limits.js';
 import { invalidField, RequestError } from './request-error.js';
+import { runQueued } from './run-queued.js';
 import { batchKeyOf } from './validate-request.js';
 
 export const IMAGES_PATH = '/v1/images/generations';
@@ -63,16 +64,10 @@ export class ImagesRoute {
     }
     this.scheduler.checkRoom();
     const prepared = await this.prepare(ask);
-    if (res.destroyed || req.socket.destroyed) {
-      throw new RequestError(
-        499,
-        'client_closed',
-        'the client closed the connection before the request was queued',
-      );
-    }
     const { request, tensors } = prepared;
-    const ticket = this.scheduler.submit(
-      {
+    logger.debug({ n: request.n, steps: request.steps, seed: request.seed }, 'queueing');
+    const completed = await runQueued(this.scheduler, req, res, {
+      request: {
         id,
         batchSize: request.n,
         tensors,
@@ -81,21 +76,10 @@ export class ImagesRoute {
         seed: request.seed,
         output: 'images',
       },
-      batchKeyOf(request.steps, request.guidanceScale, tensors.keys()),
-      askedTimeout ?? defaultTimeoutMs,
-    );
-    logger.debug({ n: request.n, steps: request.steps, seed: request.seed }, 'queued');
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        ticket.cancel(
-          new RequestError(499, 'client_closed', 'the client closed the connection before the answer'),
-        );
-      }
+      batchKey: batchKeyOf(request.steps, request.guidanceScale, tensors.keys()),
+      timeoutMs: askedTimeout ?? defaultTimeoutMs,
     });
-    const outcome = await ticket.outcome;
-    if (res.destroyed) return;
-    if (!outcome.ok) throw outcome.error;
-    this.answer(res, prepared, outcome.value.result.images, outcome.value);
+    if (completed) this.answer(res, prepared, completed.result.images, completed);
   }
 
   private async prepare(ask: ImageAsk): Promise<PreparedImages> {
