@@ -4,6 +4,7 @@ import { type ControlPlane, GPU_LABELS, GPU_RESOURCE, startControlPlane } from '
 import { runOperatorDemo } from '../../operator/demo/run-example.js';
 import { runParallelDemo } from '../../runtime/launcher/demo/parallel-demo.js';
 import { type Command, UsageError } from '../command.js';
+import { runImageDemo } from './image-demo.js';
 
 /** The embedded default cluster: two 8×H100 nodes in one NVLink-less zone. */
 const DEMO_NODES = [
@@ -13,8 +14,10 @@ const DEMO_NODES = [
 const HELP = `usage: tessera demo [--keep-running]
 
 Starts the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler;
-kwok as the kubelets) with 2 fake 8×H100 nodes, shows the nodes with their GPU capacity and labels, and
-stops it again.
+kwok as the kubelets) with 2 fake 8×H100 nodes, shows the nodes with their GPU capacity and labels, runs
+the operator on an example DiTInference, runs a planned group's ranks locally on CPU, and ends with a PNG
+made from a prompt by a tiny generated pipeline (it says where the file is). Lines for a person on stdout;
+the JSON log goes to TESSERA_LOG_FILE when set (./scripts/demo sets it).
 
   --keep-running   leave the cluster up until Ctrl-C (prints a kubeconfig to use with kubectl)
 `;
@@ -116,6 +119,7 @@ async function run(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
+  const workDir = join(tmpdir(), 'tessera-demo');
   say('Tessera demo — local Kubernetes control plane with fake GPU nodes');
   say('Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok ...');
   const started = Date.now();
@@ -129,7 +133,7 @@ async function run(argv: readonly string[]): Promise<number> {
     await runOperatorDemo(cluster, say);
     say();
     // Issue #8: a planned group's ranks run locally on CPU and write a result.
-    await runParallelDemo(say, join(tmpdir(), 'tessera-demo'));
+    await runParallelDemo(say, workDir);
     say();
     if (options.keepRunning) {
       say(`The cluster stays up until Ctrl-C. Try: kubectl --kubeconfig ${cluster.kubeconfigPath} get nodes`);
@@ -147,11 +151,14 @@ async function run(argv: readonly string[]): Promise<number> {
     interrupts.dispose();
     say(`Control plane stopped in ${seconds(Date.now() - stopping)}; nothing left running.`);
   }
-  return 0;
+  say();
+  // The end of the path: what the serving group's leader does for a prompt, here in one command.
+  return runImageDemo(say, workDir);
 }
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'the whole path locally: control plane + fake GPU nodes, operator, a planned group on CPU',
+  summary:
+    'the whole path locally: control plane + fake GPU nodes, operator, a planned group on CPU, a PNG from a prompt',
   run,
 };
