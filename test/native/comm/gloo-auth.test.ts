@@ -10,6 +10,7 @@ import { newGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js'
 import { localStore, TEST_SECRET } from '../../support/group-secret.js';
 import { authenticate, HELLO_BYTES, rawPeer } from './raw-peer.js';
 
+const UNREADABLE_BYTES = 128 << 20;
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -36,9 +37,11 @@ describe('gloo pair connections', () => {
     const stranger = await rawPeer(port);
     const hello = await stranger.read(HELLO_BYTES);
     expect(hello.subarray(0, 8).toString()).toBe('TSRAUTH1');
-    // A gloo-looking payload instead of an answer: 64 bytes are read as the answer, the rest never.
+    // A gloo-looking payload instead of an answer: 64 bytes are read as the answer, the rest never. It
+    // is larger than the kernel can hold for an unread socket (Linux's autotuned receive buffer grows to
+    // tcp_rmem's 32 MiB, plus the send buffer), so only a reader could take all of it.
     const written = new Promise<boolean>((done) =>
-      stranger.socket.write(Buffer.alloc(16 << 20, 1), (err) => done(!err)),
+      stranger.socket.write(Buffer.alloc(UNREADABLE_BYTES, 1), (err) => done(!err)),
     );
     await stranger.closed;
     expect(stranger.received().length).toBe(HELLO_BYTES);
