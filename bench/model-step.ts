@@ -11,10 +11,7 @@
  * Options (env): BENCH_REPEATS (default 5), TESSERA_NUM_THREADS (default: all cores), BENCH_PYTHON (a python
  * with torch + diffusers; default: the one tools/reference/venv.sh prints), BENCH_SKIP_TORCH=1.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fluxManifest } from '../src/runtime/checkpoint/flux-manifest.js';
 import { allTensors } from '../src/runtime/checkpoint/index.js';
 import { architectureOf } from '../src/runtime/families/index.js';
@@ -31,10 +28,10 @@ import {
 } from './support/flux-step.js';
 import { describeMachine, loadLine } from './support/machine.js';
 import { randomTensor } from './support/random.js';
+import { startTorchSide, type TorchSide } from './support/torch-side.js';
 
 // A person reads the tables: the JSON log goes to TESSERA_LOG_FILE, warnings to stderr.
 logForPerson();
-const root = resolve(import.meta.dirname, '..');
 const threads = Number(process.env.TESSERA_NUM_THREADS ?? availableParallelism());
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
 const config = benchFluxConfig;
@@ -66,21 +63,8 @@ async function seconds(run: () => Promise<void>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-interface TorchSide {
-  versions: { torch: string; diffusers: string; threads: number };
-  step(): Promise<number>;
-  close(): void;
-}
-
 /** Starts the PyTorch side (model built, warmed up) or says why it cannot. */
-async function startTorch(): Promise<TorchSide | string> {
-  if (process.env.BENCH_SKIP_TORCH === '1') return 'skipped (BENCH_SKIP_TORCH=1)';
-  let python = process.env.BENCH_PYTHON;
-  try {
-    python ??= execFileSync(resolve(root, 'tools/reference/venv.sh'), { encoding: 'utf8' }).trim();
-  } catch (err) {
-    return `no reference python (tools/reference/venv.sh failed: ${(err as Error).message.split('\n')[0]})`;
-  }
+function startTorch(): Promise<TorchSide | string> {
   const job = {
     threads,
     latent_side: latentSide,
@@ -98,24 +82,7 @@ async function startTorch(): Promise<TorchSide | string> {
       axes_dims_rope: config.axesDimsRope,
     },
   };
-  const child = spawn(python, [resolve(root, 'bench/model-step-torch.py'), JSON.stringify(job)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, unknown>> => {
-    const line = await lines.next();
-    if (line.done) throw new Error('the PyTorch side exited early (see its stderr above)');
-    return JSON.parse(line.value) as Record<string, unknown>;
-  };
-  const versions = (await next()) as unknown as TorchSide['versions'];
-  return {
-    versions,
-    step: async () => {
-      child.stdin.write('step\n');
-      return (await next()).seconds as number;
-    },
-    close: () => child.stdin.end(),
-  };
+  return startTorchSide('bench/model-step-torch.py', job);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -138,7 +105,7 @@ const oursBf16: number[] = [];
 const theirs: number[] = [];
 for (let i = 0; i < repeats; i++) {
   ours.push(await seconds(step));
-  if (typeof torch !== 'string') theirs.push(await torch.step());
+  if (typeof torch !== 'string') theirs.push((await torch.ask('step')).seconds as number);
   oursBf16.push(await seconds(stepBf16));
 }
 if (typeof torch !== 'string') torch.close();
