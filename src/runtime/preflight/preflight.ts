@@ -15,7 +15,7 @@ import {
   type RequestFacts,
 } from '../parallel-denoise/checkpoint-fit.js';
 import { MAX_GUIDANCE_SCALE } from './bounds.js';
-import { checkInputsFile, type InputsCheck } from './input-shapes.js';
+import { checkInputsFile, type InputsCheck, nonFiniteInputs } from './input-shapes.js';
 
 export class PreflightError extends Error {
   override readonly name = 'PreflightError';
@@ -99,6 +99,7 @@ export function preflightDenoise(request: DenoiseRequestFiles, group: GroupShape
     checkInputsFile(request.inputs, arch, request.steps, guidanceScale),
   );
   const problems = [...(guidance ? [guidance] : []), ...fit, ...inputs.problems];
+  if (inputs.facts) problems.push(...nonFiniteInputs(request.inputs));
   if (inputs.facts) {
     problems.push(
       ...reasonsOf(() => checkDegreesFitRequest(group.degrees, inputs.facts as RequestFacts, group.pipeline)),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denoiseCommand } from '../../../src/cli/commands/denoise.js';
 import { NamedTensors } from '../../../src/runtime/model-loader/index.js';
-import { ops, type Tensor } from '../../../src/runtime/native/index.js';
+import { ops, Tensor } from '../../../src/runtime/native/index.js';
 import { writeSafetensors } from '../../../src/runtime/native/safetensors-writer.js';
 import { runCommand } from '../../support/command-run.js';
 import { SafetensorsLite, writeSafetensors as writeLite } from '../../support/safetensors-lite.js';
@@ -62,6 +62,27 @@ describe('tessera denoise pre-flight', () => {
       'prompt_embeds is [1, 7, 48], expected [1, 7, 24] (batch of latents; joint_attention_dim)',
     );
     expect(stderr).toContain('degrees.cfg = 2 needs classifier-free guidance');
+  });
+
+  it('names an input holding NaN or Infinity, before any worker starts', async () => {
+    const latents = NamedTensors.read(fluxInputs).required('latents', '');
+    const values = latents.toFloat32Array();
+    values[5] = Number.NaN;
+    values[9] = Number.POSITIVE_INFINITY;
+    const nan = withTensor(
+      fluxInputs,
+      'latents',
+      Tensor.fromArray(values, [...latents.shape]),
+      join(work, 'nan.st'),
+    );
+    const { code, stderr } = await denoiseHere([
+      ...['--model', modelDir(FLUX_TXT7), '--inputs', nan, '--steps', '2', '-o', out],
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'tessera denoise: the request cannot run: latents element 5 is NaN: every input value must be finite\n',
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses a guidance scale above 100 as a usage error', async () => {
