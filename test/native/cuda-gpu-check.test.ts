@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath, cudaLibraryPath, repoRoot } from '../support/cuda-addon.js';
+import { cudaEmulation } from '../support/cuda-emulation.js';
 
 const SCRIPT = join(repoRoot, 'scripts', 'gpu-check');
 const CARRY_LIMIT = 64 * 1024 * 1024;
@@ -256,7 +257,33 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
   });
 });
 
-describe('the step benchmark (bench/gpu-step.ts)', () => {
+describe('the step benchmark (bench/gpu-step.ts) on the CUDA emulation', () => {
+  it('builds its bf16 weights on the device, runs the Flux forward there with no copy per step, and prints its table', async () => {
+    const env = cudaEmulation().env();
+    const out = await new Promise<Outcome>((resolveRun) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'bench', 'gpu-step.ts')],
+        {
+          cwd: repoRoot,
+          encoding: 'utf8',
+          env: { ...process.env, ...env, BENCH_SHAPE: 'tiny', BENCH_RUNS: '2', TESSERA_LOG_LEVEL: 'warn' },
+          timeout: 120_000,
+        },
+        (error, stdout, stderr) =>
+          resolveRun({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }),
+      );
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('2 double + 4 single blocks, 16 image + 8 text tokens, bf16');
+    expect(out.stdout).toContain(
+      'attention: cuDNN flash attention; host↔device copies in 2 steps after warm-up: 0',
+    );
+    expect(out.stdout).toMatch(/double block +tessera +\d+\.\d{3} ms/);
+    expect(out.stdout).toMatch(/single block +tessera +\d+\.\d{3} ms/);
+    expect(out.stdout).toContain('diffusers: skipped (BENCH_SHAPE=tiny has no diffusers counterpart)');
+  });
+
   it('refuses a bad setting by name', async () => {
     const r = spawnBench({ BENCH_RUNS: '0' });
     expect(r.status).toBe(1);

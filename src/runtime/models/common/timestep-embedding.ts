@@ -4,6 +4,7 @@
  */
 import { ops, Tensor } from '../../native/index.js';
 import { Linear } from './linear.js';
+import type { Placement } from './placement.js';
 import type { WeightLookup } from './weights.js';
 
 /** Width of the sinusoidal projection; fixed at 256 in both models. */
@@ -30,6 +31,20 @@ export function timestepSinusoid(timesteps: readonly number[]): Tensor {
     });
   });
   return Tensor.fromArray(out, [timesteps.length, TIMESTEP_CHANNELS]);
+}
+
+/**
+ * The same projection computed where the model runs, in its activation dtype (diffusers casts the f32
+ * projection to the transformer's dtype): on the GPU the values travel as kernel arguments, so a step's
+ * conditioning makes no host→device copy. On the CPU it gives timestepSinusoid's bits (step-kernels test).
+ */
+export function timestepProjection(timesteps: readonly number[], placement: Placement): Tensor {
+  return ops.timestepSinusoid(timesteps, {
+    channels: TIMESTEP_CHANNELS,
+    maxPeriod: MAX_PERIOD,
+    device: placement.device,
+    dtype: placement.dtype,
+  });
 }
 
 /** linear_1 → SiLU → linear_2 (TimestepEmbedding, and PixArtAlphaTextProjection with act "silu"). */

@@ -4,7 +4,7 @@
  * pairwise (c0, c0, c1, c1, …) — the interleaved layout the rope kernel expects — and concatenated over
  * the axes into [S, head_dim] float32 tables.
  */
-import { Tensor } from '../../native/index.js';
+import { type Device, Tensor } from '../../native/index.js';
 
 const THETA = 10000;
 
@@ -43,4 +43,50 @@ export function fluxRopeTables(ids: Tensor, axesDims: readonly number[]): RopeTa
     });
   }
   return { cos: Tensor.fromArray(cos, [tokens, width]), sin: Tensor.fromArray(sin, [tokens, width]) };
+}
+
+/**
+ * The tables of the last position ids seen, kept where the model runs. A request's ids are the same at
+ * every step, so the tables are built on the host and uploaded once per request instead of once per
+ * step; each forward gets views of them (releasing a view leaves the kept tables alone).
+ */
+export class RopeTableCache {
+  private positions: Float32Array | null = null;
+  private tables: RopeTables | null = null;
+
+  constructor(
+    private readonly axesDims: readonly number[],
+    private readonly device: Device,
+  ) {}
+
+  /** Views of the tables of `ids` (host [S, 3]); the caller releases them. */
+  tablesFor(ids: Tensor): RopeTables {
+    const positions = ids.toFloat32Array();
+    if (!this.tables || !sameValues(this.positions, positions)) {
+      this.release();
+      const host = fluxRopeTables(ids, this.axesDims);
+      this.tables = this.device === 'cpu' ? host : { cos: onDevice(host.cos, this.device), sin: onDevice(host.sin, this.device) };
+      this.positions = positions.slice();
+    }
+    return { cos: this.tables.cos.reshape(this.tables.cos.shape), sin: this.tables.sin.reshape(this.tables.sin.shape) };
+  }
+
+  release(): void {
+    this.tables?.cos.release();
+    this.tables?.sin.release();
+    this.tables = null;
+    this.positions = null;
+  }
+}
+
+function onDevice(host: Tensor, device: Device): Tensor {
+  const moved = host.toDevice(device);
+  host.release();
+  return moved;
+}
+
+function sameValues(a: Float32Array | null, b: Float32Array): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

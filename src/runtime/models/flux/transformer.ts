@@ -9,10 +9,11 @@ import { AdaLayerNormContinuous } from '../common/adaptive-norm.js';
 import { type AttentionFn, localAttention } from '../common/attention.js';
 import { type BlockRange, checkRange, runBlocks, type TransformerBlock } from '../common/blocks.js';
 import { Linear } from '../common/linear.js';
-import { TwoLayerMlp, timestepSinusoid } from '../common/timestep-embedding.js';
+import { applyOnPlacement, type Placement, placementOf } from '../common/placement.js';
+import { TwoLayerMlp, timestepProjection } from '../common/timestep-embedding.js';
 import type { WeightLookup } from '../common/weights.js';
 import { FluxDoubleBlock } from './double-block.js';
-import { fluxRopeTables } from './rope.js';
+import { RopeTableCache } from './rope.js';
 import { FluxSingleBlock } from './single-block.js';
 import { type FluxState, imageStream, releaseState } from './state.js';
 
@@ -43,9 +44,14 @@ class FluxEmbedders {
   readonly time: TwoLayerMlp;
   readonly guidance: TwoLayerMlp | null;
   readonly text: TwoLayerMlp;
+  /** Where the forward computes: the inputs are brought there, the timesteps projected there. */
+  readonly placement: Placement;
+  readonly rope: RopeTableCache;
 
   constructor(w: WeightLookup, config: FluxTransformerConfig) {
     this.image = Linear.load(w, 'x_embedder');
+    this.placement = placementOf(this.image.weight);
+    this.rope = new RopeTableCache(config.axesDimsRope, this.placement.device);
     this.context = Linear.load(w, 'context_embedder');
     this.time = new TwoLayerMlp(w, 'time_text_embed.timestep_embedder');
     this.guidance = config.guidanceEmbeds ? new TwoLayerMlp(w, 'time_text_embed.guidance_embedder') : null;
@@ -59,7 +65,8 @@ class FluxEmbedders {
  */
 function conditioning(embed: FluxEmbedders, inputs: FluxInputs, batch: number): Tensor {
   const thousand = (values: readonly number[]) => values.map((v) => Math.fround(Math.fround(v) * 1000));
-  const timeProj = timestepSinusoid(thousand(inputs.timestep));
+  const { placement } = embed;
+  const timeProj = timestepProjection(thousand(inputs.timestep), placement);
   const temb = embed.time.apply(timeProj);
   timeProj.release();
   if (embed.guidance) {
@@ -68,12 +75,15 @@ function conditioning(embed: FluxEmbedders, inputs: FluxInputs, batch: number): 
         'guidance is required: this Flux checkpoint has guidance_embeds = true (FLUX.1-dev style)',
       );
     }
-    const guidanceProj = timestepSinusoid(thousand(scalarCount(inputs.guidance, 'guidance', batch)));
+    const guidanceProj = timestepProjection(
+      thousand(scalarCount(inputs.guidance, 'guidance', batch)),
+      placement,
+    );
     const g = embed.guidance.apply(guidanceProj);
     ops.add(temb, g, temb);
     releaseBoth(guidanceProj, g);
   }
-  const pooled = embed.text.apply(inputs.pooledProjections);
+  const pooled = applyOnPlacement(embed.text, inputs.pooledProjections, placement);
   ops.add(temb, pooled, temb);
   pooled.release();
   return temb;
@@ -132,15 +142,15 @@ export class FluxTransformer {
     const temb = conditioning(embed, inputs, batch);
     const activatedTemb = ops.silu(temb, temb);
     const ids = ops.concat([twoDimIds(inputs.txtIds), twoDimIds(inputs.imgIds)], 0);
-    const rope = fluxRopeTables(ids, this.config.axesDimsRope);
+    const rope = embed.rope.tablesFor(ids);
     ids.release();
     return {
       activatedTemb,
       rope,
       streams: {
         kind: 'separate',
-        text: embed.context.apply(inputs.encoderHiddenStates),
-        image: embed.image.apply(inputs.hiddenStates),
+        text: applyOnPlacement(embed.context, inputs.encoderHiddenStates, embed.placement),
+        image: applyOnPlacement(embed.image, inputs.hiddenStates, embed.placement),
       },
     };
   }

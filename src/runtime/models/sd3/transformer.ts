@@ -8,7 +8,8 @@ import { AdaLayerNormContinuous } from '../common/adaptive-norm.js';
 import { type AttentionFn, localAttention } from '../common/attention.js';
 import { type BlockRange, checkRange, runBlocks, type TransformerBlock } from '../common/blocks.js';
 import { Linear } from '../common/linear.js';
-import { TwoLayerMlp, timestepSinusoid } from '../common/timestep-embedding.js';
+import { applyOnPlacement, placementOf } from '../common/placement.js';
+import { TwoLayerMlp, timestepProjection } from '../common/timestep-embedding.js';
 import type { WeightLookup } from '../common/weights.js';
 import { Sd3JointBlock } from './joint-block.js';
 import { PatchEmbed, unpatchify } from './patch-embed.js';
@@ -87,18 +88,19 @@ export class Sd3Transformer {
     const embed = this.embedders;
     if (!embed) throw new Error('SD3Transformer2DModel: the embedders live on the rank that holds block 0');
     const { rows, cols } = checkInputs(inputs, this.config);
-    const image = embed.patch.apply(inputs.hiddenStates);
+    const placement = placementOf(embed.context.weight);
+    const image = applyOnPlacement(embed.patch, inputs.hiddenStates, placement);
     // CombinedTimestepTextProjEmbeddings: TimestepEmbedding(sinusoid(t)) + TextProjection(pooled).
-    const timeProj = timestepSinusoid(inputs.timestep);
+    const timeProj = timestepProjection(inputs.timestep, placement);
     const temb = embed.time.apply(timeProj);
     timeProj.release();
-    const pooled = embed.text.apply(inputs.pooledProjections);
+    const pooled = applyOnPlacement(embed.text, inputs.pooledProjections, placement);
     ops.add(temb, pooled, temb);
     pooled.release();
     return {
       activatedTemb: ops.silu(temb, temb),
       image,
-      text: embed.context.apply(inputs.encoderHiddenStates),
+      text: applyOnPlacement(embed.context, inputs.encoderHiddenStates, placement),
       rows,
       cols,
     };
