@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cudaEmulation } from '../support/cuda-emulation.js';
+import { sharedGpuGroup } from '../support/device-denoise.js';
 import { killAll, runRanks } from './comm/harness.js';
 
 const SCENARIOS = `${import.meta.dirname}/cuda-emulation/scenarios.ts`;
@@ -49,6 +50,40 @@ describe('CUDA side of the addon on the host emulation', () => {
       expect(diff, name).toBeLessThan(1e-5);
     }
   });
+
+  it('the one denoise loop runs on the device: no host↔device copy in a step but the rope tables of the first, the CPU result', async () => {
+    const [r] = await run('denoiseOnDevice', emulation.env());
+    const none = { hostToDevice: 0, hostToDeviceBytes: 0, deviceToHost: 0, deviceToHostBytes: 0 };
+    // Flux (guidance embedded): its rotary tables, built on the host from the position ids, go up once
+    // per request — cos and sin, (7 text + 24 image tokens) × head dim 8 in f32.
+    const flux = r?.['flux-dev'] as Record<string, unknown>;
+    expect(flux.copies).toEqual([
+      { ...none, hostToDevice: 2, hostToDeviceBytes: 2 * (7 + 24) * 8 * 4 },
+      none,
+      none,
+      none,
+    ]);
+    // SD3 with CFG: both branches batched on the device, combined there.
+    const sd3 = r?.['sd3-medium'] as Record<string, unknown>;
+    expect(sd3.copies).toEqual([none, none, none, none]);
+    for (const [name, c] of [
+      ['flux-dev', flux],
+      ['sd3-medium', sd3],
+    ] as const) {
+      // Only the GEMMs' summation order differs from the CPU (the emulation's f32 formulas are the CPU's).
+      expect(c.cudaVsCpu as number, name).toBeLessThan(1e-4);
+      expect(c.cudaVsGolden as number, name).toBeLessThan(1e-3);
+      expect(c.cpuVsGolden as number, name).toBeLessThan(1e-3);
+      expect(c.resultDevice, 'the loop hands back host latents').toBe('cpu');
+    }
+  });
+
+  it('tessera denoise: a 2-rank Ulysses group sharing the GPU (--device cuda:0, gloo staging device tensors) gives the golden', async () => {
+    const outcome = await sharedGpuGroup(emulation.env());
+    if ('failed' in outcome) throw new Error(outcome.failed);
+    // Measured 8.8e-7 (the GEMMs' summation order); the one-process CPU golden bound is 1e-3.
+    expect(outcome.error).toBeLessThan(1e-4);
+  }, 240_000);
 
   it('bf16 attention goes through cuDNN, f32 through the built-in kernel, and says why', async () => {
     const [withCudnn] = await run('attentionPath', emulation.env());

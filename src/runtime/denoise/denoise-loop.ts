@@ -9,9 +9,10 @@ import type { Logger } from '../../shared/log.js';
 import type { Conditioning, FamilyRequest } from '../families/index.js';
 import { type CfgAxis, guidedPass, passLatents } from '../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
-import type { Tensor } from '../native/index.js';
-import type { DenoiseScheduler, SchedulerConfig } from '../scheduler/scheduler.js';
+import { type Tensor, type TransferCounts, transferCounts } from '../native/index.js';
+import { type DenoiseScheduler, type SchedulerConfig, stepLatents } from '../scheduler/scheduler.js';
 import type { DenoiseInputs } from './inputs.js';
+import { onHost, placeInputs } from './placed-inputs.js';
 
 export interface StepReport {
   index: number;
@@ -22,6 +23,19 @@ export interface StepReport {
   /** The latents after this step (valid during the callback only). */
   latents: Tensor;
   ms: number;
+  /** Host↔device copies the step made (0 on the CPU; on a GPU, only what a communicator staged). */
+  copies: TransferCounts;
+}
+
+/** The copies made since `before`. */
+export function copiesSince(before: TransferCounts): TransferCounts {
+  const now = transferCounts();
+  return {
+    hostToDevice: now.hostToDevice - before.hostToDevice,
+    hostToDeviceBytes: now.hostToDeviceBytes - before.hostToDeviceBytes,
+    deviceToHost: now.deviceToHost - before.deviceToHost,
+    deviceToHostBytes: now.deviceToHostBytes - before.deviceToHostBytes,
+  };
 }
 
 /** The model output of this rank's forward over `x` (its batch) at schedule timestep `t`. */
@@ -44,6 +58,7 @@ export interface DenoiseLoop {
 }
 
 export interface DenoiseResult {
+  /** The final latents, float32 on the host. */
   latents: Tensor;
   schedule: DenoiseScheduler;
 }
@@ -60,30 +75,47 @@ export async function runDenoiseLoop(
   loop: DenoiseLoop,
 ): Promise<DenoiseResult> {
   checkSameFamily(loaded, inputs);
-  const request = loaded.model.request(inputs, loop.guidanceScale);
-  const schedule = loaded.arch.schedule(loop.scheduler, loop.steps, request.geometry);
-  const pass = guidedPass(request, loop.cfg);
-  // Latents stay float32 and contiguous between steps; the scheduler's update writes them in place.
-  const latents = inputs.latents.to('f32').clone();
-  const values = latents.data() as Float32Array;
+  const placed = placeInputs(inputs, loaded.placement);
+  const { latents } = placed;
   try {
-    for (let i = 0; i < schedule.timesteps.length; i++) {
-      const started = performance.now();
-      const t = schedule.timesteps[i] as number;
-      const x = passLatents(pass, latents);
-      const out = await loop.forward(request, x, pass.conditioning, t);
-      if (x !== latents) x.release();
-      const output = await pass.combine(out);
-      if (output !== out) out.release();
-      schedule.step(i, values, output.toFloat32Array());
-      const ms = performance.now() - started;
-      const sigma = schedule.sigmas[i] as number;
-      loop.logger.debug({ step: i, timestep: t, sigma, ms: Math.round(ms) }, 'denoising step');
-      loop.onStep?.({ index: i, timestep: t, sigma, noisePred: output, latents, ms });
-      output.release();
+    const request = loaded.model.request(placed.inputs, loop.guidanceScale);
+    const schedule = loaded.arch.schedule(loop.scheduler, loop.steps, request.geometry);
+    const pass = guidedPass(request, loop.cfg);
+    try {
+      for (let i = 0; i < schedule.timesteps.length; i++) {
+        const started = performance.now();
+        const before = transferCounts();
+        const t = schedule.timesteps[i] as number;
+        const x = passLatents(pass, latents);
+        const out = await loop.forward(request, x, pass.conditioning, t);
+        if (x !== latents) x.release();
+        const output = await pass.combine(out);
+        if (output !== out) out.release();
+        stepLatents(schedule, i, latents, output);
+        const copies = copiesSince(before);
+        const ms = performance.now() - started;
+        const sigma = schedule.sigmas[i] as number;
+        loop.logger.debug(
+          {
+            step: i,
+            timestep: t,
+            sigma,
+            ms: Math.round(ms),
+            copies: copies.hostToDevice + copies.deviceToHost,
+          },
+          'denoising step',
+        );
+        loop.onStep?.({ index: i, timestep: t, sigma, noisePred: output, latents, ms, copies });
+        output.release();
+      }
+    } finally {
+      pass.release();
     }
+    return { latents: onHost(latents), schedule };
+  } catch (error) {
+    latents.release();
+    throw error;
   } finally {
-    pass.release();
+    placed.release();
   }
-  return { latents, schedule };
 }

@@ -5,8 +5,7 @@
  * [uncond; cond] to both, which then combine them redundantly (so their latents stay identical).
  */
 import type { Conditioning, FamilyRequest } from '../families/family.js';
-import { ops, Tensor } from '../native/index.js';
-import { combineGuidance } from './true-cfg.js';
+import { ops, type Tensor } from '../native/index.js';
 
 export class CfgParallelError extends Error {
   override readonly name = 'CfgParallelError';
@@ -32,14 +31,20 @@ export interface GuidedPass {
   release(): void;
 }
 
-/** `both` is the output over [uncond; cond] (first half unconditional) → the guided half. */
+/**
+ * `both` is the output over [uncond; cond] (first half unconditional) → the guided half, computed where
+ * `both` lives (ops.guidanceCombine: on the CPU the bits of true-cfg.ts's combineGuidance).
+ */
 export function classifierFreeGuidance(both: Tensor, scale: number): Tensor {
   const batch = both.size(0);
   if (batch % 2 !== 0) throw new Error(`CFG needs an even batch [uncond; cond], got ${batch}`);
-  const values = both.toFloat32Array();
-  const half = values.length / 2;
-  const guided = combineGuidance(values.subarray(0, half), values.subarray(half), scale);
-  return Tensor.fromArray(guided, [batch / 2, ...both.shape.slice(1)]);
+  const [uncond, cond] = both.split(2, 0) as [Tensor, Tensor];
+  try {
+    return ops.guidanceCombine(uncond, cond, scale);
+  } finally {
+    uncond.release();
+    cond.release();
+  }
 }
 
 function concatBranches(uncond: Conditioning, cond: Conditioning): Conditioning {

@@ -20,6 +20,7 @@ import {
   type TransformerConfig,
 } from '../families/index.js';
 import type { BlockRange } from '../models/common/blocks.js';
+import { type Placement, placementOf } from '../models/common/placement.js';
 import { WeightMap } from '../models/common/weights.js';
 import { type BackendCapabilities, backendCapabilities } from '../native/backend-capabilities.js';
 import type { Device, Tensor } from '../native/index.js';
@@ -41,6 +42,11 @@ export interface LoadedTransformer {
   config: TransformerConfig;
   model: FamilyModel;
   weights: WeightMap;
+  /**
+   * Where the model computes (its weights' device, the activation dtype there); the loops move a
+   * request's inputs there once. Absent: the CPU in f32.
+   */
+  placement?: Placement;
 }
 
 export interface LoadOptions {
@@ -97,12 +103,14 @@ export function loadTransformer(folder: string, options: LoadOptions = {}): Load
     const weights = new WeightMap(tensors, `${folder}/transformer`);
     const arch = opened.architecture;
     const range = options.blocks ?? { fromBlock: 0, toBlock: arch.facts.blocks };
+    const first = tensors.values().next().value;
     const loaded: LoadedTransformer = {
       family: arch.facts.family,
       arch,
       config: opened.config,
       model: arch.build(weights, range),
       weights,
+      placement: first ? placementOf(first) : { device, dtype: 'f32' },
     };
     logger.info(
       {

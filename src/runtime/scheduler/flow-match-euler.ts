@@ -138,8 +138,24 @@ export class FlowMatchEulerScheduler {
 }
 
 /**
+ * dt of the Euler step at `index`: sigmas[i+1] − sigmas[i], rounded to float32 (what Diffusers' `step`
+ * multiplies the velocity by).
+ */
+export function eulerDelta(schedule: Schedule, index: number): number {
+  const sigma = schedule.sigmas[index];
+  const next = schedule.sigmas[index + 1];
+  if (sigma === undefined || next === undefined) {
+    throw new Error(
+      `flow-match step: index ${index} is outside the ${schedule.timesteps.length}-step schedule`,
+    );
+  }
+  return Math.fround(next - sigma);
+}
+
+/**
  * One Euler step: out = sample + (sigmas[i+1] − sigmas[i]) · velocity, in float32 (Diffusers' `step`).
- * `out` may alias `sample` (in-place update of the latents).
+ * `out` may alias `sample` (in-place update of the latents). The loops step tensors where they live with
+ * ops.scaledAdd, which gives these bits on the CPU (step-kernels test); this is the host reference.
  */
 export function eulerStep(
   schedule: Schedule,
@@ -148,19 +164,12 @@ export function eulerStep(
   velocity: Float32Array,
   out: Float32Array = new Float32Array(sample.length),
 ): Float32Array {
-  const sigma = schedule.sigmas[index];
-  const next = schedule.sigmas[index + 1];
-  if (sigma === undefined || next === undefined) {
-    throw new Error(
-      `flow-match step: index ${index} is outside the ${schedule.timesteps.length}-step schedule`,
-    );
-  }
+  const dt = eulerDelta(schedule, index);
   if (velocity.length !== sample.length || out.length !== sample.length) {
     throw new Error(
       `flow-match step: sample has ${sample.length} values but velocity ${velocity.length} and out ${out.length}`,
     );
   }
-  const dt = Math.fround(next - sigma);
   for (let i = 0; i < sample.length; i++) {
     // Both roundings of torch's float32 `sample + dt * v`: the product, then the sum (on store).
     out[i] = (sample[i] as number) + Math.fround(dt * (velocity[i] as number));

@@ -3,15 +3,17 @@
  * the update of the latents from the model's (guided) output at a step. The family picks how its
  * pipeline sets the schedule (families/); the loops call `step` — on the whole latents, or on one
  * PipeFusion band at a time, which `region` names so that a multistep solver can keep its history per
- * band.
+ * band. The loops step through stepLatents: a stateless scheduler's `stepTensor` updates the latents
+ * where they live (on a GPU nothing leaves it); a host-only one is read back, stepped and written.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ops, Tensor } from '../native/index.js';
 import { parseDiffusersJson } from './diffusers-json.js';
 import { type DpmSolverConfig, parseDpmSolverConfig } from './dpm-solver-config.js';
 import { DpmSolverMultistep } from './dpm-solver-multistep.js';
 import { type FlowMatchEulerConfig, parseFlowMatchEulerConfig } from './flow-match-config.js';
-import { eulerStep, type Schedule } from './flow-match-euler.js';
+import { eulerDelta, eulerStep, type Schedule } from './flow-match-euler.js';
 
 export interface DenoiseScheduler {
   /** Schedule timesteps, one per step (the family turns them into model timesteps). */
@@ -23,6 +25,12 @@ export interface DenoiseScheduler {
    * `region` keys per-band state; stateless schedulers ignore it.
    */
   step(index: number, sample: Float32Array, output: Float32Array, region?: number): void;
+  /**
+   * The same update on tensors where they live, in place: `sample` float32 (a view is fine: a
+   * PipeFusion band), `output` with the same elements in the model's dtype. Schedulers with host
+   * state (multistep histories) leave it out.
+   */
+  stepTensor?(index: number, sample: Tensor, output: Tensor): void;
   /**
    * PipeFusion leaves its whole-image warm-up steps for per-band steps: a multistep solver cuts the
    * history it kept for the whole latents into each band's share (`cut(whole, region)`), so the first
@@ -75,13 +83,60 @@ export function readSchedulerConfig(folder: string): SchedulerConfig {
   return parseSchedulerConfig(raw, path);
 }
 
-/** The flow-match Euler update over a schedule (stateless: every band steps alike). */
+/**
+ * sample ← the scheduler's update at step `index` (in place) for the loops: on the device through
+ * `stepTensor` when the scheduler has one, else on the host (one copy each way on a GPU).
+ */
+export function stepLatents(
+  scheduler: DenoiseScheduler,
+  index: number,
+  sample: Tensor,
+  output: Tensor,
+  region?: number,
+): void {
+  if (output.numel !== sample.numel) {
+    throw new Error(
+      `scheduler step: the latents [${sample.shape.join(', ')}] and the model output [${output.shape.join(', ')}] differ in size`,
+    );
+  }
+  if (scheduler.stepTensor) {
+    const velocity =
+      output.shape.join(',') === sample.shape.join(',') ? output : output.reshape(sample.shape);
+    try {
+      scheduler.stepTensor(index, sample, velocity);
+    } finally {
+      if (velocity !== output) velocity.release();
+    }
+    return;
+  }
+  const values = sample.toFloat32Array();
+  scheduler.step(index, values, output.toFloat32Array(), region);
+  const updated = Tensor.fromArray(values, sample.shape);
+  sample.copyFrom(updated);
+  updated.release();
+}
+
+/**
+ * The flow-match Euler update over a schedule (stateless: every band steps alike). On tensors it is
+ * ops.scaledAdd on the latents' device — on the CPU the bits of eulerStep, torch's two roundings.
+ */
 export function flowMatchScheduler(schedule: Schedule): DenoiseScheduler {
   return {
     timesteps: schedule.timesteps,
     sigmas: schedule.sigmas,
     step: (index, sample, output) => {
       eulerStep(schedule, index, sample, output, sample);
+    },
+    stepTensor: (index, sample, output) => {
+      const dt = eulerDelta(schedule, index);
+      if (sample.isContiguous) {
+        ops.scaledAdd(sample, output, dt, sample);
+        return;
+      }
+      // A band of the latents that is not one run of memory (SD3's rows across channels).
+      const next = ops.scaledAdd(sample, output, dt);
+      sample.copyFrom(next);
+      next.release();
     },
   };
 }

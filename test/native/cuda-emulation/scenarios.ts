@@ -4,18 +4,19 @@
  * outcome is printed as one `RESULT <json>` line.
  */
 import { createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import { copiesSince } from '../../../src/runtime/denoise/denoise-loop.js';
 import {
   attentionFallbackReason,
   checkGpuRuntime,
   ops,
   resetTransferCounts,
   Tensor,
-  type TransferCounts,
   transferCounts,
 } from '../../../src/runtime/native/index.js';
 import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { ringAttention } from '../../../src/runtime/parallel/ring.js';
 import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
+import { DEVICE_CASES, denoiseOn, relativeError } from '../../support/device-denoise.js';
 import { rng } from '../../support/rng.js';
 
 const [scenario = '', rankArg = '0', sizeArg = '1', portArg = '0'] = process.argv.slice(2);
@@ -40,15 +41,7 @@ function maxDiff(a: Tensor, b: Tensor): number {
   return x.reduce((worst, v, i) => Math.max(worst, Math.abs(v - (y[i] as number))), 0);
 }
 
-const since = (before: TransferCounts): TransferCounts => {
-  const now = transferCounts();
-  return {
-    hostToDevice: now.hostToDevice - before.hostToDevice,
-    hostToDeviceBytes: now.hostToDeviceBytes - before.hostToDeviceBytes,
-    deviceToHost: now.deviceToHost - before.deviceToHost,
-    deviceToHostBytes: now.deviceToHostBytes - before.deviceToHostBytes,
-  };
-};
+const since = copiesSince;
 
 /**
  * The ops of a step on the device, after one upload of its inputs: no copy until the result is read.
@@ -184,7 +177,28 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   attentionPath,
   gpuRuntime,
   ring,
+  denoiseOnDevice,
 };
+
+/**
+ * The one denoise loop on 'cuda' and on the CPU for Flux's and SD3's denoise goldens: the host↔device
+ * copies of each step on 'cuda', the relative error between the two results and of each to the golden.
+ */
+async function denoiseOnDevice(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const which of DEVICE_CASES) {
+    const cpu = await denoiseOn(which, 'cpu');
+    const cuda = await denoiseOn(which, 'cuda');
+    out[which.checkpoint] = {
+      copies: cuda.copies,
+      resultDevice: cuda.latents.device,
+      cudaVsCpu: relativeError(cuda.latents, cpu.latents),
+      cpuVsGolden: relativeError(cpu.latents, cpu.golden),
+      cudaVsGolden: relativeError(cuda.latents, cuda.golden),
+    };
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const run = scenarios[scenario];

@@ -11,6 +11,7 @@ import { denoiseInputs } from '../../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../../src/runtime/model-loader/index.js';
 import { packLatents } from '../../../src/runtime/models/flux/packing.js';
 import { readSchedulerConfig } from '../../../src/runtime/scheduler/scheduler.js';
+import { goldenDenoiseInputs } from '../../support/device-denoise.js';
 import { checkpointDir, maxRelativeError, REFERENCE_DIR, referenceCheckpoints } from './fixtures.js';
 
 const DENOISE_TOLERANCE = 1e-3;
@@ -23,18 +24,7 @@ describe('one-process denoise matches the Diffusers pipeline', () => {
       const folder = checkpointDir(checkpoint);
       const loaded = loadTransformer(folder);
       const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
-      // Flux goldens store packed latents without ids: start from the unpacked noise, as the CLI allows.
-      const named =
-        checkpoint.family === 'flux'
-          ? NamedTensors.of(
-              new Map([
-                ['latents', file.required('latents_unpacked', 'the unpacked noise')],
-                ['prompt_embeds', file.required('prompt_embeds', '')],
-                ['pooled_prompt_embeds', file.required('pooled_prompt_embeds', '')],
-              ]),
-              reference.file,
-            )
-          : file;
+      const named = goldenDenoiseInputs(checkpoint.family, file, reference.file);
       if (checkpoint.family === 'flux') {
         // The packing itself is FluxPipeline._pack_latents: the golden's packed latents, exactly.
         const packed = packLatents(file.required('latents_unpacked', ''));

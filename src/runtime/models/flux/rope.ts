@@ -65,10 +65,16 @@ export class RopeTableCache {
     if (!this.tables || !sameValues(this.positions, positions)) {
       this.release();
       const host = fluxRopeTables(ids, this.axesDims);
-      this.tables = this.device === 'cpu' ? host : { cos: onDevice(host.cos, this.device), sin: onDevice(host.sin, this.device) };
+      this.tables =
+        this.device === 'cpu'
+          ? host
+          : { cos: onDevice(host.cos, this.device), sin: onDevice(host.sin, this.device) };
       this.positions = positions.slice();
     }
-    return { cos: this.tables.cos.reshape(this.tables.cos.shape), sin: this.tables.sin.reshape(this.tables.sin.shape) };
+    return {
+      cos: this.tables.cos.reshape(this.tables.cos.shape),
+      sin: this.tables.sin.reshape(this.tables.sin.shape),
+    };
   }
 
   release(): void {

@@ -46,7 +46,10 @@ export class PatchEmbed {
     return tokens;
   }
 
-  /** The centre rows × cols window of the max × max table → [1, rows·cols, D]. */
+  /**
+   * The centre rows × cols window of the max × max table → [rows·cols, D]: a suffix of the tokens'
+   * shape, the broadcast both devices add (the GPU's add does not stretch a leading 1 over the batch).
+   */
   private croppedTable(rows: number, cols: number, dim: number): Tensor {
     const max = this.maxSize;
     if (rows > max || cols > max) {
@@ -60,7 +63,7 @@ export class PatchEmbed {
     const band = grid.narrow(0, top, rows);
     const window = band.narrow(1, left, cols);
     const dense = window.contiguous();
-    const out = dense.reshape([1, rows * cols, dim]);
+    const out = dense.reshape([rows * cols, dim]);
     // Views keep the memory alive; releasing the intermediates only drops their references.
     for (const t of new Set([grid, band, window, dense])) t.release();
     return out;

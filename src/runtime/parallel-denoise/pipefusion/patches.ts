@@ -7,8 +7,8 @@
  */
 
 import type { LatentLayout } from '../../families/index.js';
-import { Tensor } from '../../native/index.js';
-import type { DenoiseScheduler } from '../../scheduler/scheduler.js';
+import type { Tensor } from '../../native/index.js';
+import { type DenoiseScheduler, stepLatents } from '../../scheduler/scheduler.js';
 
 export interface Patch {
   index: number;
@@ -44,7 +44,10 @@ export function latentBand(latents: Tensor, layout: LatentLayout, start: number,
   return latents.narrow(layout.axis, from, length);
 }
 
-/** The scheduler's update of one band of the latents (a view), at the step's index, in float32. */
+/**
+ * The scheduler's update of one band of the latents (a view), at the step's index, in float32, where
+ * the latents live.
+ */
 export function stepBand(
   scheduler: DenoiseScheduler,
   index: number,
@@ -52,11 +55,8 @@ export function stepBand(
   output: Tensor,
   region: number,
 ): void {
-  const sample = band.toFloat32Array();
-  const v = output.toFloat32Array();
-  if (v.length !== sample.length) {
-    throw new Error(`patch step: band has ${sample.length} values but the model output ${v.length}`);
+  if (output.numel !== band.numel) {
+    throw new Error(`patch step: band has ${band.numel} values but the model output ${output.numel}`);
   }
-  scheduler.step(index, sample, v, region);
-  band.copyFrom(Tensor.fromArray(sample, band.shape));
+  stepLatents(scheduler, index, band, output, region);
 }

@@ -14,6 +14,7 @@
  */
 import { checkSameFamily } from '../../denoise/denoise-loop.js';
 import type { DenoiseInputs } from '../../denoise/inputs.js';
+import { onHost, placeInputs } from '../../denoise/placed-inputs.js';
 import type { FamilyRequest } from '../../families/index.js';
 import { type GuidedPass, guidedPass, passLatents } from '../../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../../model-loader/load-transformer.js';
@@ -23,6 +24,7 @@ import { runProgram } from '../../parallel/comm-steps.js';
 import { type KvMode, kvBufferAttention } from '../../parallel/kv-buffer-attention.js';
 import { KvBuffers } from '../../parallel/kv-buffers.js';
 import { gatherSequenceShards } from '../../parallel/sp-gather.js';
+import { stepLatents } from '../../scheduler/scheduler.js';
 import {
   cfgAxis,
   type RankContext,
@@ -46,18 +48,29 @@ export async function pipefusionDenoise(
   ctx: RankContext,
 ): Promise<Tensor | null> {
   checkSameFamily(loaded, inputs);
-  const request = loaded.model.request(inputs, options.guidanceScale);
-  const pass = guidedPass(request, cfgAxis(ctx));
+  // The request's tensors and the latents on this stage's device, once; the latents stay there.
+  const placed = placeInputs(inputs, loaded.placement);
   try {
-    return await runPipeline(loaded, inputs, options, ctx, request, pass);
+    const request = loaded.model.request(placed.inputs, options.guidanceScale);
+    const pass = guidedPass(request, cfgAxis(ctx));
+    try {
+      const result = await runPipeline(loaded, placed.latents, options, ctx, request, pass);
+      if (!result) placed.latents.release();
+      return result && onHost(result);
+    } finally {
+      pass.release();
+    }
+  } catch (error) {
+    placed.latents.release();
+    throw error;
   } finally {
-    pass.release();
+    placed.release();
   }
 }
 
 async function runPipeline(
   loaded: LoadedTransformer,
-  inputs: DenoiseInputs,
+  latents: Tensor,
   options: ParallelDenoiseOptions,
   ctx: RankContext,
   model: FamilyRequest,
@@ -69,7 +82,12 @@ async function runPipeline(
   const first = stage === 0;
   const last = stage === stages - 1;
   const range = stageRange(loaded.config, stages, stage);
-  const link = new StageLink(ctx.axes.pipefusion, (stage + 1) % stages, (stage + stages - 1) % stages);
+  const link = new StageLink(
+    ctx.axes.pipefusion,
+    (stage + 1) % stages,
+    (stage + stages - 1) % stages,
+    latents.device,
+  );
   const sp = spDegree(ctx);
   const s = spRank(ctx);
   const layout = spLayout(ctx);
@@ -81,8 +99,6 @@ async function runPipeline(
   const bands = patches(geometry.rows, geometry.cols, options.pipeline.patches);
   const { heads, headDim } = loaded.arch.facts;
   if (warmup < steps) buffers.prepare([pass.batch, tokens, heads / ctx.degrees.ulysses, headDim]);
-  const latents = inputs.latents.to('f32').clone();
-  const values = latents.data() as Float32Array;
 
   const attentionFor = (mode: KvMode): AttentionFn =>
     warmup >= steps
@@ -121,7 +137,9 @@ async function runPipeline(
     rows: number,
   ): Promise<unknown> => {
     await ctx.clock.wait(posted.done);
-    return model.unpack(unflatten(posted.buffer, stateShape(n)), range.fromBlock, rows);
+    const parts = unflatten(posted.buffer, stateShape(n));
+    posted.buffer.release();
+    return model.unpack(parts, range.fromBlock, rows);
   };
   const postState = (n: number, tag: number) =>
     link.post(
@@ -153,7 +171,7 @@ async function runPipeline(
         link.send(flatten(model.pack(state)), STATE_TAG + bands.length);
       } else {
         const v = await velocity(state);
-        schedule.step(i, values, v.toFloat32Array());
+        stepLatents(schedule, i, latents, v);
         v.release();
         if (i < steps - 1) link.send(latents.clone().reshape([latents.numel]), LATENT_TAG + bands.length);
       }

@@ -1,35 +1,41 @@
 /**
  * The directed ring of pipeline stages (0 → 1 → … → P−1 → 0) over the PipeFusion axis: one flat f32
  * message per hop, shapes computed by the receiver, receives posted one message ahead so the transfer of
- * the next patch overlaps this patch's compute, and sends left in flight until the step ends.
+ * the next patch overlaps this patch's compute, and sends left in flight until the step ends. Messages
+ * and receive buffers live on the stage's device (packed and cut there, so a GPU stage copies nothing
+ * to the host; f32 keeps the rotary tables exact beside bf16 activations).
  */
 import type { Communicator } from '../../comm/index.js';
-import { Tensor } from '../../native/index.js';
+import { type Device, ops, Tensor } from '../../native/index.js';
 
 export const STATE_TAG = 8100;
 export const LATENT_TAG = 8300;
 
 const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** The parts as one flat f32 message, on their device. */
 export function flatten(parts: readonly Tensor[]): Tensor {
-  const total = parts.reduce((n, t) => n + t.numel, 0);
-  const flat = new Float32Array(total);
-  let offset = 0;
-  for (const t of parts) {
-    flat.set(t.toFloat32Array(), offset);
-    offset += t.numel;
-  }
-  return Tensor.fromArray(flat, [total]);
+  const flat = parts.map((t) => {
+    const f32 = t.dtype === 'f32' ? t : t.to('f32');
+    const row = f32.reshape([t.numel]);
+    if (f32 !== t) f32.release();
+    return row;
+  });
+  const message = ops.concat(flat, 0);
+  for (const row of flat) row.release();
+  return message;
 }
 
+/** Views of the message's pieces in `shapes` (they keep its memory; the message may be released). */
 export function unflatten(flat: Tensor, shapes: readonly number[][]): Tensor[] {
-  const values = flat.toFloat32Array();
   let offset = 0;
   return shapes.map((shape) => {
     const n = count(shape);
-    const t = Tensor.fromArray(values.slice(offset, offset + n), shape);
+    const piece = flat.narrow(0, offset, n);
+    const view = piece.reshape(shape);
+    piece.release();
     offset += n;
-    return t;
+    return view;
   });
 }
 
@@ -46,11 +52,13 @@ export class StageLink {
     private readonly comm: Communicator,
     readonly next: number,
     readonly prev: number,
+    /** Where the receive buffers live: the stage's device. */
+    private readonly device: Device = 'cpu',
   ) {}
 
   /** Posts a receive of `elements` f32 values from the previous stage now; await `done` later. */
   post(elements: number, tag: number): PostedReceive {
-    const buffer = Tensor.empty([elements]);
+    const buffer = Tensor.empty([elements], 'f32', this.device);
     const done = this.comm.recv(buffer, this.prev, tag);
     done.catch(() => undefined);
     return { buffer, done };

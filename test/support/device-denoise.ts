@@ -1,0 +1,112 @@
+/**
+ * The committed denoise goldens run through the one denoise loop on a chosen device (the CUDA emulation
+ * here, a GPU in test/gpu), and through `tessera denoise` as a 2-rank group sharing one GPU: what the
+ * device tests compare with the golden and the CPU, and the host↔device copies of each step.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { denoise } from '../../src/runtime/denoise/index.js';
+import { denoiseInputs } from '../../src/runtime/denoise/input-files.js';
+import { loadTransformer, NamedTensors } from '../../src/runtime/model-loader/index.js';
+import type { Device, Tensor, TransferCounts } from '../../src/runtime/native/index.js';
+import { readSchedulerConfig } from '../../src/runtime/scheduler/scheduler.js';
+import { runCli } from '../runtime/parallel/denoise-fixtures.js';
+import { checkpointDir, REFERENCE_DIR, referenceCheckpoint } from './reference-fixtures.js';
+
+/** Flux's denoise case (guidance embedded) and SD3's CFG case (two branches batched). */
+export const DEVICE_CASES = [
+  { checkpoint: 'flux-dev', case: 'nonsquare-txt7' },
+  { checkpoint: 'sd3-medium', case: 'square-txt7-cfg' },
+] as const;
+
+export interface DeviceDenoise {
+  /** Final latents in the transformer's layout (as the golden's output_latents), on the host. */
+  latents: Tensor;
+  golden: Tensor;
+  /** The host↔device copies of each step. */
+  copies: TransferCounts[];
+  steps: number;
+}
+
+export async function denoiseOn(
+  which: (typeof DEVICE_CASES)[number],
+  device: Device,
+  weightDtype: 'f32' | 'bf16' = 'f32',
+): Promise<DeviceDenoise> {
+  const checkpoint = referenceCheckpoint(which.checkpoint);
+  const reference = checkpoint.cases.find((c) => c.kind === 'denoise' && c.case === which.case);
+  if (!reference) throw new Error(`${which.checkpoint} has no denoise case ${which.case}`);
+  const folder = checkpointDir(which.checkpoint);
+  const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
+  const named = goldenDenoiseInputs(checkpoint.family, file, reference.file);
+  const loaded = loadTransformer(folder, { device, weightDtype });
+  try {
+    const { inputs } = denoiseInputs(loaded, named);
+    const copies: TransferCounts[] = [];
+    const steps = reference.steps ?? Number.NaN;
+    const result = await denoise(loaded, inputs, {
+      steps,
+      guidanceScale: reference.guidance_scale ?? Number.NaN,
+      scheduler: readSchedulerConfig(folder),
+      onStep: (s) => copies.push(s.copies),
+    });
+    return { latents: result.latents, golden: file.required('output_latents', 'the golden'), copies, steps };
+  } finally {
+    loaded.weights.release();
+  }
+}
+
+/**
+ * The inputs of a denoise golden as `tessera denoise` reads them: Flux goldens hold packed latents
+ * without ids, so a run starts from the unpacked noise, as the CLI allows.
+ */
+export function goldenDenoiseInputs(family: string, file: NamedTensors, label: string): NamedTensors {
+  if (family !== 'flux') return file;
+  return NamedTensors.of(
+    new Map([
+      ['latents', file.required('latents_unpacked', 'the unpacked noise')],
+      ['prompt_embeds', file.required('prompt_embeds', '')],
+      ['pooled_prompt_embeds', file.required('pooled_prompt_embeds', '')],
+    ]),
+    label,
+  );
+}
+
+/** max|a − b| / max|b| over two tensors read to the host. */
+export function relativeError(actual: Tensor, expected: Tensor): number {
+  const a = actual.toFloat32Array();
+  const b = expected.toFloat32Array();
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  b.forEach((e, i) => {
+    const d = Math.abs((a[i] as number) - e);
+    diff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(e));
+  });
+  return diff / scale;
+}
+
+/**
+ * `tessera denoise` of SD3's CFG golden as a 2-rank Ulysses group with both ranks on GPU 0 (gloo, device
+ * tensors staged through the host), under `env`: its relative error to the golden, or the CLI's failure.
+ */
+export async function sharedGpuGroup(
+  env: Record<string, string>,
+): Promise<{ error: number } | { failed: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-gpu-group-'));
+  try {
+    const golden = join(REFERENCE_DIR, 'sd3-medium', 'denoise-square-txt7-cfg.safetensors');
+    const output = join(dir, 'out.safetensors');
+    const args = ['denoise', '--model', checkpointDir('sd3-medium'), '--inputs', golden];
+    args.push('--steps', '4', '--guidance-scale', '5', '--ulysses', '2', '--device', 'cuda:0', '-o', output);
+    const r = await runCli(args, env);
+    if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
+    const actual = NamedTensors.read(output).required('latents', 'the result');
+    const expected = NamedTensors.read(golden).required('output_latents', 'the golden');
+    return { error: relativeError(actual, expected) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
