@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,11 @@ import { loadTransformer } from '../../src/runtime/model-loader/index.js';
 import { stageRange } from '../../src/runtime/parallel-denoise/stages.js';
 import type { Plan } from '../../src/shared/plan/index.js';
 import { buildInference } from '../operator/support/builders.js';
+import { eventually } from '../support/eventually.js';
 import { type HubRepo, writeHubRepo } from './support/hub-repo.js';
 import { LocalHub } from './support/hub-server.js';
 import { luaHealth } from './support/lua-health.js';
-import { REPO_ROOT, runTool } from './support/tools.js';
+import { REPO_ROOT } from './support/tools.js';
 
 const REPOSITORY = 'tessera-test/tiny-flux';
 let work: string;
@@ -51,10 +53,17 @@ interface FetchRun {
   termination: string;
 }
 
-async function fetchInto(
+interface FetchProcess {
+  /** What the process has written to stdout so far. */
+  stdout: () => string;
+  done: Promise<FetchRun>;
+}
+
+/** Starts `tessera fetch-model` as an init container runs it; its stdout can be watched while it runs. */
+function startFetch(
   dest: string,
   options: { podIndex?: number; repository?: string; revision?: string; token?: string } = {},
-): Promise<FetchRun> {
+): FetchProcess {
   const termination = join(work, `termination-${Math.random().toString(36).slice(2)}`);
   writeFileSync(termination, '');
   const args = [
@@ -69,9 +78,38 @@ async function fetchInto(
     '--retries=3',
     `--termination-log=${termination}`,
   ];
-  const env = { ...process.env, HF_TOKEN: options.token ?? '' };
-  const out = await runTool(process.execPath, args, { env });
-  return { ...out, termination: readFileSync(termination, 'utf8') };
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, HF_TOKEN: options.token ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const done = new Promise<FetchRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout,
+        stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr,
+        termination: readFileSync(termination, 'utf8'),
+      }),
+    );
+  });
+  return { stdout: () => stdout, done };
+}
+
+function fetchInto(
+  dest: string,
+  options: { podIndex?: number; repository?: string; revision?: string; token?: string } = {},
+): Promise<FetchRun> {
+  return startFetch(dest, options).done;
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
@@ -194,17 +232,43 @@ describe('tessera fetch-model against a hub served over HTTP', () => {
   }, 180_000);
 
   it('shares one node cache between two pods fetching at once: one downloads, the other waits and reuses', async () => {
-    hub.arm({});
+    // The first pod's file downloads are held open until the second pod has said it waits, so the two
+    // really overlap whatever the machine's load (two processes started together often did not).
+    let release = () => {};
+    hub.arm({ holdFilesUntil: new Promise<void>((r) => (release = r)) });
     const dest = join(work, 'shared-node-cache');
-    const [a, b] = await Promise.all([fetchInto(dest, { podIndex: 0 }), fetchInto(dest, { podIndex: 0 })]);
-    expect(a.code, a.stderr).toBe(0);
-    expect(b.code, b.stderr).toBe(0);
-    expect(`${a.stdout}${b.stdout}`).toContain('another pod on this node is downloading into the same cache');
+    const a = startFetch(dest, { podIndex: 0 });
+    try {
+      await eventually(
+        'the first pod is downloading',
+        async () => (hub.requests.length > 0 ? true : undefined),
+        {
+          timeoutMs: 120_000,
+          describe: async () => a.stdout(),
+        },
+      );
+      const b = startFetch(dest, { podIndex: 0 });
+      await eventually(
+        'the second pod waits for the first',
+        async () =>
+          b.stdout().includes('another pod on this node is downloading into the same cache')
+            ? true
+            : undefined,
+        { timeoutMs: 120_000, describe: async () => b.stdout() },
+      );
+      release();
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(rb.stdout).toMatch(/done: 0 file\(s\) fetched/);
+    } finally {
+      release();
+    }
     const perFile = new Map<string, number>();
     for (const r of hub.requests) perFile.set(r.path, (perFile.get(r.path) ?? 0) + 1);
     expect([...perFile.values()].every((n) => n === 1)).toBe(true);
     expect(perFile.size).toBe(listFiles(join(work, 'pod0')).length);
-  });
+  }, 300_000);
 
   it('resumes a file whose connection dropped mid-way with a Range request, fetching only the rest', async () => {
     const dest = join(work, 'dropped');

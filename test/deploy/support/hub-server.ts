@@ -26,6 +26,11 @@ export interface HubFaults {
   corrupt?: string;
   /** Answer 401 unless `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Hold every file response (after recording the request) until this settles: keeps a download in
+   * flight while a test starts a second client, instead of hoping the first is still busy.
+   */
+  holdFilesUntil?: Promise<void>;
 }
 
 function filesUnder(root: string): string[] {
@@ -126,7 +131,13 @@ export class LocalHub {
         this.notFound(res, 'Entry not found');
         return;
       }
-      this.serveFile(req, res, file);
+      const hold = this.faults.holdFilesUntil;
+      if (hold) {
+        const record = this.record(file, req);
+        void hold.then(() => this.serveFile(req, res, file, record));
+      } else {
+        this.serveFile(req, res, file, this.record(file, req));
+      }
       return;
     }
     this.notFound(res, 'Repository Not Found');
@@ -137,16 +148,27 @@ export class LocalHub {
     res.end(JSON.stringify({ error }));
   }
 
-  private serveFile(req: IncomingMessage, res: ServerResponse, file: string): void {
+  private record(file: string, req: IncomingMessage): ServedRequest {
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const record: ServedRequest = {
+      path: file,
+      rangeStart: range ? Number(range[1]) : 0,
+      status: 0,
+      bytesSent: 0,
+      dropped: false,
+    };
+    this.requests.push(record);
+    return record;
+  }
+
+  private serveFile(req: IncomingMessage, res: ServerResponse, file: string, record: ServedRequest): void {
     let bytes = readFileSync(join(this.root, file));
     if (this.faults.corrupt === file) {
       bytes = Buffer.from(bytes);
       bytes[bytes.length >> 1] = ((bytes[bytes.length >> 1] ?? 0) + 1) & 0xff;
     }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = range ? Number(range[1]) : 0;
-    const record: ServedRequest = { path: file, rangeStart: start, status: 0, bytesSent: 0, dropped: false };
-    this.requests.push(record);
+    const start = record.rangeStart;
     if (start >= bytes.length && bytes.length > 0) {
       record.status = 416;
       res.writeHead(416, { 'content-range': `bytes */${bytes.length}` });
