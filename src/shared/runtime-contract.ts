@@ -90,6 +90,16 @@ export const DEFAULT_RENDEZVOUS_PORT = 29500;
  */
 export const DEFAULT_SOCKET_IFNAME = 'eth0';
 
+/**
+ * The pod's terminationGracePeriodSeconds: after SIGTERM the kubelet kills the pod this long after. A
+ * serving group drains inside it (the running batch is finished and answered), so the launcher gives its
+ * workers almost all of it (`DRAIN_GRACE_MS`) before it kills them itself.
+ */
+export const POD_TERMINATION_GRACE_SECONDS = 30;
+
+/** How long a pod's launcher lets its workers drain after SIGTERM: the pod's grace less a margin to exit. */
+export const DRAIN_GRACE_MS = (POD_TERMINATION_GRACE_SECONDS - 3) * 1000;
+
 /** Name of the runtime container in every pod; the launcher's logs say it. */
 export const RUNTIME_CONTAINER_NAME = 'runtime';
 

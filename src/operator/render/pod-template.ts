@@ -20,6 +20,7 @@ import {
   PLAN_FILE_PATH,
   PLAN_MOUNT_DIR,
   POD_INDEX_LABEL,
+  POD_TERMINATION_GRACE_SECONDS,
   RUNTIME_COMMAND,
   RUNTIME_CONTAINER_NAME,
   RUNTIME_ENV,
@@ -102,7 +103,7 @@ export function renderPodTemplate(
     metadata: { labels, annotations },
     spec: {
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: 30,
+      terminationGracePeriodSeconds: POD_TERMINATION_GRACE_SECONDS,
       // Pods need their hostname under the headless Service so pod 0's DNS name resolves.
       subdomain: peersServiceName(name),
       ...(spec.placement?.nodeSelector ? { nodeSelector: { ...spec.placement.nodeSelector } } : {}),

@@ -3,6 +3,7 @@
  * rank the plan gives this pod (one per GPU; in CPU mode one per rank), and supervise them.
  */
 import { type Logger, log } from '../../shared/log.js';
+import { DRAIN_GRACE_MS } from '../../shared/runtime-contract.js';
 import { readTransformerConfig } from '../families/index.js';
 import { checkDegreesFitModel, checkpointFacts } from '../parallel-denoise/checkpoint-fit.js';
 import { bindAddresses } from '../rank/addresses.js';
@@ -20,7 +21,10 @@ export interface LaunchOptions {
   workerArgs: readonly string[];
   /** `--device` (the workers get it too, in workerArgs). */
   device: DeviceRequest;
+  /** After a worker died, how long the others get to end themselves (default 10 s). */
   graceMs?: number;
+  /** After SIGTERM, how long the workers get to drain (default: the pod's grace less a margin). */
+  drainGraceMs?: number;
   /**
    * Serving mode (no request on the command line): workers report their stages over IPC, the launcher
    * answers the probes on pods other than the leader's, and a clean drain after SIGTERM exits 0.
@@ -69,6 +73,7 @@ export async function launchPod(options: LaunchOptions): Promise<number> {
   logger.info({ ranks: specs.map((s) => s.rank), plan: pod.planPath }, 'starting workers');
   const supervision: SupervisorOptions = {
     graceMs: options.graceMs ?? 10_000,
+    drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
     logger,
     ...(options.workerOutput ? { workerOutput: options.workerOutput } : {}),
   };

@@ -17,8 +17,13 @@ export interface WorkerSpec {
 }
 
 export interface SupervisorOptions {
-  /** How long workers get after SIGTERM before SIGKILL. */
+  /** How long the others get to end themselves after a worker died, before SIGKILL. */
   graceMs: number;
+  /**
+   * How long workers get after a forwarded signal before SIGKILL (default `graceMs`): a serving leader
+   * finishes and answers its running batch first, which can take far longer than a failure's clean-up.
+   */
+  drainGraceMs?: number;
   logger: Logger;
   /** Signals forwarded to the workers (tests pass [] to leave the test runner's handlers alone). */
   forwardSignals?: readonly NodeJS.Signals[];
@@ -68,7 +73,7 @@ export function superviseWorkers(specs: readonly WorkerSpec[], options: Supervis
             logger.warn({ rank }, 'worker ignored SIGTERM within the grace period; killing it');
             child.kill('SIGKILL');
           }
-        }, options.graceMs);
+        }, options.drainGraceMs ?? options.graceMs);
         killTimer.unref();
       }
     };
