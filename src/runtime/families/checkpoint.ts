@@ -48,7 +48,8 @@ export function readTransformerConfig(folder: string, index?: ModelIndex): Trans
   }
   if (listed && listed[1] !== className) {
     throw new CheckpointConfigError(
-      `${join(folder, 'model_index.json')} lists transformer class ${listed[1]} but ${path} says ${String(className)}`,
+      `${join(folder, 'model_index.json')} lists transformer class ${listed[1]} but ${path}'s "_class_name" is ${String(className)}: ` +
+        'the folder mixes two pipelines; use one Diffusers pipeline folder as saved',
     );
   }
   return family.parseConfig(new ConfigFields(raw, path));

@@ -95,11 +95,23 @@ describe('checkpoint problems fail at load, naming the tensor or field', () => {
     expect(() => loadTransformer(folder)).toThrow(/diffusion_pytorch_model-00003-of-00004\.safetensors/);
   });
 
-  it('unsupported transformer class names _class_name', () => {
+  it('unsupported transformer class names _class_name and the supported ones', () => {
+    const folder = copyOf('flux-dev');
+    editConfig(folder, (c) => {
+      c._class_name = 'HunyuanDiT2DModel';
+    });
+    expect(() => loadTransformer(folder)).toThrow(
+      /"_class_name" is "HunyuanDiT2DModel"; supported: .*PixArtTransformer2DModel/,
+    );
+  });
+
+  it('a transformer class other than model_index.json lists names both files', () => {
     const folder = copyOf('flux-dev');
     editConfig(folder, (c) => {
       c._class_name = 'PixArtTransformer2DModel';
     });
-    expect(() => loadTransformer(folder)).toThrow(/_class_name/);
+    expect(() => loadTransformer(folder)).toThrow(
+      /model_index\.json lists transformer class FluxTransformer2DModel but .*transformer\/config\.json's "_class_name" is PixArtTransformer2DModel/,
+    );
   });
 });
