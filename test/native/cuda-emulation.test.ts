@@ -85,6 +85,14 @@ describe('CUDA side of the addon on the host emulation', () => {
     expect(outcome.error).toBeLessThan(1e-4);
   }, 240_000);
 
+  it('PipeFusion with bf16 weights: the stage message keeps the state in bf16 (rotary tables f32), so 2 stages sharing the GPU give the one-process bf16 result', async () => {
+    const [outcome] = await run('pipefusionBf16', emulation.env());
+    if (outcome && 'failed' in outcome) throw new Error(String(outcome.failed));
+    // Measured 0 (the same bf16 computations). With the state sent in f32 (as before) the second stage
+    // computed in f32, converting its bf16 weights in every GEMM: measured 2.5e-3 from the one process.
+    expect(outcome?.error as number).toBeLessThan(1e-6);
+  }, 120_000);
+
   it('bf16 attention goes through cuDNN, f32 through the built-in kernel, and says why', async () => {
     const [withCudnn] = await run('attentionPath', emulation.env());
     expect(withCudnn).toEqual({

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { denoise } from '../../src/runtime/denoise/index.js';
 import { denoiseInputs } from '../../src/runtime/denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../src/runtime/model-loader/index.js';
+import { packLatents } from '../../src/runtime/models/flux/packing.js';
 import type { Device, Tensor, TransferCounts } from '../../src/runtime/native/index.js';
+import { writeSafetensors } from '../../src/runtime/native/safetensors-writer.js';
 import { readSchedulerConfig } from '../../src/runtime/scheduler/scheduler.js';
 import { runCli } from '../runtime/parallel/denoise-fixtures.js';
 import { checkpointDir, REFERENCE_DIR, referenceCheckpoint } from './reference-fixtures.js';
@@ -54,6 +56,42 @@ export async function denoiseOn(
     return { latents: result.latents, golden: file.required('output_latents', 'the golden'), copies, steps };
   } finally {
     loaded.weights.release();
+  }
+}
+
+/**
+ * `tessera denoise` of Flux's denoise golden as a PipeFusion group of 2 stages sharing GPU 0 (gloo, device
+ * tensors staged through the host) with bf16 weights (TESSERA_MODEL_DTYPE=bf16) and every step a warm-up
+ * step (so the one-process computation), against the one denoise loop in this process with bf16 weights
+ * on 'cuda'. The stage message carries the state in bf16 and the rotary tables in f32, so the second stage
+ * computes in bf16 as the one process does: equal up to the GEMMs' summation order. A stage state sent in
+ * f32 would make the second stage compute in f32 and differ by bf16's rounding.
+ */
+export async function sharedGpuPipeFusionBf16(
+  env: Record<string, string>,
+): Promise<{ error: number } | { failed: string }> {
+  const which = DEVICE_CASES[0];
+  const one = await denoiseOn(which, 'cuda', 'bf16');
+  const checkpoint = referenceCheckpoint(which.checkpoint);
+  const reference = checkpoint.cases.find((c) => c.kind === 'denoise' && c.case === which.case);
+  if (!reference) throw new Error(`${which.checkpoint} has no denoise case ${which.case}`);
+  const golden = NamedTensors.read(join(REFERENCE_DIR, reference.file));
+  const named = goldenDenoiseInputs(checkpoint.family, golden, reference.file);
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-gpu-pipefusion-'));
+  try {
+    const inputs = join(dir, 'inputs.safetensors');
+    writeSafetensors(inputs, new Map(named.names().map((n) => [n, named.required(n, '')])));
+    const output = join(dir, 'out.safetensors');
+    const args = ['denoise', '--model', checkpointDir(which.checkpoint), '--inputs', inputs];
+    args.push('--steps', String(reference.steps), '--guidance-scale', String(reference.guidance_scale));
+    args.push('--pipefusion', '2', '--warmup-steps', String(reference.steps), '--device', 'cuda:0');
+    const r = await runCli([...args, '-o', output], { ...env, TESSERA_MODEL_DTYPE: 'bf16' });
+    if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
+    const actual = NamedTensors.read(output).required('latents', 'the result');
+    // The CLI writes Flux's result unpacked, as its inputs came; the loop's is packed.
+    return { error: relativeError(packLatents(actual), one.latents) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -119,6 +119,17 @@ export type Conditioning = SampleTensors;
  */
 export type GuidanceMode = { kind: 'none'; why: string } | { kind: 'cfg'; scale: number };
 
+/**
+ * One tensor of the state a PipeFusion stage sends the next. It travels in the model's activation dtype
+ * (bf16 on a GPU with bf16 weights, so the receiving stage computes in bf16 and its GEMMs never convert
+ * the weights), unless `f32` says it must stay f32 whatever the activations are (rotary tables: bf16
+ * would round their cos/sin).
+ */
+export interface StatePart {
+  readonly shape: number[];
+  readonly f32?: boolean;
+}
+
 /** A token range [start, end). */
 export interface TokenRange {
   readonly start: number;
@@ -149,10 +160,14 @@ export interface FamilyRequest<S = unknown> {
   runBlocks(state: S, range: BlockRange, attention: AttentionFn): Promise<void>;
   /** Last stage: the model output for the state's image tokens, in the latents' layout. */
   head(state: S): Tensor;
-  /** The tensors one pipeline stage sends the next. */
+  /** The tensors one pipeline stage sends the next (`stateParts` describes them). */
   pack(state: S): Tensor[];
-  /** Shapes of `pack`'s tensors for `imageTokens` image tokens entering block `fromBlock`. */
-  shapes(batch: number, imageTokens: number, fromBlock: number): number[][];
+  /** `pack`'s tensors for `imageTokens` image tokens entering block `fromBlock`, as the receiver expects them. */
+  stateParts(batch: number, imageTokens: number, fromBlock: number): StatePart[];
+  /**
+   * The state from a stage message: each part arrives in the dtype it travelled in (the activation dtype,
+   * or f32 where `stateParts` says so), so the state is in the model's activation dtype as it is.
+   */
   unpack(parts: Tensor[], fromBlock: number, rows: number): S;
   release(state: S): void;
 }

@@ -11,7 +11,7 @@ import { releaseState } from '../models/flux/state.js';
 import type { FluxInputs, FluxTransformer } from '../models/flux/transformer.js';
 import { ops, type Tensor } from '../native/index.js';
 import { tokenSlice } from '../parallel/sequence-shard.js';
-import type { Conditioning, FamilyRequest, TokenGeometry } from './family.js';
+import type { Conditioning, FamilyRequest, StatePart, TokenGeometry } from './family.js';
 import { perSample, replace, tableRows } from './state-cuts.js';
 
 /** The Flux pipeline's inputs: `latents` packed, prompt embeddings per sample, position ids shared. */
@@ -100,15 +100,17 @@ export function fluxRequest(
       const tail = streams.kind === 'separate' ? [streams.text, streams.image] : [streams.joint];
       return [state.activatedTemb, state.rope.cos, state.rope.sin, ...tail];
     },
-    shapes(batch, n, fromBlock) {
-      const head = [
-        [batch, width],
-        [textTokens + n, headDim],
-        [textTokens + n, headDim],
+    stateParts(batch, n, fromBlock) {
+      const head: StatePart[] = [
+        { shape: [batch, width] },
+        { shape: [textTokens + n, headDim], f32: true },
+        { shape: [textTokens + n, headDim], f32: true },
       ];
-      return fromBlock < config.numLayers
-        ? [...head, [batch, textTokens, width], [batch, n, width]]
-        : [...head, [batch, textTokens + n, width]];
+      // Streams stay separate through the double blocks (a stage ending with them sends both; the first
+      // single block joins them); joint after.
+      return fromBlock <= config.numLayers
+        ? [...head, { shape: [batch, textTokens, width] }, { shape: [batch, n, width] }]
+        : [...head, { shape: [batch, textTokens + n, width] }];
     },
     unpack(parts, fromBlock) {
       const [temb, cos, sin, a, b] = parts as [Tensor, Tensor, Tensor, Tensor, Tensor | undefined];
@@ -116,7 +118,7 @@ export function fluxRequest(
         activatedTemb: temb,
         rope: { cos, sin },
         streams:
-          fromBlock < config.numLayers && b
+          fromBlock <= config.numLayers && b
             ? { kind: 'separate', text: a, image: b }
             : { kind: 'joint', joint: a, textTokens },
       };

@@ -109,12 +109,13 @@ export function pixartRequest(
     runBlocks: (state, range, attention) => model.runBlocks(state, range, attention),
     head: (state) => noisePrediction(model.head(state), config.inChannels),
     pack: (state) => [state.modulation, state.embeddedTimestep, state.image, state.caption, maskOf(state)],
-    shapes: (batch, n) => [
-      [batch, 6 * width],
-      [batch, width],
-      [batch, n, width],
-      [batch, textTokens, width],
-      [batch, textTokens],
+    // The mask is 0/1, exact in any dtype: it travels with the activations.
+    stateParts: (batch, n) => [
+      { shape: [batch, 6 * width] },
+      { shape: [batch, width] },
+      { shape: [batch, n, width] },
+      { shape: [batch, textTokens, width] },
+      { shape: [batch, textTokens] },
     ],
     unpack(parts, _fromBlock, keptRows) {
       const [modulation, embeddedTimestep, image, caption, mask] = parts as [

@@ -88,10 +88,10 @@ export function sd3Request(
       if (!state.text) throw new Error('SD3 stage boundary after the text stream ended');
       return [state.activatedTemb, state.image, state.text];
     },
-    shapes: (batch, n) => [
-      [batch, width],
-      [batch, n, width],
-      [batch, textTokens, width],
+    stateParts: (batch, n) => [
+      { shape: [batch, width] },
+      { shape: [batch, n, width] },
+      { shape: [batch, textTokens, width] },
     ],
     unpack(parts, _fromBlock, keptRows) {
       const [temb, image, text] = parts as [Tensor, Tensor, Tensor];

@@ -16,7 +16,12 @@ import {
 import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { ringAttention } from '../../../src/runtime/parallel/ring.js';
 import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
-import { DEVICE_CASES, denoiseOn, relativeError } from '../../support/device-denoise.js';
+import {
+  DEVICE_CASES,
+  denoiseOn,
+  relativeError,
+  sharedGpuPipeFusionBf16,
+} from '../../support/device-denoise.js';
 import { rng } from '../../support/rng.js';
 
 const [scenario = '', rankArg = '0', sizeArg = '1', portArg = '0'] = process.argv.slice(2);
@@ -178,6 +183,7 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   gpuRuntime,
   ring,
   denoiseOnDevice,
+  pipefusionBf16: () => sharedGpuPipeFusionBf16({}),
 };
 
 /**

@@ -36,7 +36,7 @@ import {
 import type { ParallelDenoiseOptions } from '../parallel-denoise.js';
 import { stageRange } from '../stages.js';
 import { latentBand, type Patch, patches, stepBand, subBand } from './patches.js';
-import { elementCount, flatten, LATENT_TAG, STATE_TAG, StageLink, unflatten } from './stage-link.js';
+import { LATENT_TAG, type PostedState, STATE_TAG, StageLink } from './stage-link.js';
 
 /** Buffers live as long as the process: a second request of the same shape reuses them. */
 const buffers = new KvBuffers();
@@ -82,12 +82,11 @@ async function runPipeline(
   const first = stage === 0;
   const last = stage === stages - 1;
   const range = stageRange(loaded.config, stages, stage);
-  const link = new StageLink(
-    ctx.axes.pipefusion,
-    (stage + 1) % stages,
-    (stage + stages - 1) % stages,
-    latents.device,
-  );
+  // Messages on the stage's device, the state in the model's activation dtype.
+  const link = new StageLink(ctx.axes.pipefusion, (stage + 1) % stages, (stage + stages - 1) % stages, {
+    device: latents.device,
+    dtype: loaded.placement?.dtype ?? 'f32',
+  });
   const sp = spDegree(ctx);
   const s = spRank(ctx);
   const layout = spLayout(ctx);
@@ -130,22 +129,15 @@ async function runPipeline(
     return state;
   };
 
-  const stateShape = (n: number) => model.shapes(pass.batch, n, range.fromBlock);
-  const receiveState = async (
-    posted: { buffer: Tensor; done: Promise<void> },
-    n: number,
-    rows: number,
-  ): Promise<unknown> => {
+  const receiveState = async (posted: PostedState, rows: number): Promise<unknown> => {
     await ctx.clock.wait(posted.done);
-    const parts = unflatten(posted.buffer, stateShape(n));
-    posted.buffer.release();
-    return model.unpack(parts, range.fromBlock, rows);
+    return model.unpack(posted.parts(), range.fromBlock, rows);
   };
   const postState = (n: number, tag: number) =>
-    link.post(
-      stateShape(n).reduce((a, sh) => a + elementCount(sh), 0),
-      tag,
-    );
+    link.postState(model.stateParts(pass.batch, n, range.fromBlock), tag);
+  /** This stage's state of `n` image tokens to the next stage. */
+  const sendState = (state: unknown, n: number, tag: number) =>
+    link.sendState(model.pack(state), model.stateParts(pass.batch, n, range.toBlock), tag);
 
   for (let i = 0; i < steps; i++) {
     const started = performance.now();
@@ -164,11 +156,11 @@ async function runPipeline(
         state = embed(t);
         model.select(state, { start: s * n, end: (s + 1) * n }, rows, null);
       } else {
-        state = await receiveState(postState(n, STATE_TAG + bands.length), n, rows);
+        state = await receiveState(postState(n, STATE_TAG + bands.length), rows);
       }
       await model.runBlocks(state, range, attentionFor({ kind: 'fill' }));
       if (!last) {
-        link.send(flatten(model.pack(state)), STATE_TAG + bands.length);
+        sendState(state, n, STATE_TAG + bands.length);
       } else {
         const v = await velocity(state);
         stepLatents(schedule, i, latents, v);
@@ -208,34 +200,38 @@ async function runPipeline(
     }
     const receiveLatents = first && i > warmup;
     const bandElements = (p: Patch) => latentBand(latents, geometry.latentLayout, p.start, p.end).numel;
-    const postNext = (p: Patch) => {
-      if (first) return receiveLatents ? link.post(bandElements(p), LATENT_TAG + p.index) : null;
+    // Stage 0 receives latent bands (from the second patch step on), the others states.
+    const postLatents = (p: Patch) =>
+      receiveLatents ? link.post(bandElements(p), LATENT_TAG + p.index) : null;
+    const postStateOf = (p: Patch) => {
       const sub = subBand(p, sp, s);
       return postState(sub.end - sub.start, STATE_TAG + p.index);
     };
-    let posted = bands[0] ? postNext(bands[0]) : null;
+    let postedBand = first && bands[0] ? postLatents(bands[0]) : null;
+    let postedState = !first && bands[0] ? postStateOf(bands[0]) : null;
     for (const p of bands) {
       const sub = subBand(p, sp, s);
-      const current = posted;
       const following = bands[p.index + 1];
       let state: unknown;
       if (first) {
+        const current = postedBand;
         if (current) {
           await ctx.clock.wait(current.done);
           const band = latentBand(latents, geometry.latentLayout, p.start, p.end);
           band.copyFrom(current.buffer.reshape(band.shape));
         }
-        posted = following ? postNext(following) : null;
+        postedBand = following ? postLatents(following) : null;
         state = embed(t);
         model.select(state, { start: sub.start, end: sub.end }, sub.rows, null);
       } else {
+        const current = postedState;
         if (!current) throw new Error('PipeFusion: no receive was posted for the patch');
-        state = await receiveState(current, sub.end - sub.start, sub.rows);
-        posted = following ? postNext(following) : null;
+        state = await receiveState(current, sub.rows);
+        postedState = following ? postStateOf(following) : null;
       }
       await model.runBlocks(state, range, attentionFor({ kind: 'patch', start: p.start, end: p.end }));
       if (!last) {
-        link.send(flatten(model.pack(state)), STATE_TAG + p.index);
+        sendState(state, sub.end - sub.start, STATE_TAG + p.index);
       } else {
         const v = await velocity(state);
         const band = latentBand(latents, geometry.latentLayout, p.start, p.end);
