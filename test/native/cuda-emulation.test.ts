@@ -93,6 +93,15 @@ describe('CUDA side of the addon on the host emulation', () => {
     expect(outcome?.error as number).toBeLessThan(1e-6);
   }, 120_000);
 
+  it("DPM-Solver++ steps on the device: its history stays there, no host↔device copy in a step, the host step's bits", async () => {
+    const [r] = await run('dpmOnDevice', emulation.env());
+    expect(r?.steps as number).toBeGreaterThan(100);
+    expect(r?.copies).toBe(0);
+    // The emulation's element-wise ops are the CPU's float32 formulas, so the op sequence gives the host
+    // step's bits; on a GPU the same sequence runs as CUDA kernels.
+    expect(r?.differ).toEqual([]);
+  });
+
   it('bf16 attention goes through cuDNN, f32 through the built-in kernel, and says why', async () => {
     const [withCudnn] = await run('attentionPath', emulation.env());
     expect(withCudnn).toEqual({

@@ -8,8 +8,11 @@
  * sigma 0 (or σ_min). A step converts the model output to x0 (epsilon: (x − σ_t·ε)/α_t with
  * α_t = 1/√(σ² + 1), σ_t = σ·α_t) and takes the first-order update on the first step (and the last, when
  * lower_order_final applies) and the second-order one otherwise, keeping the previous x0 per region so
- * that PipeFusion can step one band at a time.
+ * that PipeFusion can step one band at a time. `step` on host arrays is the reference; `stepTensor`, which
+ * the loops use, is the same arithmetic as element-wise ops where the latents live (a GPU keeps the
+ * history in its memory).
  */
+import { ops, Tensor } from '../native/index.js';
 import type { DpmSolverConfig } from './dpm-solver-config.js';
 
 const f = Math.fround;
@@ -106,15 +109,28 @@ function coefficients(sigma: number): Coefficients {
 /** The history key of whole-image steps (bands are keyed by their index, from 0). */
 const WHOLE = -1;
 
-interface RegionState {
-  previous: Float32Array | null;
+/** A region's history: the previous step's x0 (host values or a tensor where the latents live). */
+interface RegionState<T> {
+  previous: T | null;
   lowerOrderSteps: number;
+}
+
+/** The float32 coefficients of one update; `second` when it is the second-order one. */
+interface Update {
+  /** x0 from the model output (epsilon, v): α_t and σ_t at the step. */
+  alpha: number;
+  sigma: number;
+  ratio: number;
+  c0: number;
+  second: { invR0: number; c1: number } | null;
 }
 
 export class DpmSolverMultistep {
   readonly timesteps: Int32Array;
   readonly sigmas: Float32Array;
-  private readonly regions = new Map<number, RegionState>();
+  private readonly regions = new Map<number, RegionState<Float32Array>>();
+  /** The same histories for stepTensor, kept where the latents live (nothing goes to the host). */
+  private readonly tensorRegions = new Map<number, RegionState<Tensor>>();
 
   constructor(
     private readonly config: DpmSolverConfig,
@@ -134,14 +150,13 @@ export class DpmSolverMultistep {
     return sample.map((x, i) => f(f(x - f(sigma * (output[i] as number))) / alpha));
   }
 
-  /** sample ← the update at step `index` from the model output (in place); `region` keys the history. */
-  step(index: number, sample: Float32Array, output: Float32Array, region: number = WHOLE): void {
-    const state = this.regions.get(region) ?? { previous: null, lowerOrderSteps: 0 };
+  /** The update at step `index` for a region whose history is `state`. */
+  private update(index: number, state: RegionState<unknown>): Update {
     const count = this.timesteps.length;
     const { lowerOrderFinal, eulerAtFinal, finalSigmasType, solverOrder } = this.config;
     const finalFirstOrder =
       index === count - 1 && (eulerAtFinal || (lowerOrderFinal && count < 15) || finalSigmasType === 'zero');
-    const m0 = this.x0(index, sample, output);
+    const { alpha, sigma } = coefficients(this.sigmas[index] as number);
     const t = coefficients(this.sigmas[index + 1] as number);
     const s0 = coefficients(this.sigmas[index] as number);
     const h = f(t.lambda - s0.lambda);
@@ -149,33 +164,104 @@ export class DpmSolverMultistep {
     const ratio = f(t.sigma / s0.sigma);
     const c0 = f(t.alpha * expm);
     if (solverOrder === 1 || state.lowerOrderSteps < 1 || finalFirstOrder || state.previous === null) {
+      return { alpha, sigma, ratio, c0, second: null };
+    }
+    const s1 = coefficients(this.sigmas[index - 1] as number);
+    const r0 = f(f(s0.lambda - s1.lambda) / h);
+    const invR0 = f(1 / r0);
+    const c1 = this.config.solverType === 'midpoint' ? f(0.5 * c0) : f(t.alpha * f(f(expm / h) + 1));
+    return { alpha, sigma, ratio, c0, second: { invR0, c1 } };
+  }
+
+  private advance<T>(state: RegionState<T>, m0: T): void {
+    state.previous = m0;
+    if (state.lowerOrderSteps < this.config.solverOrder) state.lowerOrderSteps++;
+  }
+
+  /** sample ← the update at step `index` from the model output (in place); `region` keys the history. */
+  step(index: number, sample: Float32Array, output: Float32Array, region: number = WHOLE): void {
+    const state = this.regions.get(region) ?? { previous: null, lowerOrderSteps: 0 };
+    const { ratio, c0, second } = this.update(index, state);
+    const m0 = this.x0(index, sample, output);
+    if (!second || !state.previous) {
       for (let i = 0; i < sample.length; i++)
         sample[i] = f(f(ratio * (sample[i] as number)) - f(c0 * (m0[i] as number)));
     } else {
       const m1 = state.previous;
-      const s1 = coefficients(this.sigmas[index - 1] as number);
-      const r0 = f(f(s0.lambda - s1.lambda) / h);
-      const invR0 = f(1 / r0);
-      const c1 = this.config.solverType === 'midpoint' ? f(0.5 * c0) : f(t.alpha * f(f(expm / h) + 1));
+      const { invR0, c1 } = second;
       for (let i = 0; i < sample.length; i++) {
         const d1 = f(invR0 * f((m0[i] as number) - (m1[i] as number)));
         const base = f(f(ratio * (sample[i] as number)) - f(c0 * (m0[i] as number)));
         sample[i] = this.config.solverType === 'midpoint' ? f(base - f(c1 * d1)) : f(base + f(c1 * d1));
       }
     }
-    state.previous = m0;
-    if (state.lowerOrderSteps < solverOrder) state.lowerOrderSteps++;
+    this.advance(state, m0);
     this.regions.set(region, state);
   }
 
-  splitIntoBands(
-    regions: readonly number[],
-    cut: (whole: Float32Array, region: number) => Float32Array,
-  ): void {
-    const whole = this.regions.get(WHOLE);
+  /**
+   * The same update on tensors where they live, in place: `sample` f32 (a view is fine), `output` of
+   * the same size in the model's dtype. Each operation is one element-wise op rounded to float32 in the
+   * host step's order, so on the CPU the result is the host step's bit for bit; on a GPU the history
+   * stays there and a step copies nothing to or from the host.
+   */
+  stepTensor(index: number, sample: Tensor, output: Tensor, region: number = WHOLE): void {
+    const state = this.tensorRegions.get(region) ?? { previous: null, lowerOrderSteps: 0 };
+    const { alpha, sigma, ratio, c0, second } = this.update(index, state);
+    const x = sample.contiguous();
+    const m0 = this.x0Tensor(x, output, alpha, sigma);
+    // ratio·x − c0·m0, rounded as the host step: the product, then the difference.
+    const next = ops.affine(x, ratio, 0);
+    ops.scaledAdd(next, m0, -c0, next);
+    if (second && state.previous) {
+      const d1 = ops.sub(m0, state.previous);
+      ops.affine(d1, second.invR0, 0, d1);
+      ops.scaledAdd(next, d1, this.config.solverType === 'midpoint' ? -second.c1 : second.c1, next);
+      d1.release();
+    }
+    sample.copyFrom(next);
+    next.release();
+    if (x !== sample) x.release();
+    state.previous?.release();
+    if (index === this.timesteps.length - 1) {
+      // The last step: no later step reads the history.
+      m0.release();
+      state.previous = null;
+    } else {
+      this.advance(state, m0);
+    }
+    this.tensorRegions.set(region, state);
+  }
+
+  /** x0 from the model output as a new f32 tensor beside `x` (the host x0's roundings). */
+  private x0Tensor(x: Tensor, output: Tensor, alpha: number, sigma: number): Tensor {
+    const type = this.config.predictionType;
+    const e = output.shape.join(',') === x.shape.join(',') ? output : output.reshape(x.shape);
+    try {
+      if (type === 'sample') return e.dtype === 'f32' ? e.clone() : e.to('f32');
+      if (type === 'v_prediction') {
+        const scaled = ops.affine(x, alpha, 0);
+        return ops.scaledAdd(scaled, e, -sigma, scaled);
+      }
+      // (x − σ·ε) / α: a division, as the host step divides (a product by 1/α rounds differently).
+      const diff = ops.scaledAdd(x, e, -sigma);
+      const last = x.shape[x.shape.length - 1] ?? 1;
+      const divisor = Tensor.zeros([last], 'f32', x.device);
+      ops.affine(divisor, 0, alpha, divisor);
+      ops.div(diff, divisor, diff);
+      divisor.release();
+      return diff;
+    } finally {
+      if (e !== output) e.release();
+    }
+  }
+
+  /** Cuts stepTensor's whole-image history into each band's (the loops step through stepTensor). */
+  splitIntoBands(regions: readonly number[], cut: (whole: Tensor, region: number) => Tensor): void {
+    const whole = this.tensorRegions.get(WHOLE);
     if (!whole) return;
     for (const region of regions) {
-      this.regions.set(region, {
+      this.tensorRegions.set(region, {
         previous: whole.previous ? cut(whole.previous, region) : null,
         lowerOrderSteps: whole.lowerOrderSteps,
       });

@@ -3,8 +3,8 @@
  * the update of the latents from the model's (guided) output at a step. The family picks how its
  * pipeline sets the schedule (families/); the loops call `step` — on the whole latents, or on one
  * PipeFusion band at a time, which `region` names so that a multistep solver can keep its history per
- * band. The loops step through stepLatents: a stateless scheduler's `stepTensor` updates the latents
- * where they live (on a GPU nothing leaves it); a host-only one is read back, stepped and written.
+ * band. The loops step through stepLatents: a scheduler's `stepTensor` updates the latents where they
+ * live (on a GPU nothing leaves it); one without it is read back, stepped and written.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,19 +27,17 @@ export interface DenoiseScheduler {
   step(index: number, sample: Float32Array, output: Float32Array, region?: number): void;
   /**
    * The same update on tensors where they live, in place: `sample` float32 (a view is fine: a
-   * PipeFusion band), `output` with the same elements in the model's dtype. Schedulers with host
-   * state (multistep histories) leave it out.
+   * PipeFusion band), `output` with the same elements in the model's dtype; a multistep solver keeps
+   * its history (per `region`) where the latents are. Without it the loops step on the host.
    */
-  stepTensor?(index: number, sample: Tensor, output: Tensor): void;
+  stepTensor?(index: number, sample: Tensor, output: Tensor, region?: number): void;
   /**
    * PipeFusion leaves its whole-image warm-up steps for per-band steps: a multistep solver cuts the
-   * history it kept for the whole latents into each band's share (`cut(whole, region)`), so the first
-   * band step continues from it as the one-process run does. Stateless schedulers leave it out.
+   * history stepTensor kept for the whole latents into each band's share (`cut(whole, region)`: an
+   * owned tensor of the band), so the first band step continues from it as the one-process run does.
+   * Stateless schedulers leave it out.
    */
-  splitIntoBands?(
-    regions: readonly number[],
-    cut: (whole: Float32Array, region: number) => Float32Array,
-  ): void;
+  splitIntoBands?(regions: readonly number[], cut: (whole: Tensor, region: number) => Tensor): void;
 }
 
 /** A parsed `scheduler/scheduler_config.json`, by the scheduler class it names. */
@@ -84,8 +82,8 @@ export function readSchedulerConfig(folder: string): SchedulerConfig {
 }
 
 /**
- * sample ← the scheduler's update at step `index` (in place) for the loops: on the device through
- * `stepTensor` when the scheduler has one, else on the host (one copy each way on a GPU).
+ * sample ← the scheduler's update at step `index` (in place) for the loops: where the latents live
+ * through `stepTensor` when the scheduler has one, else on the host (one copy each way on a GPU).
  */
 export function stepLatents(
   scheduler: DenoiseScheduler,
@@ -103,7 +101,7 @@ export function stepLatents(
     const velocity =
       output.shape.join(',') === sample.shape.join(',') ? output : output.reshape(sample.shape);
     try {
-      scheduler.stepTensor(index, sample, velocity);
+      scheduler.stepTensor(index, sample, velocity, region);
     } finally {
       if (velocity !== output) velocity.release();
     }

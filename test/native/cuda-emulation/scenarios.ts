@@ -16,12 +16,16 @@ import {
 import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { ringAttention } from '../../../src/runtime/parallel/ring.js';
 import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
+import { parseDpmSolverConfig } from '../../../src/runtime/scheduler/dpm-solver-config.js';
+import { DpmSolverMultistep } from '../../../src/runtime/scheduler/dpm-solver-multistep.js';
+import { dpmScheduler, stepLatents } from '../../../src/runtime/scheduler/scheduler.js';
 import {
   DEVICE_CASES,
   denoiseOn,
   relativeError,
   sharedGpuPipeFusionBf16,
 } from '../../support/device-denoise.js';
+import { readPipelineJson } from '../../support/pipeline-fixtures.js';
 import { rng } from '../../support/rng.js';
 
 const [scenario = '', rankArg = '0', sizeArg = '1', portArg = '0'] = process.argv.slice(2);
@@ -184,7 +188,53 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   ring,
   denoiseOnDevice,
   pipefusionBf16: () => sharedGpuPipeFusionBf16({}),
+  dpmOnDevice,
 };
+
+interface DpmCase {
+  name: string;
+  config: Record<string, unknown>;
+  steps: number;
+  sample: number[];
+  model_outputs: number[][];
+}
+
+/**
+ * DPM-Solver++ (PixArt-Σ's scheduler) as the loops step it (stepLatents), on latents on the device, over
+ * every case of the Diffusers fixture, with the model outputs on the device in f32 and in bf16 (as a bf16
+ * model gives them): the host↔device copies of the steps (the history stays on the device), and the cases
+ * whose result differs in any bit from the host step on the CPU given the same outputs.
+ */
+function dpmOnDevice(): Record<string, unknown> {
+  const { cases } = readPipelineJson<{ cases: DpmCase[] }>('dpm-solver.json');
+  let steps = 0;
+  let copies = 0;
+  const differ: string[] = [];
+  for (const c of cases) {
+    for (const dtype of ['f32', 'bf16'] as const) {
+      const config = parseDpmSolverConfig(c.config, c.name);
+      const host = new DpmSolverMultistep(config, c.steps);
+      const onDevice = dpmScheduler(config, c.steps);
+      const shape = [1, 2, 2, c.sample.length / 4];
+      const expected = Float32Array.from(c.sample);
+      const latents = Tensor.of(c.sample, shape).toDevice('cuda');
+      const outputs = c.model_outputs.map((values) => Tensor.of(values, shape).to(dtype));
+      const uploaded = outputs.map((t) => t.toDevice('cuda'));
+      uploaded.forEach((output, i) => {
+        host.step(i, expected, (outputs[i] as Tensor).toFloat32Array());
+        const before = transferCounts();
+        stepLatents(onDevice, i, latents, output);
+        const made = since(before);
+        copies += made.hostToDevice + made.deviceToHost;
+        steps++;
+      });
+      const actual = latents.toFloat32Array();
+      const same = new Uint32Array(actual.buffer).every((b, i) => b === new Uint32Array(expected.buffer)[i]);
+      if (!same) differ.push(`${c.name} (${dtype} outputs)`);
+    }
+  }
+  return { steps, copies, differ };
+}
 
 /**
  * The one denoise loop on 'cuda' and on the CPU for Flux's and SD3's denoise goldens: the host↔device

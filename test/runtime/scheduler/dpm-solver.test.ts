@@ -3,8 +3,11 @@
  * released PixArt-Σ config and variants (order 1, Heun, v/sample prediction, leading/trailing spacing,
  * σ_min final, scaled-linear betas, 500 training steps) give the same timesteps exactly, the same float32
  * sigmas, and the same trajectories over seeded model outputs; unsupported options are refused by name.
+ * The loops' tensor step (stepTensor: element-wise ops where the latents live, the history kept there)
+ * gives the host step's bits on the CPU, whole or band by band.
  */
 import { describe, expect, it } from 'vitest';
+import { Tensor } from '../../../src/runtime/native/index.js';
 import {
   DpmSolverConfigError,
   parseDpmSolverConfig,
@@ -73,5 +76,57 @@ describe('DPM-Solver++ matches Diffusers', () => {
       DpmSolverConfigError,
     );
     expect(() => parseDpmSolverConfig({ ...base, solver_order: 3 }, 'cfg')).toThrow(/"solver_order"/);
+  });
+});
+
+/** The float32 values' bit patterns (so -0 ≠ 0 and NaNs compare). */
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe('DPM-Solver++ on tensors (stepTensor, what the loops run)', () => {
+  const shapeOf = (c: DpmCase) => [1, 2, 2, c.sample.length / 4];
+
+  for (const c of cases) {
+    it(`${c.name}: the host step's bits on the CPU`, () => {
+      const config = parseDpmSolverConfig(c.config, c.name);
+      const host = new DpmSolverMultistep(config, c.steps);
+      const onTensors = new DpmSolverMultistep(config, c.steps);
+      const expected = Float32Array.from(c.sample);
+      const latents = Tensor.of(c.sample, shapeOf(c));
+      c.model_outputs.forEach((output, i) => {
+        host.step(i, expected, Float32Array.from(output));
+        onTensors.stepTensor(i, latents, Tensor.of(output, shapeOf(c)));
+        expect(bits(latents.toFloat32Array()), `step ${i}`).toEqual(bits(expected));
+      });
+    });
+  }
+
+  it('bands (strided views of the latents) after whole-image steps continue the whole run bit for bit (splitIntoBands)', () => {
+    const c = cases.find((x) => x.name === 'pixart-sigma-n7') as DpmCase;
+    const config = parseDpmSolverConfig(c.config, c.name);
+    const host = new DpmSolverMultistep(config, c.steps);
+    const banded = new DpmSolverMultistep(config, c.steps);
+    const shape = shapeOf(c);
+    const expected = Float32Array.from(c.sample);
+    const latents = Tensor.of(c.sample, shape);
+    const rows = shape[2] as number;
+    const wholeSteps = 2;
+    c.model_outputs.forEach((values, i) => {
+      host.step(i, expected, Float32Array.from(values));
+      const output = Tensor.of(values, shape);
+      if (i < wholeSteps) {
+        banded.stepTensor(i, latents, output);
+        return;
+      }
+      if (i === wholeSteps) {
+        banded.splitIntoBands([0, 1], (whole, r) => whole.narrow(2, r, 1).contiguous());
+      }
+      for (let r = 0; r < rows; r++) {
+        const band = latents.narrow(2, r, 1);
+        expect(band.isContiguous).toBe(false);
+        banded.stepTensor(i, band, output.narrow(2, r, 1).contiguous(), r);
+      }
+      expect(bits(latents.toFloat32Array()), `step ${i}`).toEqual(bits(expected));
+    });
+    expect(c.model_outputs.length).toBeGreaterThan(wholeSteps + 1);
   });
 });

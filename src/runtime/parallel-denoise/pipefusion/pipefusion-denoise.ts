@@ -19,7 +19,7 @@ import type { FamilyRequest } from '../../families/index.js';
 import { type GuidedPass, guidedPass, passLatents } from '../../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../../model-loader/load-transformer.js';
 import type { AttentionFn } from '../../models/common/attention.js';
-import { ops, Tensor } from '../../native/index.js';
+import { ops, type Tensor } from '../../native/index.js';
 import { runProgram } from '../../parallel/comm-steps.js';
 import { type KvMode, kvBufferAttention } from '../../parallel/kv-buffer-attention.js';
 import { KvBuffers } from '../../parallel/kv-buffers.js';
@@ -183,12 +183,10 @@ async function runPipeline(
         bands.map((p) => p.index),
         (whole, region) => {
           const p = bands[region] as Patch;
-          return latentBand(
-            Tensor.fromArray(whole, latents.shape),
-            geometry.latentLayout,
-            p.start,
-            p.end,
-          ).toFloat32Array();
+          const band = latentBand(whole, geometry.latentLayout, p.start, p.end);
+          const owned = band.contiguous();
+          if (owned !== band) band.release();
+          return owned;
         },
       );
     }
