@@ -1,5 +1,5 @@
 // The memory behind tensors: one allocation, shared by every view of it (shared_ptr). CPU memory is
-// either owned (64-byte aligned) or borrowed from a JavaScript ArrayBuffer that the storage keeps alive.
+// either owned (64-byte aligned; from 128 KiB up its own mapping, see storage.cc) or borrowed from a JavaScript ArrayBuffer that the storage keeps alive.
 #pragma once
 
 #include <napi.h>
@@ -46,6 +46,7 @@ class Storage {
   std::size_t bytes_ = 0;
   Device device_ = Device::Cpu;
   bool owned_ = false;
+  bool mapped_ = false;  // owned memory from mmap, not malloc
   Napi::Reference<Napi::ArrayBuffer> borrowed_;
   std::size_t borrowedOffset_ = 0;
   std::shared_ptr<void> deviceMemory_;  // frees the CUDA allocation with the storage
