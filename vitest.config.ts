@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 600_000,
     reporters: ['default'],
+    // The workers' own JSON log lines go to .cache/test-logs/vitest.log (TESSERA_TEST_LOGS=1: stdout).
+    globalSetup: ['test/support/test-logs.ts'],
+    setupFiles: ['test/support/test-logs-setup.ts'],
   },
 });
