@@ -60,7 +60,8 @@ describe('calibration against published xDiT results', () => {
             r.open.published !== undefined ? `published ${r.open.published} s` : 'not measured by xDiT'
           })${known ? `; KNOWN DISAGREEMENT: ${known}` : ''}`,
       );
-      if (r.bestIsExact) {
+      // A known disagreement's reason says what the planner picks instead (PipeFusion on the T4s).
+      if (r.bestIsExact && !known) {
         expect(r.open.exact, `${r.open.chosen} is approximate; ${r.open.decision}`).toBe(true);
       }
       if (known) {

@@ -46,7 +46,7 @@ export function tableInput(
     hardware: {
       // The calibration compares times: xDiT ran configurations that Tessera's memory model would refuse
       // (4096² on one L40 needs VAE tiling or CPU offload), so memory is not what is checked here.
-      gpu: { ...gpuSpec(table.gpu), memoryBytes: Number.MAX_SAFE_INTEGER },
+      gpu: { ...(table.gpuSpec ?? gpuSpec(table.gpu)), memoryBytes: Number.MAX_SAFE_INTEGER },
       gpusPerNode: table.gpusPerNode,
       nodesAvailable: table.nodes,
       intraNode: table.intraNode,

@@ -38,8 +38,10 @@ export function effectiveBandwidth(
   if (level === 'network') return nominal * p.networkEfficiency;
   if (t.intraNode === 'nvlink') return nominal * p.nvlinkEfficiency;
   if (level === 'switch') return nominal * p.pcieSwitchEfficiency;
-  const efficiency = level === 'domain' ? p.pcieEfficiency : p.crossSocketEfficiency;
-  return nominal * efficiency * (pattern === 'all-to-all' ? p.pcieAllToAllEfficiency : 1);
+  if (level === 'domain') {
+    return nominal * p.pcieEfficiency * (pattern === 'all-to-all' ? p.pcieAllToAllEfficiency : 1);
+  }
+  return nominal * p.crossSocketEfficiency * (pattern === 'all-to-all' ? p.crossSocketAllToAllEfficiency : 1);
 }
 
 /** Fixed seconds of one collective or P2P operation whose slowest hop is `level`. */

@@ -56,10 +56,17 @@ export interface EfficiencyProfile {
   crossSocketEfficiency: number;
   networkEfficiency: number;
   /**
-   * What an all-to-all through a root complex (or across sockets) reaches, as a fraction of the
-   * point-to-point rate there: every GPU's traffic meets in the CPU.
+   * What an all-to-all through one socket's root complex reaches, as a fraction of the point-to-point
+   * rate there: every GPU's traffic meets in the CPU.
    */
   pcieAllToAllEfficiency: number;
+  /**
+   * The same for an all-to-all across CPU sockets, as a fraction of the cross-socket point-to-point
+   * rate: there every GPU's traffic also shares the socket link (xDiT's 8×L40 figures put Ulysses 8's
+   * all-to-all at about twice Ulysses 4's per step at 1024², 2048² and 4096², although each GPU sends
+   * half the bytes).
+   */
+  crossSocketAllToAllEfficiency: number;
   /** Fixed cost of one collective or P2P operation inside a node (launch + synchronisation). */
   collectiveLatencySeconds: number;
   /** The same across CPU sockets on PCIe, where NCCL stages through host memory. */

@@ -1,3 +1,4 @@
+import type { GpuSpec } from '../../../src/shared/hardware/index.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
 
 /**
@@ -25,7 +26,10 @@ export interface PublishedTable {
   /** Where the numbers are: the published page or figure, the file in xDiT's repositories, and what was read. */
   source: { url: string; file: string; read: string };
   model: CalibrationModel;
+  /** The GPU's product in Tessera's GPU table, or `gpuSpec`'s product. */
   gpu: string;
+  /** A GPU Tessera does not plan for, with the figures xDiT's run used (for this table only). */
+  gpuSpec?: GpuSpec;
   gpusPerNode: number;
   nodes: number;
   intraNode: 'nvlink' | 'pcie';
@@ -45,6 +49,11 @@ export interface PublishedTable {
   best: { seconds: number; gpus: number; degrees?: Degrees; read: Reading };
   /** What the source does not say and what we assumed. */
   notes: string;
+  /**
+   * Why the fit leaves this table out (it is still checked and printed): the table tests the fitted
+   * model instead of shaping it.
+   */
+  heldOut?: string;
 }
 
 /** A published table the calibration does not use, and why. */
