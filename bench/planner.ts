@@ -1,6 +1,8 @@
 /**
  * Planner benchmark: plans for 1,024 GPUs with every candidate enumerated, checked and predicted.
- * Target: under 100 ms per plan (the median of repeated calls, as the operator makes them); prints wall
+ * Target: under 100 ms per plan — the median wall time of repeated calls (as the operator makes them),
+ * and the CPU time of the first call of the process (V8 still interprets the planner's code then; its
+ * wall time on a loaded machine is mostly waiting for a core, so it is printed, not judged). Prints wall
  * and CPU milliseconds and the load. Run: npm run bench:planner
  */
 import { availableParallelism, loadavg } from 'node:os';
@@ -90,15 +92,15 @@ for (const s of SCENARIOS) {
   const median = percentile(walls, 0.5);
   const p95 = percentile(walls, 0.95);
   const evaluated = first.candidates.length + first.rejected.length;
-  // The operator plans again and again in one process: the steady-state median is the target; the
-  // first call (module compilation by V8) and wall times on a loaded machine are printed beside it.
-  const ok = median < TARGET_MS;
+  // The operator plans again and again in one process: the steady-state median is the target, and
+  // the process's first call must not use more CPU than that either.
+  const ok = median < TARGET_MS && cold.cpu < TARGET_MS;
   failed ||= !ok;
   console.log(
     `${s.name}\n  ${evaluated} factorisations (${first.candidates.length} feasible, ${first.rejected.length} rejected); ` +
       `chosen ${planShortString(first.chosen.degrees)} on ${first.chosen.gpusPerGroup} GPUs\n` +
       `  median ${median.toFixed(1)} ms wall (${percentile(cpus, 0.5).toFixed(1)} ms CPU), p95 ${p95.toFixed(1)} ms wall over ${RUNS} runs; ` +
-      `first call ${cold.wall.toFixed(1)} ms wall (${cold.cpu.toFixed(1)} ms CPU) (target median < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'})`,
+      `first call ${cold.wall.toFixed(1)} ms wall (${cold.cpu.toFixed(1)} ms CPU) (target median wall and first-call CPU < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'})`,
   );
 }
 console.log(

@@ -113,6 +113,17 @@ export function sd3Weights(s: Sd3Shape): TransformerWeights {
 
 /** The even layout made for each model given by facts only (see transformerWeights). */
 const evenLayouts = new WeakMap<ModelSpec, TransformerWeights>();
+/** Each carried layout's parameter total, summed once (the planner asks for the layout per candidate). */
+const layoutTotals = new WeakMap<TransformerWeights, number>();
+
+function layoutTotal(w: TransformerWeights): number {
+  let total = layoutTotals.get(w);
+  if (total === undefined) {
+    total = totalParameters(w);
+    layoutTotals.set(w, total);
+  }
+  return total;
+}
 
 /**
  * The model's weight layout: the exact one it carries when it still matches its facts (block count and
@@ -121,7 +132,7 @@ const evenLayouts = new WeakMap<ModelSpec, TransformerWeights>();
 export function transformerWeights(model: ModelSpec): TransformerWeights {
   const f = model.facts;
   const w = model.weights;
-  if (w && w.blocks.length === f.layers && totalParameters(w) === f.parameters) return w;
+  if (w && w.blocks.length === f.layers && layoutTotal(w) === f.parameters) return w;
   // The same object for the same model, so that what the planner caches per layout (its stage cuts,
   // hundreds of lookups per plan) is found again.
   const cached = evenLayouts.get(model);

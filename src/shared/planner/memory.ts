@@ -1,4 +1,4 @@
-import { BF16_BYTES, type ModelSpec, transformerWeights } from '../models/index.js';
+import { BF16_BYTES, type ModelSpec, type TransformerWeights, transformerWeights } from '../models/index.js';
 import {
   balancedStages,
   type Degrees,
@@ -38,7 +38,12 @@ export const USABLE_MEMORY_FRACTION = 0.95;
  */
 export type StageCut = 'parameters' | 'blocks';
 
-const stageCache = new WeakMap<readonly number[], Map<string, StageRange[]>>();
+/** A stage cut and each stage's parameters, per weight layout, cut and stage count. */
+interface CutStages {
+  stages: StageRange[];
+  parameters: number[];
+}
+const stageCache = new WeakMap<TransformerWeights, Map<string, CutStages>>();
 
 function blockCountStages(blocks: number, pipefusion: number): StageRange[] {
   const per = Math.ceil(blocks / pipefusion);
@@ -48,26 +53,43 @@ function blockCountStages(blocks: number, pipefusion: number): StageRange[] {
   }));
 }
 
+/**
+ * The cut for `pipefusion` stages, computed once per weight layout: the planner asks for it for every
+ * rank it sizes of every candidate, and the parameter-balanced cut is a dynamic programme.
+ */
+function cachedCut(model: ModelSpec, pipefusion: number, cut: StageCut): CutStages {
+  const w = transformerWeights(model);
+  let byKey = stageCache.get(w);
+  if (!byKey) {
+    byKey = new Map();
+    stageCache.set(w, byKey);
+  }
+  const key = `${cut}:${pipefusion}`;
+  let entry = byKey.get(key);
+  if (!entry) {
+    const count = Math.min(pipefusion, w.blocks.length);
+    const stages =
+      cut === 'blocks' ? blockCountStages(w.blocks.length, count) : balancedStages(w.blocks, count);
+    const parameters = stages.map((s, i) => {
+      let n = 0;
+      for (let b = s.fromBlock; b < s.toBlock; b++) n += w.blocks[b] ?? 0;
+      if (i === 0) n += w.embed;
+      if (i === stages.length - 1) n += w.head;
+      return n;
+    });
+    entry = { stages, parameters };
+    byKey.set(key, entry);
+  }
+  return entry;
+}
+
 /** PipeFusion's cut of the model's blocks into stages. */
 export function pipelineStages(
   model: ModelSpec,
   pipefusion: number,
   cut: StageCut = 'parameters',
-): StageRange[] {
-  const blocks = transformerWeights(model).blocks;
-  let byKey = stageCache.get(blocks);
-  if (!byKey) {
-    byKey = new Map();
-    stageCache.set(blocks, byKey);
-  }
-  const key = `${cut}:${pipefusion}`;
-  let stages = byKey.get(key);
-  if (!stages) {
-    const count = Math.min(pipefusion, blocks.length);
-    stages = cut === 'blocks' ? blockCountStages(blocks.length, count) : balancedStages(blocks, count);
-    byKey.set(key, stages);
-  }
-  return stages;
+): readonly StageRange[] {
+  return cachedCut(model, pipefusion, cut).stages;
 }
 
 /** Transformer parameters of each PipeFusion stage: its blocks, the embedders on the first, the head on the last. */
@@ -75,16 +97,8 @@ export function stageParameters(
   model: ModelSpec,
   pipefusion: number,
   cut: StageCut = 'parameters',
-): number[] {
-  const w = transformerWeights(model);
-  const stages = pipelineStages(model, pipefusion, cut);
-  return stages.map((s, i) => {
-    let n = 0;
-    for (let b = s.fromBlock; b < s.toBlock; b++) n += w.blocks[b] ?? 0;
-    if (i === 0) n += w.embed;
-    if (i === stages.length - 1) n += w.head;
-    return n;
-  });
+): readonly number[] {
+  return cachedCut(model, pipefusion, cut).parameters;
 }
 
 /**

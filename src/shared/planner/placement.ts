@@ -75,9 +75,15 @@ export function linkBetween(a: number, b: number, space: RankSpace): LinkLevel {
 
 const LEVEL_ORDER: Record<LinkLevel, number> = { switch: 0, domain: 1, node: 2, network: 3 };
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /**
  * The slowest link any group of `axis` crosses. Pods and domains are contiguous rank ranges, so a
- * group stays inside one iff its first and last members do; that keeps this O(groups).
+ * group stays inside one iff its first and last members do. Moving both by a whole pod changes no
+ * link, so only each group's first rank modulo the pod size matters: groups are visited until every
+ * such residue that occurs has been seen, at most `gpusPerPod` of them, whatever the group size.
  */
 export function axisLink(axis: MeshAxis, d: Degrees, space: RankSpace): LinkLevel | 'none' {
   const k = d[axis];
@@ -85,10 +91,15 @@ export function axisLink(axis: MeshAxis, d: Degrees, space: RankSpace): LinkLeve
   const stride = axisStride(axis, d);
   const block = stride * k;
   const world = d.dataParallel * d.cfg * d.pipefusion * d.ring * d.ulysses;
+  const pod = space.gpusPerPod;
+  // First ranks are outer·block + inner (inner < stride): with stride ≥ pod the first block already
+  // holds every residue; else outer·block's residue repeats after pod / gcd(block, pod) blocks.
+  const inners = Math.min(stride, pod);
+  const outers = stride >= pod ? 1 : Math.min(world / block, pod / gcd(block, pod));
   let worst: LinkLevel = 'switch';
-  for (let outer = 0; outer < world; outer += block) {
-    for (let inner = 0; inner < stride; inner++) {
-      const first = outer + inner;
+  for (let o = 0; o < outers; o++) {
+    for (let inner = 0; inner < inners; inner++) {
+      const first = o * block + inner;
       const level = linkBetween(first, first + stride * (k - 1), space);
       if (LEVEL_ORDER[level] > LEVEL_ORDER[worst]) worst = level;
       if (worst === 'network') return worst;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { axisLinks, linkBetween, podLayout, rankPlacements } from '../../../src/shared/planner/index.js';
-import { peersByLevel, rankSpace } from '../../../src/shared/planner/placement.js';
+import { MESH_AXES } from '../../../src/shared/plan/index.js';
+import {
+  axisLink,
+  axisLinks,
+  linkBetween,
+  podLayout,
+  rankPlacements,
+} from '../../../src/shared/planner/index.js';
+import { axisStride, peersByLevel, rankSpace } from '../../../src/shared/planner/placement.js';
 import { deg, h100Nodes, l40Node } from './fixtures.js';
 
 describe('placement', () => {
@@ -74,5 +81,58 @@ describe('placement', () => {
       node: 0,
       network: 8,
     });
+  });
+
+  it('finds the slowest link of an axis as checking every one of its groups does', () => {
+    const order = ['switch', 'domain', 'node', 'network'] as const;
+    // Every group's first and last member, the way the links were found before only pod residues were visited.
+    const everyGroup = (
+      axis: (typeof MESH_AXES)[number],
+      d: ReturnType<typeof deg>,
+      space: ReturnType<typeof rankSpace>,
+    ) => {
+      const k = d[axis];
+      if (k === 1) return 'none';
+      const stride = axisStride(axis, d);
+      const world = d.dataParallel * d.cfg * d.pipefusion * d.ring * d.ulysses;
+      let worst = 0;
+      for (let outer = 0; outer < world; outer += stride * k) {
+        for (let inner = 0; inner < stride; inner++) {
+          const first = outer + inner;
+          worst = Math.max(worst, order.indexOf(linkBetween(first, first + stride * (k - 1), space)));
+        }
+      }
+      return order[worst];
+    };
+    let compared = 0;
+    for (const [node, pods] of [
+      [l40Node(), [1, 2, 3, 4, 6, 8]],
+      [h100Nodes(4), [2, 4, 6, 8]],
+      [l40Node({ gpusPerSwitch: 4 }), [4, 8]],
+    ] as const) {
+      for (const gpusPerPod of pods) {
+        const space = rankSpace(node, gpusPerPod);
+        for (const [u, r, pp, cfg, dp] of [
+          [2, 1, 1, 1, 1],
+          [2, 3, 1, 1, 2],
+          [3, 2, 2, 2, 1],
+          [1, 2, 4, 1, 3],
+          [4, 1, 3, 2, 1],
+          [1, 1, 1, 2, 12],
+          [8, 2, 1, 1, 1],
+          [2, 2, 2, 2, 2],
+        ] as const) {
+          const d = deg({ ulysses: u, ring: r, pipefusion: pp, cfg, dataParallel: dp });
+          if ((u * r * pp * cfg * dp) % gpusPerPod !== 0) continue;
+          for (const axis of MESH_AXES) {
+            expect(axisLink(axis, d, space), `${axis} of ${JSON.stringify(d)} in pods of ${gpusPerPod}`).toBe(
+              everyGroup(axis, d, space),
+            );
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
   });
 });
