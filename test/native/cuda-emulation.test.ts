@@ -102,6 +102,25 @@ describe('CUDA side of the addon on the host emulation', () => {
     expect(r?.differ).toEqual([]);
   });
 
+  it('PixArt-Σ (CFG, DPM-Solver++) through the one denoise loop on the device: no copy in a step after the first, the CPU result', async () => {
+    const [r] = await run('pixartOnDevice', emulation.env());
+    const none = { hostToDevice: 0, hostToDeviceBytes: 0, deviceToHost: 0, deviceToHostBytes: 0 };
+    // Once per request: the sin-cos position table of the grid goes up (4 × 4 patches × width 32 in f32)
+    // and the batched caption masks ([uncond; cond] = [2, 12] in f32) are read for the kept tokens.
+    const [first, ...rest] = (r?.copies ?? []) as Record<string, number>[];
+    expect(first).toEqual({
+      hostToDevice: 1,
+      hostToDeviceBytes: 16 * 32 * 4,
+      deviceToHost: 1,
+      deviceToHostBytes: 2 * 12 * 4,
+    });
+    for (const step of rest) expect(step).toEqual(none);
+    expect(rest.length).toBe(3);
+    expect(r?.cudaVsCpu as number).toBeLessThan(1e-4);
+    expect(r?.cudaVsGolden as number).toBeLessThan(1e-3);
+    expect(r?.resultDevice).toBe('cpu');
+  });
+
   it('bf16 attention goes through cuDNN, f32 through the built-in kernel, and says why', async () => {
     const [withCudnn] = await run('attentionPath', emulation.env());
     expect(withCudnn).toEqual({

@@ -14,6 +14,7 @@ import type { Device, Tensor, TransferCounts } from '../../src/runtime/native/in
 import { writeSafetensors } from '../../src/runtime/native/safetensors-writer.js';
 import { readSchedulerConfig } from '../../src/runtime/scheduler/scheduler.js';
 import { runCli } from '../runtime/parallel/denoise-fixtures.js';
+import { pipelineFixture, readPipelineJson } from './pipeline-fixtures.js';
 import { checkpointDir, REFERENCE_DIR, referenceCheckpoint } from './reference-fixtures.js';
 
 /** Flux's denoise case (guidance embedded) and SD3's CFG case (two branches batched). */
@@ -54,6 +55,39 @@ export async function denoiseOn(
       onStep: (s) => copies.push(s.copies),
     });
     return { latents: result.latents, golden: file.required('output_latents', 'the golden'), copies, steps };
+  } finally {
+    loaded.weights.release();
+  }
+}
+
+/**
+ * PixArt-Σ's denoise golden (pipeline fixtures: 4 steps of DPM-Solver++ with classifier-free guidance and
+ * a padded caption) through the one denoise loop on `device`.
+ */
+export async function pixartDenoiseOn(
+  device: Device,
+  weightDtype: 'f32' | 'bf16' = 'f32',
+): Promise<DeviceDenoise> {
+  const {
+    file,
+    steps,
+    guidance_scale: guidanceScale,
+  } = readPipelineJson<{
+    pixart_transformer: { denoise: { file: string; steps: number; guidance_scale: number } };
+  }>('pipelines.json').pixart_transformer.denoise;
+  const folder = pipelineFixture('pipelines/pixart-sigma');
+  const named = NamedTensors.read(pipelineFixture(`pipelines/${file}`));
+  const loaded = loadTransformer(folder, { device, weightDtype });
+  try {
+    const { inputs } = denoiseInputs(loaded, named.without(['output_latents']));
+    const copies: TransferCounts[] = [];
+    const result = await denoise(loaded, inputs, {
+      steps,
+      guidanceScale,
+      scheduler: readSchedulerConfig(folder),
+      onStep: (s) => copies.push(s.copies),
+    });
+    return { latents: result.latents, golden: named.required('output_latents', 'the golden'), copies, steps };
   } finally {
     loaded.weights.release();
   }

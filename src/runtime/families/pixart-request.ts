@@ -83,13 +83,26 @@ export function pixartRequest(
   const width = config.numAttentionHeads * config.attentionHeadDim;
   const geometry = patchGridGeometry(latents, config.patchSize, 0, 'PixArt');
   const { cols } = geometry;
+  // The tokens each mask keeps, read once per request (on a GPU a read is a copy from the device).
+  const kept = new Map<Tensor, number[][] | null>();
+  const captionTokens = (mask: Tensor | null) => {
+    if (!mask) return null;
+    let tokens = kept.get(mask);
+    if (tokens === undefined) {
+      tokens = keptTokens(mask);
+      kept.set(mask, tokens);
+    }
+    return tokens;
+  };
   const forwardInputs = (x: Tensor, c: Conditioning, t: number): PixartInputs => {
     const text = c[PIXART_FIELDS.prompt];
     if (!text) throw new Error('PixArt conditioning has no promptEmbeds');
+    const mask = c[PIXART_FIELDS.mask] ?? null;
     return {
       hiddenStates: x,
       encoderHiddenStates: text,
-      encoderAttentionMask: c[PIXART_FIELDS.mask] ?? null,
+      encoderAttentionMask: mask,
+      captionTokens: captionTokens(mask),
       timestep: perSample(x.size(0), t),
     };
   };

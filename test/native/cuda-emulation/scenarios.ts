@@ -22,6 +22,7 @@ import { dpmScheduler, stepLatents } from '../../../src/runtime/scheduler/schedu
 import {
   DEVICE_CASES,
   denoiseOn,
+  pixartDenoiseOn,
   relativeError,
   sharedGpuPipeFusionBf16,
 } from '../../support/device-denoise.js';
@@ -189,7 +190,20 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   denoiseOnDevice,
   pipefusionBf16: () => sharedGpuPipeFusionBf16({}),
   dpmOnDevice,
+  pixartOnDevice,
 };
+
+/** PixArt-Σ's CFG DPM-Solver++ golden through the one denoise loop on 'cuda' and on the CPU. */
+async function pixartOnDevice(): Promise<Record<string, unknown>> {
+  const cpu = await pixartDenoiseOn('cpu');
+  const cuda = await pixartDenoiseOn('cuda');
+  return {
+    copies: cuda.copies,
+    resultDevice: cuda.latents.device,
+    cudaVsCpu: relativeError(cuda.latents, cpu.latents),
+    cudaVsGolden: relativeError(cuda.latents, cuda.golden),
+  };
+}
 
 interface DpmCase {
   name: string;

@@ -6,6 +6,7 @@
  * ω_k = 10000^(−k / (D/4)): the column coordinate comes first (meshgrid "xy").
  */
 import { Tensor } from '../../native/index.js';
+import { onPlacement, type Placement } from '../common/placement.js';
 
 export function pixartPositionTable(
   rows: number,
@@ -33,4 +34,36 @@ export function pixartPositionTable(
     }
   }
   return Tensor.fromArray(out, [1, rows * cols, width]);
+}
+
+/**
+ * The table of the last latent grid seen, kept where the model computes, as [N, D] (added to [B, N, D]
+ * tokens: a suffix of their shape, the broadcast both devices add). A request's grid is the same at every
+ * step, so the table is built and uploaded once per request instead of once per step; each forward gets
+ * a view of it (releasing the view leaves the kept table alone).
+ */
+export class PositionTableCache {
+  private key = '';
+  private table: Tensor | null = null;
+
+  constructor(
+    private readonly placement: Placement,
+    private readonly baseSize: number,
+    private readonly scale: number,
+  ) {}
+
+  tableFor(rows: number, cols: number, width: number): Tensor {
+    const key = `${rows}x${cols}x${width}`;
+    if (!this.table || key !== this.key) {
+      this.table?.release();
+      const host = pixartPositionTable(rows, cols, width, this.baseSize, this.scale);
+      const flat = host.reshape([rows * cols, width]);
+      host.release();
+      const placed = onPlacement(flat, this.placement);
+      if (placed !== flat) flat.release();
+      this.table = placed;
+      this.key = key;
+    }
+    return this.table.reshape(this.table.shape);
+  }
 }

@@ -12,12 +12,13 @@ import { normModulate, releaseAll } from '../common/adaptive-norm.js';
 import type { AttentionFn } from '../common/attention.js';
 import { type BlockRange, runBlocks, type TransformerBlock } from '../common/blocks.js';
 import { Linear } from '../common/linear.js';
+import { applyOnPlacement, onPlacement, type Placement, placementOf } from '../common/placement.js';
 import { blocksInRange, checkPatchedLatents, forwardAllBlocks, shapeOf } from '../common/staged-model.js';
-import { TwoLayerMlp, timestepSinusoid } from '../common/timestep-embedding.js';
+import { TwoLayerMlp, timestepProjection } from '../common/timestep-embedding.js';
 import type { WeightLookup } from '../common/weights.js';
 import { unpatchify } from '../sd3/patch-embed.js';
 import { PixartBlock } from './block.js';
-import { pixartPositionTable } from './position-table.js';
+import { PositionTableCache } from './position-table.js';
 import { type PixartState, releaseState } from './state.js';
 
 /** The Diffusers `forward` arguments. */
@@ -30,6 +31,11 @@ export interface PixartInputs {
   encoderAttentionMask: Tensor | null;
   /** Integer DDPM timesteps (0..999), one per sample. */
   timestep: readonly number[];
+  /**
+   * The tokens `encoderAttentionMask` keeps (keptTokens), when the caller read them already: a request's
+   * mask is the same at every step, and on a GPU reading it back every step is a copy per step.
+   */
+  captionTokens?: (readonly number[])[] | null;
 }
 
 class CaptionProjection {
@@ -55,12 +61,21 @@ class PixartEmbedders {
   readonly time: TwoLayerMlp;
   readonly adaln: Linear;
   readonly caption: CaptionProjection;
+  /** Where the forward computes: the inputs are brought there, the timesteps projected there. */
+  readonly placement: Placement;
+  readonly positions: PositionTableCache;
 
-  constructor(w: WeightLookup) {
+  constructor(w: WeightLookup, config: PixartTransformerConfig) {
     this.patch = { weight: w.get('pos_embed.proj.weight'), bias: w.get('pos_embed.proj.bias') };
     this.time = new TwoLayerMlp(w, 'adaln_single.emb.timestep_embedder');
     this.adaln = Linear.load(w, 'adaln_single.linear');
     this.caption = new CaptionProjection(w);
+    this.placement = placementOf(this.patch.weight);
+    this.positions = new PositionTableCache(
+      this.placement,
+      config.sampleSize / config.patchSize,
+      config.interpolationScale,
+    );
   }
 }
 
@@ -99,7 +114,7 @@ export class PixartTransformer {
       'PixArtTransformer2DModel',
       (i) => new PixartBlock(weights, i, config),
     );
-    this.embedders = loaded.fromBlock === 0 ? new PixartEmbedders(weights) : null;
+    this.embedders = loaded.fromBlock === 0 ? new PixartEmbedders(weights, config) : null;
     const last = loaded.toBlock === this.blockCount;
     this.headTable = last ? weights.get('scale_shift_table') : null;
     this.projOut = last ? Linear.load(weights, 'proj_out') : null;
@@ -117,20 +132,17 @@ export class PixartTransformer {
     const { rows, cols } = checkInputs(inputs, this.config);
     const width = this.config.numAttentionHeads * this.config.attentionHeadDim;
     const p = this.config.patchSize;
-    const conv = ops.conv2d(inputs.hiddenStates, embed.patch.weight, { bias: embed.patch.bias, stride: p });
+    const { placement } = embed;
+    const latents = onPlacement(inputs.hiddenStates, placement);
+    const conv = ops.conv2d(latents, embed.patch.weight, { bias: embed.patch.bias, stride: p });
+    if (latents !== inputs.hiddenStates) latents.release();
     const flat = conv.reshape([conv.size(0), width, rows * cols]);
     const image = ops.permute(flat, [0, 2, 1]);
     releaseAll([conv, flat]);
-    const table = pixartPositionTable(
-      rows,
-      cols,
-      width,
-      this.config.sampleSize / p,
-      this.config.interpolationScale,
-    );
+    const table = embed.positions.tableFor(rows, cols, width);
     ops.add(image, table, image);
     table.release();
-    const sinusoid = timestepSinusoid(inputs.timestep);
+    const sinusoid = timestepProjection(inputs.timestep, placement);
     const embeddedTimestep = embed.time.apply(sinusoid);
     sinusoid.release();
     const activated = ops.silu(embeddedTimestep);
@@ -140,8 +152,9 @@ export class PixartTransformer {
       modulation,
       embeddedTimestep,
       image,
-      caption: embed.caption.apply(inputs.encoderHiddenStates),
-      captionTokens: keptTokens(inputs.encoderAttentionMask),
+      caption: applyOnPlacement(embed.caption, inputs.encoderHiddenStates, placement),
+      captionTokens:
+        inputs.captionTokens !== undefined ? inputs.captionTokens : keptTokens(inputs.encoderAttentionMask),
       rows,
       cols,
     };
@@ -158,15 +171,20 @@ export class PixartTransformer {
         'PixArtTransformer2DModel: the output head lives on the rank that holds the last block',
       );
     }
-    const [batch, width] = state.embeddedTimestep.shape as [number, number];
-    const shaped = state.embeddedTimestep.reshape([batch, 1, width]);
-    const sum = ops.add(shaped, this.headTable);
-    const shift = sum.narrow(1, 0, 1).reshape([batch, width]);
-    const scale = sum.narrow(1, 1, 1).reshape([batch, width]);
+    // Each row of the [2, D] table plus the [B, D] embedding: a [D] operand, which both devices broadcast.
+    const row = (k: number) => {
+      const view = (this.headTable as Tensor).narrow(0, k, 1);
+      const vector = view.reshape([view.size(1)]);
+      const sum = ops.add(state.embeddedTimestep, vector);
+      releaseAll([view, vector]);
+      return sum;
+    };
+    const shift = row(0);
+    const scale = row(1);
     const normed = normModulate(state.image, shift, scale);
     const tokens = this.projOut.apply(normed);
     const out = unpatchify(tokens, state.rows, state.cols, this.config.patchSize, this.config.outChannels);
-    releaseAll([shaped, sum, shift, scale, normed, tokens]);
+    releaseAll([shift, scale, normed, tokens]);
     return out;
   }
 }
