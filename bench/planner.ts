@@ -1,9 +1,9 @@
 /**
  * Planner benchmark: plans for 1,024 GPUs with every candidate enumerated, checked and predicted.
  * Target: under 100 ms per plan — the median wall time of repeated calls (as the operator makes them),
- * and the CPU time of the first call of the process (V8 still interprets the planner's code then; its
- * wall time on a loaded machine is mostly waiting for a core, so it is printed, not judged). Prints wall
- * and CPU milliseconds and the load. Run: npm run bench:planner
+ * and, for the 1,024-GPU scenarios the target names, the CPU time of the process's first call (V8 still
+ * interprets the planner's code then; its wall time on a loaded machine is mostly waiting for a core, so
+ * it is printed, not judged). Prints wall and CPU milliseconds and the load. Run: npm run bench:planner
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -23,9 +23,11 @@ const h100Cluster = (nodes: number) => ({
   interNodeGbps: 3200,
 });
 
-const SCENARIOS: { name: string; input: PlannerInput }[] = [
+/** `firstCall`: whether the first call's CPU time is judged too (the 1,024-GPU target). */
+const SCENARIOS: { name: string; firstCall: boolean; input: PlannerInput }[] = [
   {
     name: 'flux-dev 4096px, 1024 GPUs, throughput, batch 64',
+    firstCall: true,
     input: {
       model: modelPreset('flux-dev'),
       request: { height: 4096, width: 4096, steps: 28, maxBatch: 64, guidanceScale: 3.5 },
@@ -35,6 +37,7 @@ const SCENARIOS: { name: string; input: PlannerInput }[] = [
   },
   {
     name: 'sd3.5-large 2048px, 1024 GPUs, latency, batch 1024',
+    firstCall: true,
     input: {
       model: modelPreset('sd3.5-large'),
       request: { height: 2048, width: 2048, steps: 28, maxBatch: 1024, guidanceScale: 7 },
@@ -44,6 +47,7 @@ const SCENARIOS: { name: string; input: PlannerInput }[] = [
   },
   {
     name: 'pixart-sigma 2048px, group of 1–64 GPUs, latency',
+    firstCall: false,
     input: {
       model: modelPreset('pixart-sigma'),
       request: { height: 2048, width: 2048, steps: 20, maxBatch: 8, guidanceScale: 4.5 },
@@ -93,14 +97,14 @@ for (const s of SCENARIOS) {
   const p95 = percentile(walls, 0.95);
   const evaluated = first.candidates.length + first.rejected.length;
   // The operator plans again and again in one process: the steady-state median is the target, and
-  // the process's first call must not use more CPU than that either.
-  const ok = median < TARGET_MS && cold.cpu < TARGET_MS;
+  // on 1,024 GPUs the process's first call must not use more CPU than that either.
+  const ok = median < TARGET_MS && (!s.firstCall || cold.cpu < TARGET_MS);
   failed ||= !ok;
   console.log(
     `${s.name}\n  ${evaluated} factorisations (${first.candidates.length} feasible, ${first.rejected.length} rejected); ` +
       `chosen ${planShortString(first.chosen.degrees)} on ${first.chosen.gpusPerGroup} GPUs\n` +
       `  median ${median.toFixed(1)} ms wall (${percentile(cpus, 0.5).toFixed(1)} ms CPU), p95 ${p95.toFixed(1)} ms wall over ${RUNS} runs; ` +
-      `first call ${cold.wall.toFixed(1)} ms wall (${cold.cpu.toFixed(1)} ms CPU) (target median wall and first-call CPU < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'})`,
+      `first call ${cold.wall.toFixed(1)} ms wall (${cold.cpu.toFixed(1)} ms CPU) (target median wall${s.firstCall ? ' and first-call CPU' : ''} < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'})`,
   );
 }
 console.log(
