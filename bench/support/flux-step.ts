@@ -34,16 +34,18 @@ export const describeBenchFlux = (): string =>
   `${benchFluxConfig.numAttentionHeads} heads × ${benchFluxConfig.attentionHeadDim}, ` +
   `${(latentSide / 2) ** 2} image + ${textTokens} text tokens`;
 
-export function benchFluxInputs(): DenoiseInputs {
-  const config = benchFluxConfig;
+export const benchFluxInputs = (): DenoiseInputs => fluxInputs(benchFluxConfig, latentSide, textTokens);
+
+/** Seeded inputs for `config`: a square latent of side `side` ((side/2)² packed tokens) and `text` tokens. */
+export function fluxInputs(config: FluxTransformerConfig, side: number, text: number): DenoiseInputs {
   return {
     family: 'flux',
-    latents: randomTensor([1, (latentSide / 2) ** 2, config.inChannels], 1, 7),
+    latents: randomTensor([1, (side / 2) ** 2, config.inChannels], 1, 7),
     samples: {
-      promptEmbeds: randomTensor([1, textTokens, config.jointAttentionDim], 1, 8),
+      promptEmbeds: randomTensor([1, text, config.jointAttentionDim], 1, 8),
       pooledPromptEmbeds: randomTensor([1, config.pooledProjectionDim], 1, 9),
     },
-    shared: { imgIds: imageIds(latentSide, latentSide), txtIds: textIds(textTokens) },
+    shared: { imgIds: imageIds(side, side), txtIds: textIds(text) },
   };
 }
 

@@ -1,10 +1,14 @@
 /** The safetensors writer against the native (validating) reader: layout, dtypes, metadata, views. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile, Tensor } from '../../../src/runtime/native/index.js';
-import { safetensorsBytes, writeSafetensors } from '../../../src/runtime/native/safetensors-writer.js';
+import {
+  safetensorsBytes,
+  writeSafetensors,
+  writeSafetensorsStreamed,
+} from '../../../src/runtime/native/safetensors-writer.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tessera-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -59,5 +63,35 @@ describe('writeSafetensors', () => {
       /reserved/,
     );
     expect(() => readFileSync(path)).toThrow();
+  });
+
+  it('streamed, tensor by tensor: the same bytes; a tensor of the wrong size leaves no file', () => {
+    const x = Tensor.of([1, 2, 3, 4, 5, 6], [2, 3]);
+    const h = Tensor.fromArray(Uint16Array.from([0x3f80, 0xc000]), [2], 'bf16');
+    const bytes = (t: Tensor) => {
+      const d = t.data();
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    };
+    const entries = [
+      { name: 'x', dtype: 'f32', shape: [2, 3] },
+      { name: 'h', dtype: 'bf16', shape: [2] },
+    ] as const;
+    const path = join(work, 'streamed.safetensors');
+    writeSafetensorsStreamed(path, entries, (_, i) => bytes(i === 0 ? x : h));
+    expect(readFileSync(path)).toEqual(
+      safetensorsBytes(
+        new Map([
+          ['x', x],
+          ['h', h],
+        ]),
+      ),
+    );
+
+    const short = join(work, 'short.safetensors');
+    expect(() => writeSafetensorsStreamed(short, entries, () => bytes(h))).toThrow(
+      /tensor "x": 4 bytes, its entry needs 24/,
+    );
+    expect(existsSync(short)).toBe(false);
+    expect(readdirSync(work).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 });

@@ -51,6 +51,17 @@ function seeded(seed: number, count: number, scale: number): Float32Array {
 }
 
 export function writeTinyFlux(folder: string, shape: TinyFluxShape = DEMO_FLUX, seed = 1): string {
+  writeTinyFluxFolder(folder, shape);
+  const tensors = new Map<string, Tensor>();
+  tinyFluxTensorShapes(folder).forEach((t, i) => {
+    tensors.set(t.name, Tensor.fromArray(tinyFluxValues(t, i, seed), t.shape));
+  });
+  writeSafetensors(join(folder, 'transformer', 'diffusion_pytorch_model.safetensors'), tensors);
+  return folder;
+}
+
+/** The folder's JSON files (model index, transformer and scheduler configs), without the weights. */
+export function writeTinyFluxFolder(folder: string, shape: TinyFluxShape): void {
   mkdirSync(join(folder, 'transformer'), { recursive: true });
   mkdirSync(join(folder, 'scheduler'), { recursive: true });
   writeFileSync(
@@ -90,17 +101,31 @@ export function writeTinyFlux(folder: string, shape: TinyFluxShape = DEMO_FLUX, 
       use_dynamic_shifting: true,
     }),
   );
-  const tensors = new Map<string, Tensor>();
-  allTensors(manifestFor(readTransformerConfig(folder))).forEach((t, i) => {
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    // Norm weights near 1, everything else small, so activations stay in range through the blocks.
-    const isNormWeight = /norm.*\.weight$/.test(t.name) && t.shape.length === 1;
-    const values = seeded(seed * 7919 + i, count, isNormWeight ? 0.05 : 0.08);
-    if (isNormWeight) for (let j = 0; j < count; j++) values[j] = (values[j] as number) + 1;
-    tensors.set(t.name, Tensor.fromArray(values, t.shape));
-  });
-  writeSafetensors(join(folder, 'transformer', 'diffusion_pytorch_model.safetensors'), tensors);
-  return folder;
+}
+
+/** The name and shape of every tensor the folder's config implies, in the order they are written. */
+export function tinyFluxTensorShapes(folder: string): { name: string; shape: number[] }[] {
+  return allTensors(manifestFor(readTransformerConfig(folder))).map((t) => ({
+    name: t.name,
+    shape: [...t.shape],
+  }));
+}
+
+/**
+ * The seeded values of tensor `index` of `tinyFluxTensorShapes` (one at a time, so that a caller writing a
+ * large checkpoint never holds all of them).
+ */
+export function tinyFluxValues(
+  tensor: { name: string; shape: readonly number[] },
+  index: number,
+  seed = 1,
+): Float32Array {
+  const count = tensor.shape.reduce((a, b) => a * b, 1);
+  // Norm weights near 1, everything else small, so activations stay in range through the blocks.
+  const isNormWeight = /norm.*\.weight$/.test(tensor.name) && tensor.shape.length === 1;
+  const values = seeded(seed * 7919 + index, count, isNormWeight ? 0.05 : 0.08);
+  if (isNormWeight) for (let j = 0; j < count; j++) values[j] = (values[j] as number) + 1;
+  return values;
 }
 
 /** Denoise inputs for the tiny model: unpacked latents [B, C, h, w] and prompt embeddings. */
