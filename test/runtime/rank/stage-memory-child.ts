@@ -5,17 +5,10 @@
  * before the load, so it counts every byte resident at any moment of it: copies, converted tensors and
  * mapped pages of the checkpoint.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadTransformer } from '../../../src/runtime/model-loader/index.js';
 import { Tensor } from '../../../src/runtime/native/index.js';
-
-function statusKb(field: string): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  if (!line) throw new Error(`/proc/self/status has no ${field}`);
-  return Number(line.split(/\s+/)[1]);
-}
+import { statusKb } from '../../support/memory-child.js';
 
 const [folder, from, to, dtype] = process.argv.slice(2);
 if (!folder || !from || !to || (dtype !== 'f32' && dtype !== 'bf16')) {

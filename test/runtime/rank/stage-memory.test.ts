@@ -6,7 +6,6 @@
  * apart). The checkpoint is a FLUX layout of ~140 M parameters written here, so the stage's bytes are far
  * above the noise of a Node process.
  */
-import { execFile } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTensors, stageTensors } from '../../../src/runtime/checkpoint/index.js';
 import { manifestFor, readTransformerConfig } from '../../../src/runtime/families/index.js';
 import { stageRange } from '../../../src/runtime/parallel-denoise/stages.js';
+import { resultOfChild } from '../../support/memory-child.js';
 
 const CHILD = resolve(import.meta.dirname, 'stage-memory-child.ts');
 const MB = 1024 * 1024;
@@ -81,29 +81,7 @@ interface Measured {
 }
 
 function loadInChild(dtype: 'f32' | 'bf16'): Promise<Measured> {
-  return new Promise((done, fail) => {
-    execFile(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--import',
-        'tsx',
-        CHILD,
-        folder,
-        String(stage.fromBlock),
-        String(stage.toBlock),
-        dtype,
-      ],
-      { env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' }, timeout: 300_000, maxBuffer: 16 * MB },
-      (err, stdout, stderr) => {
-        const line = String(stdout)
-          .split('\n')
-          .find((l) => l.startsWith('RESULT '));
-        if (err || !line) fail(new Error(`the child failed: ${err?.message ?? ''}\n${stderr}`));
-        else done(JSON.parse(line.slice('RESULT '.length)) as Measured);
-      },
-    );
-  });
+  return resultOfChild<Measured>(CHILD, [folder, String(stage.fromBlock), String(stage.toBlock), dtype]);
 }
 
 beforeAll(() => {
