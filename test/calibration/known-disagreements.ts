@@ -7,7 +7,7 @@ export const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
     'xDiT measured Ulysses 4 on 4 L40 at 16.94 s (slower than Ulysses 2 on 2) yet Ulysses 4 × PipeFusion 4 on ' +
     "16 at 4.78 s, less than a quarter of Ulysses 4's all-to-all time per step plus the rest; an all-to-all that " +
     'costs the same per byte for a whole image as for a PipeFusion patch cannot price both: the fit puts ' +
-    'u4·pp4 at 5.73 s (+20 %) and u4 at 14.33 s (−15 %), and the planner picks PipeFusion 8 on 8 GPUs ' +
+    'u4·pp4 at 5.74 s (+20 %) and u4 at 14.42 s (−15 %), and the planner picks PipeFusion 8 on 8 GPUs ' +
     '(published 5.53 s). A shared all-to-all rate three times higher makes u4·pp4 hold, but then Ulysses 4 on ' +
     '4 L40 beats Ulysses 2 on 2, against the same figure',
   'flux-dev-2x8l40-2048-eager':
@@ -18,20 +18,20 @@ export const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
   'pixart-alpha-a100pcie-4096':
     'held out of the fit (PCIe layout not published): with the all-to-all rate of the L40/L20 servers and ' +
     "each GPU on its own root port (Tessera's default for a 4-GPU PCIe node), Ulysses 4 is predicted at " +
-    '99.55 s (published 59.01 s), so the planner keeps Ring 4 (published 65.85 s, 11.6 % slower)',
+    '99.81 s (published 59.01 s), so the planner keeps Ring 4 (published 65.85 s, 11.6 % slower)',
   'pixart-alpha-a100pcie-8192':
-    'held out of the fit (PCIe layout not published): Ulysses 4 is predicted at 932.68 s (published ' +
+    'held out of the fit (PCIe layout not published): Ulysses 4 is predicted at 932.33 s (published ' +
     '710.95 s), so the planner keeps Ring 4 (published 797.66 s, 12.2 % slower); see the 4096² panel',
   'pixart-alpha-a100nvlink-1024':
     'PipeFusion 8 (0.9686 s) is 12 % faster than Ulysses 8 (1.1 s), just past the 10 % margin; the model ' +
-    "puts PipeFusion 8 at 1.25 s (+29 %): its fixed cost per patch (1.6 ms, set by the PCIe tables' " +
+    "puts PipeFusion 8 at 1.24 s (+28 %): its fixed cost per patch (1.5 ms, set by the PCIe tables' " +
     'PipeFusion runs) is 20 % of a 1024² PixArt step split 8 ways on A100s, so exact first keeps Ulysses 8',
   'pixart-alpha-t4-1024':
-    'held out of the fit (PCIe layout not published; FP16): the model puts one T4 at 10.92 s (published ' +
+    'held out of the fit (PCIe layout not published; FP16): the model puts one T4 at 10.96 s (published ' +
     "19.0 s: the global compute efficiency fitted on A100/H100/L40/L20 overstates a 70 W T4's) and Ulysses 4 " +
-    'at 12.09 s (published 6.04 s, the all-to-all rate of the L40/L20 servers), so the planner picks ' +
+    'at 12.13 s (published 6.04 s, the all-to-all rate of the L40/L20 servers), so the planner picks ' +
     'PipeFusion 4 (published 6.7 s, 10.9 % slower)',
   'pixart-alpha-t4-2048':
-    'held out of the fit: as at 1024², Ulysses 4 is predicted at 92.86 s (published 56.18 s) and one T4 at ' +
-    '105.86 s (published 201.92 s), so the planner picks PipeFusion 4 (published 67.82 s, 20.7 % slower)',
+    'held out of the fit: as at 1024², Ulysses 4 is predicted at 92.90 s (published 56.18 s) and one T4 at ' +
+    '106.18 s (published 201.92 s), so the planner picks PipeFusion 4 (published 67.82 s, 20.7 % slower)',
 };
