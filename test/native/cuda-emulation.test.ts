@@ -5,6 +5,9 @@
  * of the attention path, the GPU start-up check and gloo's staging of device tensors all run for real.
  * Whether the CUDA kernels compute the right numbers is test/gpu's job, on a GPU.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cudaEmulation } from '../support/cuda-emulation.js';
 import { sharedGpuGroup } from '../support/device-denoise.js';
@@ -153,6 +156,55 @@ describe('CUDA side of the addon on the host emulation', () => {
       expect(r.diff as number).toBeLessThan(2e-6);
       // One hop of K and V: each is read to the host to send and written back after the receive.
       expect(r.staged).toMatchObject({ deviceToHost: 2, hostToDevice: 2 });
+    }
+  });
+
+  it("Ring over NCCL: each hop goes on the ring communicator's stream after the kernels that wrote its blocks, block 0's attention runs while it is in flight, block 1's only after it; a hop that never ends fails the rank with the reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-ring-nccl-'));
+    /** Per rank process, the JavaScript thread's and the communicator lane's calls in log order. */
+    const callsOf = (log: string): string[][] => {
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      const pids = [...new Set(lines.filter((l) => l.startsWith('cuda ')).map((l) => l.split(' ')[1]))];
+      expect(pids).toHaveLength(2);
+      return pids.map((pid) =>
+        lines.filter((l) => l.startsWith(`cuda ${pid} `)).map((l) => l.split(' ').slice(2).join(' ')),
+      );
+    };
+    try {
+      const log = join(dir, 'calls.log');
+      const env = { ...emulation.env({ nccl: true }), FAKE_NCCL_LOG: log };
+      for (const r of await run('ringNccl', env, 2)) {
+        expect(r).toMatchObject({ backend: 'nccl', device: 'cuda', error: '' });
+        // NCCL reads and writes device memory: nothing is staged through the host.
+        expect(r.staged).toMatchObject({ hostToDevice: 0, deviceToHost: 0 });
+      }
+      for (const calls of callsOf(log)) {
+        // The hop's 'ready' event is recorded on the default stream (where every kernel is queued) before
+        // anything else, so the hop reads the K/V after the kernels that wrote them; the lane makes the
+        // communicator's own stream wait on it, issues the hop and records the hop's event. Block 1's
+        // attention reads the received K/V: it is launched only after that event.
+        expect(calls[0]).toBe('record default');
+        expect(calls.filter((c) => c === 'kernel attention')).toHaveLength(2);
+        expect(calls.indexOf('wait comm')).toBeLessThan(calls.indexOf('record comm'));
+        expect(calls.indexOf('record comm')).toBeLessThan(calls.lastIndexOf('kernel attention'));
+      }
+      // A hop that never completes (the fake driver's events stay pending): block 0's attention was
+      // launched all the same — it does not wait for the hop — and block 1's never; the watchdog's timeout
+      // ends the ring with the reason.
+      const stuck = join(dir, 'stuck.log');
+      writeFileSync(join(dir, 'hang'), '');
+      const hung = { ...env, FAKE_NCCL_LOG: stuck, FAKE_CUDA_HANG_FILE: join(dir, 'hang') };
+      for (const r of await run('ringNccl', hung, 2)) {
+        expect(r.error as string).toMatch(/nccl send\/recv timed out after 1000 ms/);
+      }
+      for (const calls of callsOf(stuck)) {
+        expect(calls.filter((c) => c !== 'wait comm' && c !== 'record comm')).toEqual([
+          'record default',
+          'kernel attention',
+        ]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,7 +7,9 @@
 // those on a GPU against float64 references.
 //
 // Every call is also counted by name (tessera_emulation_calls) so a test can see which entry point ran
-// (cuDNN vs the own attention kernel, cuBLASLt linear vs gemm). TESSERA_EMULATION_NO_CUDNN=1 makes the
+// (cuDNN vs the own attention kernel, cuBLASLt linear vs gemm). Attention launches are also appended to
+// FAKE_NCCL_LOG when it is set ("cuda <pid> kernel attention"), beside the fake driver's event records and
+// stream waits, so a test sees where a communicator's operations sit among the kernels. TESSERA_EMULATION_NO_CUDNN=1 makes the
 // cuDNN entry point answer UNSUPPORTED, as on a machine without libcudnn.
 #include <cmath>
 #include <cstdint>
@@ -18,6 +20,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "tessera_cuda.h"
 
@@ -31,6 +35,15 @@ int current_device = 0;
 void Count(const char* name) {
   std::lock_guard<std::mutex> lock(calls_mutex);
   ++calls[name];
+}
+
+void NoteLaunch(const char* kernel) {
+  const char* path = std::getenv("FAKE_NCCL_LOG");
+  if (path == nullptr) return;
+  if (FILE* f = std::fopen(path, "a")) {
+    std::fprintf(f, "cuda %d kernel %s\n", static_cast<int>(getpid()), kernel);
+    std::fclose(f);
+  }
 }
 
 tessera_cuda_status Fail(tessera_cuda_status status, const std::string& message) {
@@ -390,6 +403,7 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_attention(const void* q, const
                                                             size_t batch, size_t sq, size_t skv, size_t heads, size_t d,
                                                             float scale, tessera_cuda_dtype t, tessera_cuda_stream_t) {
   Count("attention");
+  NoteLaunch("attention");
   REQUIRE(skv > 0, "no keys");
   const size_t row = heads * d;
   std::vector<float> s(skv);

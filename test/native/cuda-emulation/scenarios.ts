@@ -3,7 +3,7 @@
  * (test/support/cuda-emulation.ts). Arguments as test/native/comm/worker.ts: scenario rank size port; the
  * outcome is printed as one `RESULT <json>` line.
  */
-import { createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
+import { type Communicator, createCommunicator, TcpStore } from '../../../src/runtime/comm/index.js';
 import { copiesSince } from '../../../src/runtime/denoise/denoise-loop.js';
 import {
   attentionFallbackReason,
@@ -139,12 +139,11 @@ function gpuRuntime(): Record<string, unknown> {
   };
 }
 
-/**
- * Ring attention over gloo with the blocks on the device: the communicator stages them through the host
- * (the one-GPU group of the GPU check), the merge runs on the device, and the result equals attention
- * over the whole sequence computed in one process.
- */
-async function ring(): Promise<Record<string, unknown>> {
+/** This rank's store connection (rank 0 hosts it) and a communicator of the whole group over `backend`. */
+async function joinGroup(
+  backend: 'gloo' | 'nccl',
+  timeoutMs = 20_000,
+): Promise<{ store: TcpStore; comm: Communicator }> {
   const store = await TcpStore.create({
     host: '127.0.0.1',
     port,
@@ -153,13 +152,24 @@ async function ring(): Promise<Record<string, unknown>> {
     secret: readGroupSecret(),
   });
   const comm = await createCommunicator({
-    backend: 'gloo',
+    backend,
     store,
     rank,
     size,
-    prefix: 'ring',
-    timeoutMs: 20_000,
+    prefix: `ring-${backend}`,
+    timeoutMs,
+    ...(backend === 'nccl' ? { cudaDevice: 0 } : {}),
   });
+  return { store, comm };
+}
+
+/**
+ * Ring attention over gloo with the blocks on the device: the communicator stages them through the host
+ * (the one-GPU group of the GPU check), the merge runs on the device, and the result equals attention
+ * over the whole sequence computed in one process.
+ */
+async function ring(): Promise<Record<string, unknown>> {
+  const { store, comm } = await joinGroup('gloo');
   const [b, s, h, d] = [1, 5, 2, 8];
   const q = random([b, s * size, h, d], 1);
   const k = random([b, s * size, h, d], 2);
@@ -191,7 +201,41 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   pipefusionBf16: () => sharedGpuPipeFusionBf16({}),
   dpmOnDevice,
   pixartOnDevice,
+  ringNccl,
 };
+
+/**
+ * Ring attention's hop over the NCCL communicator (the fake libnccl: it moves nothing, so the values are
+ * not checked), with the blocks on the emulated device: the order of event records, stream waits and
+ * attention launches lands in FAKE_NCCL_LOG for the test to read. With FAKE_CUDA_HANG_FILE present the
+ * hop never completes: the communicator's 1 s timeout ends it, and the error is returned.
+ */
+async function ringNccl(): Promise<Record<string, unknown>> {
+  const hangs = process.env.FAKE_CUDA_HANG_FILE !== undefined;
+  const { store, comm } = await joinGroup('nccl', hangs ? 1_000 : 20_000);
+  const [b, s, h, d] = [1, 5, 2, 8];
+  const [q, k, v] = [1, 2, 3].map((seed) => random([b, s, h, d], seed + rank).toDevice('cuda')) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
+  const before = transferCounts();
+  let error = '';
+  let device = '';
+  try {
+    const out = await runProgram(ringAttention(q, k, v, { size, rank }), { ring: comm, ulysses: comm });
+    device = out.device;
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  const staged = since(before);
+  await comm.close();
+  // The fake NCCL waits for no peer: the store's host stays up until every rank is through.
+  await store.set(`ring-nccl/done/${rank}`, '1');
+  if (rank === 0) await store.wait(Array.from({ length: size }, (_, r) => `ring-nccl/done/${r}`));
+  store.close();
+  return { backend: comm.backend, device, staged, error };
+}
 
 /** PixArt-Σ's CFG DPM-Solver++ golden through the one denoise loop on 'cuda' and on the CPU. */
 async function pixartOnDevice(): Promise<Record<string, unknown>> {
