@@ -34,4 +34,12 @@ export const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
   'pixart-alpha-t4-2048':
     'held out of the fit: as at 1024², Ulysses 4 is predicted at 92.90 s (published 56.18 s) and one T4 at ' +
     '106.18 s (published 201.92 s), so the planner picks PipeFusion 4 (published 67.82 s, 20.7 % slower)',
+  'pixart-a100-1024-bars-eager':
+    'held out of the fit (no xDiT doc shows the figure): CFG 2 × PipeFusion 4 on 8 A100s (0.91 s) is slower ' +
+    'than CFG 2 × PipeFusion 2 on 4 (0.86 s); the model puts it at 0.80 s (−12.5 %) and picks it (5.8 % ' +
+    "slower). xDiT's scalability figure for the same box and size has its best on 8 GPUs (0.69 s) beating 4 " +
+    '(0.88 s)',
+  'pixart-a100-1024-bars-compiled':
+    'held out of the fit: as with PyTorch, CFG 2 × PipeFusion 4 on 8 (0.90 s) is slower than on 4 with ' +
+    'PipeFusion 2 (0.85 s); the model puts it at 0.76 s (−15.7 %) and picks it (5.9 % slower)',
 };

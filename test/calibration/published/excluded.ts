@@ -40,9 +40,4 @@ export const EXCLUDED_TABLES: readonly ExcludedTable[] = [
     source: 'xdit_assets performance/scalability/Pixart-*.png, latency-L20.png',
     why: 'Methods Tessera does not plan (tensor parallel, DistriFusion), and a warm-up setting it does not default to.',
   },
-  {
-    what: 'PixArt per-GPU bar figures (A100 and L40 at 1K/2K, hybrid PixArt on A100 at 1K/2K/4K)',
-    source: 'xdit_assets performance/pixart/*.png',
-    why: 'Not yet read into the repo (the scalability and legacy PixArt figures are).',
-  },
 ];
