@@ -191,22 +191,29 @@ class NcclCommunicator final : public Communicator {
       }
     }
     CUevent ready = nullptr;
-    api_.CtxSetCurrent(ctx_);
-    CUresult rc = api_.EventCreate(&ready, 2 /* CU_EVENT_DISABLE_TIMING */);
-    if (rc == kCudaSuccess) rc = api_.EventRecord(ready, LegacyStream());
+    const char* call = "cuCtxSetCurrent";
+    CUresult rc = api_.CtxSetCurrent(ctx_);
+    if (rc == kCudaSuccess) {
+      call = "cuEventCreate";
+      rc = api_.EventCreate(&ready, 2 /* CU_EVENT_DISABLE_TIMING */);
+    }
+    if (rc == kCudaSuccess) {
+      call = "cuEventRecord on the default stream";
+      rc = api_.EventRecord(ready, LegacyStream());
+    }
     if (rc != kCudaSuccess) {
       if (ready != nullptr) api_.EventDestroy(ready);
-      return done(std::string("nccl ") + what + ": " + CudaError(api_, "cuEventRecord on the default stream", rc));
+      return done(std::string("nccl ") + what + ": " + CudaError(api_, call, rc));
     }
     auto task = [this, what, ready, done = std::move(done), issue = std::move(issue)]() mutable {
-      api_.CtxSetCurrent(ctx_);
+      const CUresult current = api_.CtxSetCurrent(ctx_);
       // The wait keeps the event's state as of this call, so the event can go at once.
-      const CUresult waited = api_.StreamWaitEvent(stream_, ready, 0);
+      const CUresult waited = current == kCudaSuccess ? api_.StreamWaitEvent(stream_, ready, 0) : current;
       api_.EventDestroy(ready);
       if (failure_.Failed()) return done(failure_.Reason());
       std::string err;
       if (waited != kCudaSuccess) {
-        err = CudaError(api_, "cuStreamWaitEvent", waited);
+        err = CudaError(api_, current == kCudaSuccess ? "cuStreamWaitEvent" : "cuCtxSetCurrent", waited);
       } else {
         // The watchdog frees the comm on abort; never issue on it afterwards (see AbortComm).
         std::lock_guard<std::timed_mutex> issuing(issueMutex_);
@@ -235,7 +242,9 @@ class NcclCommunicator final : public Communicator {
 
   // Resolves finished operations in stream order; aborts the communicator on error or timeout.
   void Watch() {
-    api_.CtxSetCurrent(ctx_);
+    // Without the context the watchdog cannot query events: every operation fails with the reason.
+    const CUresult current = api_.CtxSetCurrent(ctx_);
+    if (current != kCudaSuccess) failure_.Fail(CudaError(api_, "cuCtxSetCurrent on the watchdog thread", current));
     std::unique_lock<std::mutex> lock(mutex_);
     auto pause = std::chrono::microseconds(20);
     for (;;) {
@@ -254,9 +263,11 @@ class NcclCommunicator final : public Communicator {
       } else {
         q = api_.EventQuery(op.event);
         ncclResult_t async = kNcclSuccess;
-        api_.CommGetAsyncError(comm_, &async);
+        const ncclResult_t asked = api_.CommGetAsyncError(comm_, &async);
         if (q != kCudaSuccess && q != kCudaNotReady) {
           error = CudaError(api_, "cuEventQuery", q);
+        } else if (asked != kNcclSuccess) {
+          error = NcclError(api_, "ncclCommGetAsyncError", asked);
         } else if (async != kNcclSuccess && async != kNcclInProgress) {
           error = NcclError(api_, "async", async);
         } else if (q == kCudaNotReady && std::chrono::steady_clock::now() > op.deadline) {
@@ -333,14 +344,21 @@ std::unique_ptr<Communicator> ConnectNccl(const NcclOptions& o) {
   if (rc != kCudaSuccess) Fail(CudaError(api, "cuDeviceGet", rc));
   rc = api.PrimaryCtxRetain(&ctx, dev);
   if (rc != kCudaSuccess) Fail(CudaError(api, "cuDevicePrimaryCtxRetain", rc));
-  api.CtxSetCurrent(ctx);
+  rc = api.CtxSetCurrent(ctx);
+  if (rc != kCudaSuccess) {
+    api.PrimaryCtxRelease(dev);
+    Fail(CudaError(api, "cuCtxSetCurrent", rc));
+  }
 
   ncclUniqueId id{};
   const std::string key = o.prefix + "/nccl-unique-id";
   store::TcpStoreClient client(o.store);
   if (o.rank == 0) {
     const ncclResult_t r = api.GetUniqueId(&id);
-    if (r != kNcclSuccess) Fail(NcclError(api, "ncclGetUniqueId", r));
+    if (r != kNcclSuccess) {
+      api.PrimaryCtxRelease(dev);
+      Fail(NcclError(api, "ncclGetUniqueId", r));
+    }
     client.Set(key, std::vector<char>(id.internal, id.internal + sizeof(id.internal)));
   } else {
     const std::vector<char> bytes = client.Get(key, o.timeout);

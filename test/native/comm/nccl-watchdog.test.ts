@@ -87,4 +87,15 @@ describe('NCCL communicator host logic (fake libcuda/libnccl, 2 processes)', () 
       ]);
     }
   });
+
+  it('a context that cannot be made current refuses the communicator, naming cuCtxSetCurrent and its status', async () => {
+    const [outcome] = await runRanks({
+      scenario: 'ncclNoContext',
+      size: 1,
+      deadlineMs: 30_000,
+      env: { LD_LIBRARY_PATH: `${dir}:${process.env.LD_LIBRARY_PATH ?? ''}`, FAKE_CUDA_NO_CONTEXT: '1' },
+    });
+    expect(outcome?.code, outcome?.stderr).toBe(0);
+    expect(outcome?.result).toMatchObject({ error: expect.stringMatching(/cuCtxSetCurrent.*201/) });
+  });
 });

@@ -284,6 +284,16 @@ async function rebuild(world: Communicator, store: TcpStore): Promise<Record<str
 // The NCCL communicator over the fake libcuda/libnccl of fake-gpu/ (LD_LIBRARY_PATH set by the test):
 // the unique id travels through the store, barriers complete, and once FAKE_CUDA_HANG_FILE exists the
 // watchdog must time the next operation out and abort the communicator.
+// The fake driver refuses to make the context current (FAKE_CUDA_NO_CONTEXT): the NCCL communicator
+// is refused at creation, naming the CUDA call and its status.
+async function ncclNoContext(_world: Communicator, store: TcpStore): Promise<Record<string, unknown>> {
+  const error = await createCommunicator({ backend: 'nccl', store, rank, size, prefix: 'no-context' }).then(
+    () => 'created',
+    (e: Error) => e.message,
+  );
+  return { error };
+}
+
 async function ncclWatchdog(world: Communicator, store: TcpStore): Promise<Record<string, unknown>> {
   const nccl = await createCommunicator({
     backend: 'nccl',
@@ -347,6 +357,7 @@ const scenarios: Record<string, (world: Communicator, store: TcpStore) => Promis
     abortPending,
     rebuild,
     ncclWatchdog,
+    ncclNoContext,
   };
 
 async function main(): Promise<void> {

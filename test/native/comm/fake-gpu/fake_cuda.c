@@ -28,7 +28,8 @@ int cuInit(unsigned flags) { return 0; }
 int cuDeviceGet(int* dev, int ordinal) { *dev = ordinal; return 0; }
 int cuDevicePrimaryCtxRetain(void** ctx, int dev) { *ctx = (void*)0x1; return 0; }
 int cuDevicePrimaryCtxRelease_v2(int dev) { return 0; }
-int cuCtxSetCurrent(void* ctx) { return 0; }
+/* FAKE_CUDA_NO_CONTEXT set: the context cannot be made current (CUDA_ERROR_INVALID_CONTEXT). */
+int cuCtxSetCurrent(void* ctx) { return getenv("FAKE_CUDA_NO_CONTEXT") != NULL ? 201 : 0; }
 int cuStreamCreate(void** s, unsigned flags) { *s = malloc(1); return 0; }
 int cuStreamDestroy_v2(void* s) { free(s); return 0; }
 int cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
