@@ -94,6 +94,39 @@ export async function pixartDenoiseOn(
 }
 
 /**
+ * `tessera denoise` of PixArt-Σ's denoise golden as a PipeFusion group of 2 stages on `device` (both ranks
+ * on GPU 0 for 'cuda:0') with 2 patches and 1 warm-up step of 4: the stale-patch path, where DPM-Solver++'s
+ * whole-image history is cut into per-band histories (on the device when the latents are there). The
+ * result, or the CLI's failure.
+ */
+export async function pixartPipeFusionOn(
+  device: 'cpu' | 'cuda:0',
+  env: Record<string, string>,
+): Promise<Tensor | { failed: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-pixart-pipefusion-'));
+  try {
+    const output = join(dir, 'out.safetensors');
+    const args = ['denoise', '--model', pipelineFixture('pipelines/pixart-sigma')];
+    args.push('--inputs', pipelineFixture('pipelines/pixart-denoise.safetensors'), '--steps', '4');
+    args.push(
+      '--guidance-scale',
+      '4.5',
+      '--pipefusion',
+      '2',
+      '--warmup-steps',
+      '1',
+      '--pipeline-patches',
+      '2',
+    );
+    const r = await runCli([...args, '--device', device, '-o', output], env);
+    if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
+    return NamedTensors.read(output).required('latents', 'the result');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * `tessera denoise` of Flux's denoise golden as a PipeFusion group of 2 stages sharing GPU 0 (gloo, device
  * tensors staged through the host) with bf16 weights (TESSERA_MODEL_DTYPE=bf16) and every step a warm-up
  * step (so the one-process computation), against the one denoise loop in this process with bf16 weights
