@@ -43,18 +43,35 @@ export async function denoiseOn(
   const folder = checkpointDir(which.checkpoint);
   const file = NamedTensors.read(join(REFERENCE_DIR, reference.file));
   const named = goldenDenoiseInputs(checkpoint.family, file, reference.file);
-  const loaded = loadTransformer(folder, { device, weightDtype });
+  return denoiseCountingCopies(folder, named, file.required('output_latents', 'the golden'), {
+    device,
+    weightDtype,
+    steps: reference.steps ?? Number.NaN,
+    guidanceScale: reference.guidance_scale ?? Number.NaN,
+  });
+}
+
+/**
+ * Loads `folder`'s transformer on `device`, runs the one denoise loop on `named` inputs and records each
+ * step's host↔device copies; the weights are released however the run ends.
+ */
+async function denoiseCountingCopies(
+  folder: string,
+  named: NamedTensors,
+  golden: Tensor,
+  run: { device: Device; weightDtype: 'f32' | 'bf16'; steps: number; guidanceScale: number },
+): Promise<DeviceDenoise> {
+  const loaded = loadTransformer(folder, { device: run.device, weightDtype: run.weightDtype });
   try {
     const { inputs } = denoiseInputs(loaded, named);
     const copies: TransferCounts[] = [];
-    const steps = reference.steps ?? Number.NaN;
     const result = await denoise(loaded, inputs, {
-      steps,
-      guidanceScale: reference.guidance_scale ?? Number.NaN,
+      steps: run.steps,
+      guidanceScale: run.guidanceScale,
       scheduler: readSchedulerConfig(folder),
       onStep: (s) => copies.push(s.copies),
     });
-    return { latents: result.latents, golden: file.required('output_latents', 'the golden'), copies, steps };
+    return { latents: result.latents, golden, copies, steps: run.steps };
   } finally {
     loaded.weights.release();
   }
@@ -77,20 +94,12 @@ export async function pixartDenoiseOn(
   }>('pipelines.json').pixart_transformer.denoise;
   const folder = pipelineFixture('pipelines/pixart-sigma');
   const named = NamedTensors.read(pipelineFixture(`pipelines/${file}`));
-  const loaded = loadTransformer(folder, { device, weightDtype });
-  try {
-    const { inputs } = denoiseInputs(loaded, named.without(['output_latents']));
-    const copies: TransferCounts[] = [];
-    const result = await denoise(loaded, inputs, {
-      steps,
-      guidanceScale,
-      scheduler: readSchedulerConfig(folder),
-      onStep: (s) => copies.push(s.copies),
-    });
-    return { latents: result.latents, golden: named.required('output_latents', 'the golden'), copies, steps };
-  } finally {
-    loaded.weights.release();
-  }
+  return denoiseCountingCopies(
+    folder,
+    named.without(['output_latents']),
+    named.required('output_latents', 'the golden'),
+    { device, weightDtype, steps, guidanceScale },
+  );
 }
 
 /**
