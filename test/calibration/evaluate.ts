@@ -51,6 +51,7 @@ export function tableInput(
       nodesAvailable: table.nodes,
       intraNode: table.intraNode,
       interNodeGbps: table.interNodeGbps ?? 100,
+      ...(table.gpusPerSwitch !== undefined ? { gpusPerSwitch: table.gpusPerSwitch } : {}),
     },
     // The default policy: exact methods first, PipeFusion only beyond the default margin.
     policy: {

@@ -15,25 +15,10 @@ export const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
     'figure shows 16 GPUs faster than 8 at 1024² and 4096² (the doc: "the performance improvement does not ' +
     'achieved with 16 GPUs 2048px tasks", no reason given); a cost model that is monotonic in the image ' +
     'size cannot predict that, so the planner uses the 16 GPUs',
-  'pixart-alpha-a100pcie-4096':
-    'held out of the fit (PCIe layout not published): with the all-to-all rate of the L40/L20 servers and ' +
-    "each GPU on its own root port (Tessera's default for a 4-GPU PCIe node), Ulysses 4 is predicted at " +
-    '99.81 s (published 59.01 s), so the planner keeps Ring 4 (published 65.85 s, 11.6 % slower)',
-  'pixart-alpha-a100pcie-8192':
-    'held out of the fit (PCIe layout not published): Ulysses 4 is predicted at 932.33 s (published ' +
-    '710.95 s), so the planner keeps Ring 4 (published 797.66 s, 12.2 % slower); see the 4096² panel',
   'pixart-alpha-a100nvlink-1024':
     'PipeFusion 8 (0.9686 s) is 12 % faster than Ulysses 8 (1.1 s), just past the 10 % margin; the model ' +
     "puts PipeFusion 8 at 1.24 s (+28 %): its fixed cost per patch (1.5 ms, set by the PCIe tables' " +
     'PipeFusion runs) is 20 % of a 1024² PixArt step split 8 ways on A100s, so exact first keeps Ulysses 8',
-  'pixart-alpha-t4-1024':
-    'held out of the fit (PCIe layout not published; FP16): the model puts one T4 at 10.96 s (published ' +
-    "19.0 s: the global compute efficiency fitted on A100/H100/L40/L20 overstates a 70 W T4's) and Ulysses 4 " +
-    'at 12.13 s (published 6.04 s, the all-to-all rate of the L40/L20 servers), so the planner picks ' +
-    'PipeFusion 4 (published 6.7 s, 10.9 % slower)',
-  'pixart-alpha-t4-2048':
-    'held out of the fit: as at 1024², Ulysses 4 is predicted at 92.90 s (published 56.18 s) and one T4 at ' +
-    '106.18 s (published 201.92 s), so the planner picks PipeFusion 4 (published 67.82 s, 20.7 % slower)',
   'pixart-a100-1024-bars-eager':
     'held out of the fit (no xDiT doc shows the figure): CFG 2 × PipeFusion 4 on 8 A100s (0.91 s) is slower ' +
     'than CFG 2 × PipeFusion 2 on 4 (0.86 s); the model puts it at 0.80 s (−12.5 %) and picks it (5.8 % ' +

@@ -9,6 +9,11 @@ export interface GpuSpec {
   /** Other names users type (`h100`, `a100-80gb`). */
   aliases: readonly string[];
   denseBf16Flops: number;
+  /**
+   * What long dense GEMMs sustain, measured, where the board's power limit holds the clocks below the
+   * boost clock that `denseBf16Flops` assumes (70 W cards); absent where the peak clocks hold.
+   */
+  sustainedFlops?: number;
   memoryBytes: number;
   memoryBandwidthBytesPerSecond: number;
   /** NVLink bandwidth per GPU per direction; 0 when the GPU has none in its usual form factor. */

@@ -1,4 +1,10 @@
-import { type ClusterTopology, LINK_LEVELS, type LinkLevel, nominalLinks } from '../hardware/index.js';
+import {
+  type ClusterTopology,
+  type GpuSpec,
+  LINK_LEVELS,
+  type LinkLevel,
+  nominalLinks,
+} from '../hardware/index.js';
 import { BF16_BYTES, type ModelSpec } from '../models/index.js';
 import { type Degrees, type MeshAxis, type RequestShape, replicaRanks } from '../plan/index.js';
 import { layersPerStage } from './memory.js';
@@ -52,6 +58,14 @@ export function operationLatency(level: LinkLevel, t: ClusterTopology, p: Effici
 }
 
 /**
+ * FLOP/s a GPU's kernels reach at `efficiency` of its peak: the fitted efficiencies describe boards that
+ * hold their boost clocks; a power-capped board is limited by what it measurably sustains instead.
+ */
+function achievableFlops(gpu: GpuSpec, efficiency: number): number {
+  return Math.min(gpu.denseBf16Flops * efficiency, gpu.sustainedFlops ?? Number.POSITIVE_INFINITY);
+}
+
+/**
  * Seconds to run `flops` in kernels of `tokens` rows: efficiency saturates with the rows and with the
  * kernel's width — the model's hidden size for the linear layers (narrow GEMMs keep the tensor cores
  * less busy), the head dimension for attention (PixArt's 72 and SD3's 64 against FLUX.1's 128).
@@ -64,9 +78,8 @@ function computeSeconds(
   ctx: CostContext,
 ): number {
   const p = ctx.profile;
-  const efficiency =
-    ((p.computeEfficiency * tokens) / (tokens + p.halfEfficiencyTokens)) * (width / (width + halfWidth));
-  return flops / (ctx.topology.gpu.denseBf16Flops * efficiency);
+  const shape = (tokens / (tokens + p.halfEfficiencyTokens)) * (width / (width + halfWidth));
+  return flops / (achievableFlops(ctx.topology.gpu, p.computeEfficiency) * shape);
 }
 
 /**
@@ -168,7 +181,7 @@ function vaeSeconds(ctx: CostContext): number {
   const p = ctx.profile;
   const pixels = ctx.request.height * ctx.request.width * promptsPerReplica(ctx.request, ctx.degrees);
   const ranks = p.runtime.parallelVae ? replicaRanks(ctx.degrees) : 1;
-  return (pixels * p.vaeFlopsPerPixel) / (ctx.topology.gpu.denseBf16Flops * p.vaeEfficiency * ranks);
+  return (pixels * p.vaeFlopsPerPixel) / (achievableFlops(ctx.topology.gpu, p.vaeEfficiency) * ranks);
 }
 
 /** Predicted time of one request (the replica's share of the batch) for one candidate. */

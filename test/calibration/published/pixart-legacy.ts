@@ -18,6 +18,8 @@ interface LegacyFigure {
   gpuSpec?: GpuSpec;
   gpusPerNode: number;
   intraNode: 'nvlink' | 'pcie';
+  /** GPUs under one PCIe switch, where assumed (`FOUR_UNDER_ONE_SWITCH`). */
+  gpusPerSwitch?: number;
   /** The bars Tessera can plan, in the figure's order, after "Original (1 Device)". */
   configs: readonly Degrees[];
   notes: string;
@@ -27,13 +29,26 @@ interface LegacyFigure {
 const UNUSED_BARS = 'Tensor-parallel and DistriFusion bars are not Tessera methods and are not used.';
 /**
  * Why the 4-GPU PCIe boxes are left out of the fit: their all-to-all rate depends on how the GPUs sit
- * under PCIe switches and sockets, which the figures do not state, and one shared all-to-all constant
- * fitted to them would also set the 8-GPU L40/L20 servers' (where Ulysses > 2 loses).
+ * under PCIe switches and sockets, which the figures do not state (`FOUR_UNDER_ONE_SWITCH` is assumed),
+ * and fitted together, the all-to-all constants would also set the 8-GPU L40/L20 servers' (where
+ * Ulysses > 2 loses).
  */
 const UNSTATED_PCIE_LAYOUT =
-  'a 4-GPU PCIe box whose PCIe layout (switches, sockets) is not published: Ulysses 4 beats Ring 4 here, ' +
-  'which on the L40/L20 servers it never does, so its all-to-all rate is not theirs; fitted together, one ' +
-  "shared all-to-all constant would make Ulysses 4 beat Ulysses 2 on 4 L40s, against xDiT's measurement";
+  'a 4-GPU PCIe box whose PCIe layout (switches, sockets) is not published, so its layout is assumed: ' +
+  "the tables test the model instead of shaping it; a trial fit with them and the layout of Tessera's " +
+  "default made Ulysses 4 beat Ulysses 2 on 4 L40s, against xDiT's measurement";
+
+/**
+ * The assumed layout of the 4-GPU PCIe boxes: all four GPUs under one PCIe switch, so that an all-to-all
+ * among them moves peer-to-peer without the CPU's root complex. Why: Ulysses 4 beats Ring 4 on the
+ * A100-PCIe box at every size (1.741 vs 2.633, 7.932 vs 11.05, 59.01 vs 65.85, 710.95 vs 797.66 s), and on
+ * the T4 box Ulysses 4 beats PipeFusion 4 from 1024² on; through a root complex (each GPU on its own root
+ * port, Tessera's default for a 4-GPU PCIe node) an all-to-all is as slow as inside an L40/L20 socket,
+ * where Ulysses 4 loses to Ulysses 2 × Ring 2 (refs/xdit.md §2), and the model puts Ulysses 4 at 1.3–2.2×
+ * its published time. A switch serving four GPUs is a common 4-GPU PCIe server layout; the figures do
+ * not confirm it.
+ */
+const FOUR_UNDER_ONE_SWITCH = 4;
 
 /** Same single-device run in both A100 figures (every one-device label is identical). */
 const A100_NOTES =
@@ -60,8 +75,9 @@ const A100_PCIE: LegacyFigure = {
   intraNode: 'pcie',
   configs: [dg({ pp: 4 }), dg({ u: 4 }), dg({ r: 4 })],
   notes:
-    '4×A100-80GB over PCIe; the figure does not say how the four GPUs sit under switches and sockets (taken as ' +
-    `one socket, each GPU on its own root port). ${A100_NOTES} ${UNUSED_BARS}`,
+    '4×A100-80GB over PCIe; the figure does not say how the four GPUs sit under switches and sockets (assumed: ' +
+    `one PCIe switch, see FOUR_UNDER_ONE_SWITCH). ${A100_NOTES} ${UNUSED_BARS}`,
+  gpusPerSwitch: FOUR_UNDER_ONE_SWITCH,
   heldOut: UNSTATED_PCIE_LAYOUT,
 };
 
@@ -79,12 +95,16 @@ const A100_NVLINK: LegacyFigure = {
 
 /**
  * NVIDIA T4 (Turing): no BF16, so it is not in Tessera's GPU table; the legacy runs used FP16, whose
- * tensor-core peak is 65 TFLOPS. 16 GB GDDR6 at 320 GB/s (the T4 board manual), PCIe Gen3 x16.
+ * tensor-core peak is 65 TFLOPS. 16 GB GDDR6 at 320 GB/s (the T4 board manual), PCIe Gen3 x16. Its 70 W
+ * limit holds the clocks below the boost clock the peak assumes: a continuous 4096³ FP16 cuBLAS GEMM
+ * measures about 24 TFLOPS, which NVIDIA's forum answer puts down to power capping and calls expected
+ * (https://forums.developer.nvidia.com/t/about-gpu-peak-performance/264462).
  */
 const T4_FP16: GpuSpec = {
   product: 'NVIDIA-Tesla-T4',
   aliases: [],
   denseBf16Flops: 65e12,
+  sustainedFlops: 24e12,
   memoryBytes: 16e9,
   memoryBandwidthBytesPerSecond: 320e9,
   nvlinkBytesPerSecond: 0,
@@ -101,7 +121,9 @@ const T4: LegacyFigure = {
   configs: [dg({ pp: 4 }), dg({ u: 4 })],
   notes:
     '4×T4-16GB over PCIe Gen3, FP16 (T4 has no BF16): the GPU figures are FP16 ones, for this table only. ' +
-    `The figure does not say how the GPUs sit under switches and sockets (taken as one socket). ${UNUSED_BARS}`,
+    'The figure does not say how the GPUs sit under switches and sockets (assumed: one PCIe switch, see ' +
+    `FOUR_UNDER_ONE_SWITCH). ${UNUSED_BARS}`,
+  gpusPerSwitch: FOUR_UNDER_ONE_SWITCH,
   heldOut: UNSTATED_PCIE_LAYOUT,
 };
 
@@ -140,6 +162,7 @@ function legacyPanel(
     rows,
     best: fastestRow(rows),
     notes: `The PipeFusion paper's legacy PixArt-α runs (20-step DPM-Solver, eager). ${figure.notes}`,
+    ...(figure.gpusPerSwitch !== undefined ? { gpusPerSwitch: figure.gpusPerSwitch } : {}),
     ...(figure.heldOut ? { heldOut: figure.heldOut } : {}),
   };
 }

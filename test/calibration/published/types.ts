@@ -33,6 +33,11 @@ export interface PublishedTable {
   gpusPerNode: number;
   nodes: number;
   intraNode: 'nvlink' | 'pcie';
+  /**
+   * PCIe only: GPUs under one PCIe switch, where the source's box differs from Tessera's default
+   * (ClusterTopology.gpusPerSwitch); the table's notes say why.
+   */
+  gpusPerSwitch?: number;
   /** Network between the nodes, Gbit/s per node (multi-node tables only). */
   interNodeGbps?: number;
   height: number;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gpuSpec } from '../../../src/shared/hardware/index.js';
 import type { Degrees } from '../../../src/shared/plan/index.js';
 import {
   type Candidate,
@@ -64,6 +65,21 @@ describe('cost model', () => {
         `vs u2·r2 ${u2r2.time.totalSeconds.toFixed(2)} s, u8 ${u8.time.totalSeconds.toFixed(2)} s vs u2·r4 ` +
         `${u2r4.time.totalSeconds.toFixed(2)} s`,
     );
+  });
+
+  it('limits a power-capped GPU to what it sustains, and leaves a GPU that holds its clocks alone', () => {
+    const one = (sustainedFlops?: number) => {
+      const gpu = { ...gpuSpec('l40'), ...(sustainedFlops !== undefined ? { sustainedFlops } : {}) };
+      return predict(input('flux-dev', { hardware: l40Node({ gpu }) }), deg({})).time;
+    };
+    const peak = gpuSpec('l40').denseBf16Flops;
+    const free = one();
+    // Above what the fitted efficiency reaches of the peak: no change.
+    expect(one(peak).step.compute).toBe(free.step.compute);
+    // A quarter of the peak sustained: every kernel runs at that rate instead of the fitted share of the peak.
+    const capped = one(peak / 4);
+    expect(capped.step.compute / free.step.compute).toBeCloseTo(4 * COMPILED_PROFILE.computeEfficiency, 6);
+    expect(capped.vaeSeconds).toBeGreaterThan(free.vaeSeconds);
   });
 
   it('charges Ring only what its overlap does not hide, plus its per-layer costs', () => {
