@@ -170,7 +170,7 @@ describe('CUDA side of the addon on the host emulation', () => {
     }
   });
 
-  it("Ring over NCCL: each hop goes on the ring communicator's stream after the kernels that wrote its blocks, block 0's attention runs while it is in flight, block 1's only after it; a hop that never ends fails the rank with the reason", async () => {
+  it("Ring over NCCL: each hop goes on the ring communicator's stream after the kernels that wrote its blocks, block 0's attention runs while it is in flight, the default stream waits for it on the device before block 1's (the host does not); a hop that never ends fails the rank with the reason", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-ring-nccl-'));
     /** Per rank process, the JavaScript thread's and the communicator lane's calls in log order. */
     const callsOf = (log: string): string[][] => {
@@ -181,9 +181,13 @@ describe('CUDA side of the addon on the host emulation', () => {
         lines.filter((l) => l.startsWith(`cuda ${pid} `)).map((l) => l.split(' ').slice(2).join(' ')),
       );
     };
+    /** The calls of the JavaScript thread alone (the lane makes the communicator's stream wait and records). */
+    const jsThread = (calls: string[]) => calls.filter((c) => c !== 'wait comm' && c !== 'record comm');
     try {
       const log = join(dir, 'calls.log');
-      const env = { ...emulation.env({ nccl: true }), FAKE_NCCL_LOG: log };
+      // Each hop takes 300 ms on the fake driver, so it is still in flight when block 1 is queued (a hop
+      // the host already saw complete needs no wait on the device).
+      const env = { ...emulation.env({ nccl: true }), FAKE_NCCL_LOG: log, FAKE_CUDA_EVENT_MS: '300' };
       for (const r of await run('ringNccl', env, 2)) {
         expect(r).toMatchObject({ backend: 'nccl', device: 'cuda', error: '' });
         // NCCL reads and writes device memory: nothing is staged through the host.
@@ -192,16 +196,22 @@ describe('CUDA side of the addon on the host emulation', () => {
       for (const calls of callsOf(log)) {
         // The hop's 'ready' event is recorded on the default stream (where every kernel is queued) before
         // anything else, so the hop reads the K/V after the kernels that wrote them; the lane makes the
-        // communicator's own stream wait on it, issues the hop and records the hop's event. Block 1's
-        // attention reads the received K/V: it is launched only after that event.
-        expect(calls[0]).toBe('record default');
-        expect(calls.filter((c) => c === 'kernel attention')).toHaveLength(2);
+        // communicator's own stream wait on it, issues the hop and records the hop's event. Block 0's
+        // attention is launched beside the hop; then the default stream is made to wait for the hop's
+        // event on the device, and block 1's attention, which reads the received K/V, is queued behind it.
+        expect(jsThread(calls)).toEqual([
+          'record default',
+          'kernel attention',
+          'wait default',
+          'kernel attention',
+        ]);
         expect(calls.indexOf('wait comm')).toBeLessThan(calls.indexOf('record comm'));
-        expect(calls.indexOf('record comm')).toBeLessThan(calls.lastIndexOf('kernel attention'));
+        expect(calls.indexOf('record comm')).toBeLessThan(calls.indexOf('wait default'));
       }
-      // A hop that never completes (the fake driver's events stay pending): block 0's attention was
-      // launched all the same — it does not wait for the hop — and block 1's never; the watchdog's timeout
-      // ends the ring with the reason.
+      // A hop that never completes (the fake driver's events stay pending): block 1's attention is
+      // launched all the same, queued on the device behind the wait for the hop, so no host wait for the
+      // hop sits between the blocks; the ring awaits the hop's completion once, at its end, and the
+      // watchdog's timeout ends it with the reason.
       const stuck = join(dir, 'stuck.log');
       writeFileSync(join(dir, 'hang'), '');
       const hung = { ...env, FAKE_NCCL_LOG: stuck, FAKE_CUDA_HANG_FILE: join(dir, 'hang') };
@@ -209,10 +219,13 @@ describe('CUDA side of the addon on the host emulation', () => {
         expect(r.error as string).toMatch(/nccl send\/recv timed out after 1000 ms/);
       }
       for (const calls of callsOf(stuck)) {
-        expect(calls.filter((c) => c !== 'wait comm' && c !== 'record comm')).toEqual([
+        expect(jsThread(calls)).toEqual([
           'record default',
           'kernel attention',
+          'wait default',
+          'kernel attention',
         ]);
+        expect(calls.indexOf('record comm')).toBeLessThan(calls.indexOf('wait default'));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -51,6 +51,7 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
                            InstanceAccessor<&CommunicatorWrap::Size>("size"),
                            InstanceAccessor<&CommunicatorWrap::Backend>("backend"),
                            InstanceAccessor<&CommunicatorWrap::Failure>("failure"),
+                           InstanceAccessor<&CommunicatorWrap::Started>("started"),
                            InstanceMethod<&CommunicatorWrap::AllReduce>("allReduce"),
                            InstanceMethod<&CommunicatorWrap::AllGather>("allGather"),
                            InstanceMethod<&CommunicatorWrap::AllToAll>("allToAll"),
@@ -60,6 +61,7 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
                            InstanceMethod<&CommunicatorWrap::Recv>("recv"),
                            InstanceMethod<&CommunicatorWrap::Exchange>("exchange"),
                            InstanceMethod<&CommunicatorWrap::Barrier>("barrier"),
+                           InstanceMethod<&CommunicatorWrap::OrderDefaultStream>("orderDefaultStream"),
                            InstanceMethod<&CommunicatorWrap::Abort>("abort"),
                            InstanceMethod<&CommunicatorWrap::Close>("close"),
                        });
@@ -110,6 +112,20 @@ class CommunicatorWrap : public Napi::ObjectWrap<CommunicatorWrap> {
   Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), comm_->Size()); }
   Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), comm_->Backend()); }
   Napi::Value Failure(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), comm_->Failure()); }
+  Napi::Value Started(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(comm_->Started()));
+  }
+
+  // orderDefaultStream(operation): synchronous, on the JS thread, because the wait must be queued on the
+  // default stream before the kernels the caller launches next; throws the reason when it cannot.
+  Napi::Value OrderDefaultStream(const Napi::CallbackInfo& info) {
+    return CallGuarded(info.Env(), [&]() -> Napi::Value {
+      const auto operation = static_cast<uint64_t>(js::IntValue(info[0], "operation", 1, kMaxTag));
+      const std::string error = comm_->OrderDefaultStream(operation);
+      if (!error.empty()) Fail(error);
+      return info.Env().Undefined();
+    });
+  }
 
   // Creates the promise, keeps `keep` alive, and hands `start` the completion that settles it.
   Napi::Value Launch(const Napi::CallbackInfo& info, const std::vector<Napi::Value>& keep,

@@ -77,6 +77,18 @@ class Communicator {
   virtual void Close() = 0;
   // The failure that tore the communicator down, or "" while it is healthy.
   virtual std::string Failure() const = 0;
+
+  // Device ordering (NCCL only). Operations are numbered 1, 2, … in the order they are started;
+  // Started() is the number of the last one. OrderDefaultStream(n) queues on the default stream, where
+  // every kernel runs, a wait on the device for operation n, so kernels launched afterwards read its
+  // results without the host waiting for it (the caller still observes `done` for errors). Called from
+  // the thread that starts operations; it may block only until the operation has been issued, never
+  // until it completes. Returns "" or the reason it could not order (then the communicator has failed).
+  virtual uint64_t Started() const { return 0; }
+  virtual std::string OrderDefaultStream(uint64_t operation) {
+    return std::string(Backend()) + " cannot order the default stream after operation " + std::to_string(operation) +
+           ": its operations run on the host; await them instead";
+  }
 };
 
 }  // namespace tessera::comm

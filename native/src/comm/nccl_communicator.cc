@@ -1,5 +1,6 @@
 #include "comm/nccl_communicator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -34,6 +35,7 @@ ncclDataType_t ToNccl(DType dtype) {
 
 // An operation enqueued on the stream, waiting for its event.
 struct InFlight {
+  uint64_t number = 0;  // the operation's place in call order (Started())
   CUevent event = nullptr;
   std::chrono::steady_clock::time_point deadline;
   std::string what;
@@ -53,6 +55,42 @@ class NcclCommunicator final : public Communicator {
   int Size() const override { return size_; }
   const char* Backend() const override { return "nccl"; }
   std::string Failure() const override { return failure_.Reason(); }
+  uint64_t Started() const override { return started_.load(); }
+
+  // The communicator's stream runs its operations in call order, so operation n's event marks it and
+  // everything before it. Waits (bounded by the timeout) only for the lane to issue operation n, which
+  // it does as soon as it is free; then queues cuStreamWaitEvent on the default stream. An operation the
+  // watchdog has already seen complete needs no wait.
+  std::string OrderDefaultStream(uint64_t operation) override {
+    if (operation == 0 || operation > started_.load()) {
+      return "nccl: operation " + std::to_string(operation) + " was never started on this communicator (started: " +
+             std::to_string(started_.load()) + ")";
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool issued = issuedCv_.wait_for(lock, timeout_, [&] { return issued_ >= operation || failure_.Failed(); });
+    if (failure_.Failed()) return failure_.Reason();
+    std::string error;
+    if (!issued) {
+      error = "nccl operation " + std::to_string(operation) + " was not issued within " + std::to_string(timeout_.count()) +
+              " ms (the communicator's lane is stuck in an earlier operation)";
+    } else {
+      for (const InFlight& op : inFlight_) {
+        if (op.number != operation) continue;
+        // Under mutex_: the watchdog cannot finish the operation and destroy its event meanwhile.
+        const CUresult current = api_.CtxSetCurrent(ctx_);
+        const CUresult waited = current == kCudaSuccess ? api_.StreamWaitEvent(LegacyStream(), op.event, 0) : current;
+        if (waited != kCudaSuccess) {
+          error = "nccl " + op.what + ": " +
+                  CudaError(api_, current == kCudaSuccess ? "cuStreamWaitEvent on the default stream" : "cuCtxSetCurrent", waited);
+        }
+        break;
+      }
+    }
+    if (error.empty()) return error;
+    lock.unlock();
+    Abort(error);
+    return failure_.Reason();
+  }
 
   void AllReduce(Memory buf, DType dtype, ReduceOp op, Done done) override {
     Enqueue("allReduce", std::move(done), {buf}, [=] {
@@ -205,12 +243,16 @@ class NcclCommunicator final : public Communicator {
       if (ready != nullptr) api_.EventDestroy(ready);
       return done(std::string("nccl ") + what + ": " + CudaError(api_, call, rc));
     }
-    auto task = [this, what, ready, done = std::move(done), issue = std::move(issue)]() mutable {
+    const uint64_t number = ++started_;
+    auto task = [this, what, ready, number, done = std::move(done), issue = std::move(issue)]() mutable {
       const CUresult current = api_.CtxSetCurrent(ctx_);
       // The wait keeps the event's state as of this call, so the event can go at once.
       const CUresult waited = current == kCudaSuccess ? api_.StreamWaitEvent(stream_, ready, 0) : current;
       api_.EventDestroy(ready);
-      if (failure_.Failed()) return done(failure_.Reason());
+      if (failure_.Failed()) {
+        MarkIssued(number);
+        return done(failure_.Reason());
+      }
       std::string err;
       if (waited != kCudaSuccess) {
         err = CudaError(api_, current == kCudaSuccess ? "cuStreamWaitEvent" : "cuCtxSetCurrent", waited);
@@ -228,16 +270,29 @@ class NcclCommunicator final : public Communicator {
       if (!err.empty()) {
         if (event != nullptr) api_.EventDestroy(event);
         Abort(err);
+        MarkIssued(number);
         return done(failure_.Reason());
       }
       std::lock_guard<std::mutex> lock(mutex_);
-      inFlight_.push_back(InFlight{event, std::chrono::steady_clock::now() + timeout_, what, std::move(done)});
+      inFlight_.push_back(InFlight{number, event, std::chrono::steady_clock::now() + timeout_, what, std::move(done)});
+      issued_ = number;
+      issuedCv_.notify_all();
       wake_.notify_all();
     };
     if (!lane_.Submit(std::move(task))) {
       api_.EventDestroy(ready);
-      done(failure_.Failed() ? failure_.Reason() : "communicator closed");
+      Abort("communicator closed");  // Submit refuses only once Close began, which failed it first
+      MarkIssued(number);
+      done(failure_.Reason());
     }
+  }
+
+  // The lane is done with operation `number` (issued, or failed before it could be): wakes
+  // OrderDefaultStream, which then finds its event in flight, or the failure.
+  void MarkIssued(uint64_t number) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    issued_ = std::max(issued_, number);
+    issuedCv_.notify_all();
   }
 
   // Resolves finished operations in stream order; aborts the communicator on error or timeout.
@@ -327,6 +382,9 @@ class NcclCommunicator final : public Communicator {
   std::mutex closeMutex_;
   std::condition_variable wake_;
   std::deque<InFlight> inFlight_;
+  std::atomic<uint64_t> started_{0};  // numbered on the calling thread, in call order
+  uint64_t issued_ = 0;               // the last number the lane is done with (under mutex_)
+  std::condition_variable issuedCv_;
   bool stopping_ = false;
   std::atomic<bool> aborted_{false};
   std::timed_mutex issueMutex_;

@@ -59,6 +59,10 @@ export interface NativeCommunicator {
   readonly size: number;
   readonly backend: string;
   readonly failure: string;
+  /** NCCL: the number of the last operation started (1, 2, … in call order); gloo: 0. */
+  readonly started: number;
+  /** NCCL: queues on the default stream a wait for operation `operation`; throws the reason otherwise. */
+  orderDefaultStream(operation: number): void;
   allReduce(buf: CommBuffer, dtype: CommDType, op: ReduceOp): Promise<void>;
   allGather(input: CommBuffer, output: CommBuffer, dtype: CommDType): Promise<void>;
   allToAll(input: CommBuffer, output: CommBuffer, dtype: CommDType): Promise<void>;

@@ -10,7 +10,7 @@ import {
   type ReduceOp,
 } from './binding.js';
 import { dtypeOf, movementDtypeOf } from './dtype.js';
-import { describeFailure } from './errors.js';
+import { CommError, describeFailure } from './errors.js';
 import { type Access, stageThroughHost } from './host-staging.js';
 import type { TcpStore } from './store.js';
 
@@ -41,6 +41,17 @@ export interface Transfer {
   buf: CommBuffer;
   peer: number;
   tag?: number;
+}
+
+/**
+ * An operation the GPU waits for instead of the host (NCCL). `orderDefaultStream()` queues on the default
+ * stream, where every kernel runs, a wait on the device for the operation: kernels launched afterwards
+ * read its results and the host goes on without waiting. `done` still settles when the operation
+ * completed and rejects with the reason when it failed or timed out, so the caller must observe it.
+ */
+export interface DeviceOrderedOp {
+  readonly done: Promise<void>;
+  orderDefaultStream(): void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -223,6 +234,26 @@ export class Communicator {
     );
   }
 
+  /** True when operations can be ordered on the device (NCCL); gloo's must be awaited on the host. */
+  get ordersOnDevice(): boolean {
+    return this.backend === 'nccl';
+  }
+
+  /** `exchange`, ordered on the device instead of awaited (NCCL only). */
+  exchangeOnDevice(transfers: { sends?: readonly Transfer[]; recvs?: readonly Transfer[] }): DeviceOrderedOp {
+    return this.onDevice('exchange', () => this.exchange(transfers));
+  }
+
+  /** `allToAll`, ordered on the device instead of awaited (NCCL only). */
+  allToAllOnDevice(input: CommBuffer, output: CommBuffer): DeviceOrderedOp {
+    return this.onDevice('allToAll', () => this.allToAll(input, output));
+  }
+
+  /** `allGather`, ordered on the device instead of awaited (NCCL only). */
+  allGatherOnDevice(input: CommBuffer, output: CommBuffer): DeviceOrderedOp {
+    return this.onDevice('allGather', () => this.allGather(input, output));
+  }
+
   barrier(): Promise<void> {
     return this.run('barrier', () => this.native.barrier());
   }
@@ -263,6 +294,43 @@ export class Communicator {
   async close(): Promise<void> {
     await this.native.close();
     this.logger.debug('communicator closed');
+  }
+
+  /**
+   * Starts an operation and remembers its number. `start` reaches the native call synchronously (run and
+   * viaHost call through before their first await; NCCL stages nothing), so the number read right after
+   * it is this operation's. A call refused before it started (bad buffers) gets no number: its `done`
+   * rejects with the reason, and there is nothing to order.
+   */
+  private onDevice(operation: string, start: () => Promise<void>): DeviceOrderedOp {
+    if (!this.ordersOnDevice) {
+      throw new TypeError(
+        `${operation} ordered on the device needs the NCCL backend; ${this.backend} operations are awaited`,
+      );
+    }
+    const before = this.native.started;
+    const done = start();
+    const number = this.native.started;
+    return {
+      done,
+      orderDefaultStream: () => {
+        if (number === before) return;
+        try {
+          this.native.orderDefaultStream(number);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          const context = `${this.backend} '${this.prefix}' rank ${this.rank}/${this.size}`;
+          const wrapped = new CommError(`${operation} (${context}) failed: ${reason}`, operation, {
+            cause: err,
+          });
+          this.logger.error(
+            { err: wrapped, operation },
+            'could not order the default stream; communicator torn down',
+          );
+          throw wrapped;
+        }
+      },
+    };
   }
 
   /**

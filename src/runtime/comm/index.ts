@@ -20,6 +20,7 @@ export {
   Communicator,
   type CommunicatorOptions,
   createCommunicator,
+  type DeviceOrderedOp,
   type Transfer,
 } from './communicator.js';
 export { dtypeOf } from './dtype.js';

@@ -1,10 +1,14 @@
 /**
  * Parallel algorithms (Ulysses, Ring, USP) are written as generators that yield the communication they
  * need as `CommStep`s, and a driver performs them. The algorithms stay pure index math over tensors
- * (testable step by step, no communicator in sight), and the driver owns how a step runs: here awaiting
- * the communicators, with Ring hops started before a block's attention and awaited after it.
+ * (testable step by step, no communicator in sight), and the driver owns how a step runs: Ring hops are
+ * started before a block's attention and waited for after it. Over gloo the host awaits each operation.
+ * Over NCCL the GPU waits instead: the default stream, where the kernels run, is made to wait for the
+ * operation on the device (`orderDefaultStream`), so the host launches the next kernels at once and the
+ * GPU never idles on a host poll; the operations' completions are awaited once, when the program ends,
+ * for their errors (a stuck hop still ends the rank with the watchdog's reason).
  */
-import type { Communicator } from '../comm/index.js';
+import type { Communicator, DeviceOrderedOp } from '../comm/index.js';
 import type { Tensor } from '../native/index.js';
 
 /** The sequence-parallel axes an attention layer talks over. */
@@ -57,35 +61,52 @@ export async function runProgram<T>(
   comms: Record<SpAxis, Communicator>,
   clock: CommClock = new CommClock(),
 ): Promise<T> {
-  const pending = new Map<number, Promise<void>>();
+  const pending = new Map<number, Promise<void> | DeviceOrderedOp>();
+  /** Completions of operations the device waits for: awaited when the program ends, for their errors. */
+  const ordered: Promise<void>[] = [];
+  const onDevice = (op: DeviceOrderedOp): void => {
+    op.done.catch(() => undefined);
+    ordered.push(op.done);
+    op.orderDefaultStream();
+  };
   let nextTicket = 1;
   let answer: StepAnswer;
   try {
     for (;;) {
       const next = program.next(answer);
-      if (next.done) return next.value;
+      if (next.done) {
+        if (ordered.length > 0) await clock.wait(Promise.all(ordered));
+        return next.value;
+      }
       const step = next.value;
       answer = undefined;
+      const comm = step.kind === 'wait' ? undefined : comms[step.axis];
       switch (step.kind) {
         case 'allToAll':
-          await clock.wait(comms[step.axis].allToAll(step.input, step.output));
+          if (comm?.ordersOnDevice) onDevice(comm.allToAllOnDevice(step.input, step.output));
+          else await clock.wait(comms[step.axis].allToAll(step.input, step.output));
           break;
         case 'allGather':
-          await clock.wait(comms[step.axis].allGather(step.input, step.output));
+          if (comm?.ordersOnDevice) onDevice(comm.allGatherOnDevice(step.input, step.output));
+          else await clock.wait(comms[step.axis].allGather(step.input, step.output));
           break;
         case 'startExchange': {
-          const done = comms[step.axis].exchange({ sends: step.sends, recvs: step.recvs });
-          // Observed at `wait`; until then a rejection must not count as unhandled.
-          done.catch(() => undefined);
-          pending.set(nextTicket, done);
+          const transfers = { sends: step.sends, recvs: step.recvs };
+          const started = comm?.ordersOnDevice
+            ? comm.exchangeOnDevice(transfers)
+            : comms[step.axis].exchange(transfers);
+          // Observed at `wait` (or when the program ends); until then a rejection must not count as unhandled.
+          (started instanceof Promise ? started : started.done).catch(() => undefined);
+          pending.set(nextTicket, started);
           answer = nextTicket++;
           break;
         }
         case 'wait': {
-          const done = pending.get(step.ticket);
-          if (!done) throw new Error(`comm program waited on unknown ticket ${step.ticket}`);
+          const started = pending.get(step.ticket);
+          if (!started) throw new Error(`comm program waited on unknown ticket ${step.ticket}`);
           pending.delete(step.ticket);
-          await clock.wait(done);
+          if (started instanceof Promise) await clock.wait(started);
+          else onDevice(started);
           break;
         }
       }

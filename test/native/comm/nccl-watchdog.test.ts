@@ -56,6 +56,9 @@ describe('NCCL communicator host logic (fake libcuda/libnccl, 2 processes)', () 
       expect(r.hungMs as number).toBeGreaterThanOrEqual(900);
       expect(r.hungMs as number).toBeLessThan(3_000);
       expect(r.later as string).toMatch(/timed out/);
+      expect(r.glooOrders).toBe(
+        'allToAll ordered on the device needs the NCCL backend; gloo operations are awaited',
+      );
     }
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const inits = lines.filter((l) => l.startsWith('init'));

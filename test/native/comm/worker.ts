@@ -320,7 +320,14 @@ async function ncclWatchdog(world: Communicator, store: TcpStore): Promise<Recor
     (e: Error) => e.message,
   );
   await nccl.close();
-  return { backend: nccl.backend, hung, hungMs, later };
+  // gloo moves host memory: there is no device stream to order, so the device-ordered forms refuse.
+  let glooOrders = 'ordered';
+  try {
+    world.allToAllOnDevice(new Float32Array(size), new Float32Array(size));
+  } catch (e) {
+    glooOrders = (e as Error).message;
+  }
+  return { backend: nccl.backend, hung, hungMs, later, glooOrders };
 }
 
 // Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.
