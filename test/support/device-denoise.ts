@@ -3,7 +3,7 @@
  * here, a GPU in test/gpu), and through `tessera denoise` as a 2-rank group sharing one GPU: what the
  * device tests compare with the golden and the CPU, and the host↔device copies of each step.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { denoise } from '../../src/runtime/denoise/index.js';
@@ -102,16 +102,23 @@ export async function pixartDenoiseOn(
   );
 }
 
+/** A PipeFusion group's result and, per rank, each step's host↔device copies (its stats file). */
+export interface GroupRun {
+  latents: Tensor;
+  copies: TransferCounts[][];
+}
+
 /**
  * `tessera denoise` of PixArt-Σ's denoise golden as a PipeFusion group of 2 stages on `device` (both ranks
- * on GPU 0 for 'cuda:0') with 2 patches and 1 warm-up step of 4: the stale-patch path, where DPM-Solver++'s
- * whole-image history is cut into per-band histories (on the device when the latents are there). The
- * result, or the CLI's failure.
+ * on GPU 0 for 'cuda:0', gloo staging the messages through the host; one GPU each for 'cuda', over NCCL)
+ * with 2 patches and 1 warm-up step of 4: the stale-patch path, where DPM-Solver++'s whole-image history
+ * is cut into per-band histories (on the device when the latents are there). The result, or the CLI's
+ * failure.
  */
 export async function pixartPipeFusionOn(
-  device: 'cpu' | 'cuda:0',
+  device: 'cpu' | 'cuda:0' | 'cuda',
   env: Record<string, string>,
-): Promise<Tensor | { failed: string }> {
+): Promise<GroupRun | { failed: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-pixart-pipefusion-'));
   try {
     const output = join(dir, 'out.safetensors');
@@ -127,9 +134,14 @@ export async function pixartPipeFusionOn(
       '--pipeline-patches',
       '2',
     );
-    const r = await runCli([...args, '--device', device, '-o', output], env);
+    const r = await runCli([...args, '--device', device, '-o', output], { ...env, TESSERA_STATS_DIR: dir });
     if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
-    return NamedTensors.read(output).required('latents', 'the result');
+    const copies = [0, 1].map(
+      (rank) =>
+        (JSON.parse(readFileSync(join(dir, `rank-${rank}.json`), 'utf8')) as { stepCopies: TransferCounts[] })
+          .stepCopies,
+    );
+    return { latents: NamedTensors.read(output).required('latents', 'the result'), copies };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

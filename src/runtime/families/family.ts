@@ -167,8 +167,10 @@ export interface FamilyRequest<S = unknown> {
   /**
    * The state from a stage message: each part arrives in the dtype it travelled in (the activation dtype,
    * or f32 where `stateParts` says so), so the state is in the model's activation dtype as it is.
+   * `conditioning` is the one the state was embedded with (every stage of a pipeline runs the same pass):
+   * what follows from it alone (PixArt's kept caption tokens) is taken from there, not sent each hop.
    */
-  unpack(parts: Tensor[], fromBlock: number, rows: number): S;
+  unpack(parts: Tensor[], fromBlock: number, rows: number, conditioning: Conditioning): S;
   release(state: S): void;
 }
 

@@ -12,7 +12,7 @@ import type { DenoiseInputs } from '../denoise/inputs.js';
 import { sampleTensor } from '../denoise/inputs.js';
 import { type PixartState, releaseState } from '../models/pixart/state.js';
 import { keptTokens, type PixartInputs, type PixartTransformer } from '../models/pixart/transformer.js';
-import { Tensor } from '../native/index.js';
+import type { Tensor } from '../native/index.js';
 import { tokenSlice } from '../parallel/sequence-shard.js';
 import { cfgBranches } from './cfg-branches.js';
 import type { Conditioning, FamilyRequest, GuidanceMode } from './family.js';
@@ -60,17 +60,6 @@ function noisePrediction(out: Tensor, channels: number): Tensor {
   return dense;
 }
 
-/** A [B, S] float mask (1 kept) of the tokens a state keeps, for PipeFusion's stage messages. */
-function maskOf(state: PixartState): Tensor {
-  const [batch, seq] = state.caption.shape as [number, number];
-  const values = new Float32Array(batch * seq);
-  state.captionTokens?.forEach((tokens, b) => {
-    for (const t of tokens) values[b * seq + t] = 1;
-  });
-  if (!state.captionTokens) values.fill(1);
-  return Tensor.fromArray(values, [batch, seq]);
-}
-
 export function pixartRequest(
   model: PixartTransformer,
   config: PixartTransformerConfig,
@@ -83,9 +72,10 @@ export function pixartRequest(
   const width = config.numAttentionHeads * config.attentionHeadDim;
   const geometry = patchGridGeometry(latents, config.patchSize, 0, 'PixArt');
   const { cols } = geometry;
-  // The tokens each mask keeps, read once per request (on a GPU a read is a copy from the device).
+  // The tokens each mask keeps, read once per request (on a GPU a read is a copy from the device). A
+  // PipeFusion stage takes them from the conditioning too instead of receiving them with each patch.
   const kept = new Map<Tensor, number[][] | null>();
-  const captionTokens = (mask: Tensor | null) => {
+  const captionTokensOf = (mask: Tensor | null) => {
     if (!mask) return null;
     let tokens = kept.get(mask);
     if (tokens === undefined) {
@@ -102,7 +92,7 @@ export function pixartRequest(
       hiddenStates: x,
       encoderHiddenStates: text,
       encoderAttentionMask: mask,
-      captionTokens: captionTokens(mask),
+      captionTokens: captionTokensOf(mask),
       timestep: perSample(x.size(0), t),
     };
   };
@@ -121,25 +111,16 @@ export function pixartRequest(
     },
     runBlocks: (state, range, attention) => model.runBlocks(state, range, attention),
     head: (state) => noisePrediction(model.head(state), config.inChannels),
-    pack: (state) => [state.modulation, state.embeddedTimestep, state.image, state.caption, maskOf(state)],
-    // The mask is 0/1, exact in any dtype: it travels with the activations.
+    pack: (state) => [state.modulation, state.embeddedTimestep, state.image, state.caption],
     stateParts: (batch, n) => [
       { shape: [batch, 6 * width] },
       { shape: [batch, width] },
       { shape: [batch, n, width] },
       { shape: [batch, textTokens, width] },
-      { shape: [batch, textTokens] },
     ],
-    unpack(parts, _fromBlock, keptRows) {
-      const [modulation, embeddedTimestep, image, caption, mask] = parts as [
-        Tensor,
-        Tensor,
-        Tensor,
-        Tensor,
-        Tensor,
-      ];
-      const captionTokens = keptTokens(mask);
-      mask.release();
+    unpack(parts, _fromBlock, keptRows, conditioning) {
+      const [modulation, embeddedTimestep, image, caption] = parts as [Tensor, Tensor, Tensor, Tensor];
+      const captionTokens = captionTokensOf(conditioning[PIXART_FIELDS.mask] ?? null);
       return { modulation, embeddedTimestep, image, caption, captionTokens, rows: keptRows, cols };
     },
     release: releaseState,

@@ -7,7 +7,7 @@
 
 import { coordsToRank, type Degrees } from '../../shared/plan/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
-import { ops, Tensor } from '../native/index.js';
+import { type Device, ops, Tensor } from '../native/index.js';
 import type { RankContext } from './context.js';
 
 export class DataParallelError extends Error {
@@ -57,6 +57,14 @@ export function replicaRepresentative(degrees: Degrees, replica: number): number
 const RESULT_TAG = 7100;
 
 /**
+ * Where the result travels: NCCL moves device memory only (a host tensor is refused), so over NCCL the
+ * latents go up to the GPU to be sent and come down on the leader: one copy each way per request.
+ */
+function wireDevice(ctx: RankContext): Device {
+  return ctx.world.backend === 'nccl' ? 'cuda' : 'cpu';
+}
+
+/**
  * Brings every replica's final latents to rank 0 and returns the whole batch there (null elsewhere).
  * `latents` is this rank's replica result where it is the representative (ignored on other ranks).
  */
@@ -70,8 +78,16 @@ export async function collectOnLeader(
   const batch = fullShape[0] as number;
   const rest = fullShape.slice(1);
   const mine = replicaRepresentative(degrees, ctx.coords.dataParallel) === ctx.rank ? latents : null;
+  const device = wireDevice(ctx);
   if (ctx.rank !== 0) {
-    if (mine) await ctx.world.send(mine.contiguous(), 0, RESULT_TAG + ctx.coords.dataParallel);
+    if (mine) {
+      const message = mine.toDevice(device);
+      try {
+        await ctx.world.send(message, 0, RESULT_TAG + ctx.coords.dataParallel);
+      } finally {
+        if (message !== mine) message.release();
+      }
+    }
     return null;
   }
   const parts: Tensor[] = [];
@@ -83,8 +99,10 @@ export async function collectOnLeader(
       parts.push(mine);
       continue;
     }
-    const part = Tensor.empty([end - start, ...rest]);
-    await ctx.world.recv(part, from, RESULT_TAG + g);
+    const received = Tensor.empty([end - start, ...rest], 'f32', device);
+    await ctx.world.recv(received, from, RESULT_TAG + g);
+    const part = received.toDevice('cpu');
+    if (part !== received) received.release();
     parts.push(part);
   }
   if (parts.length === 1) return parts[0] as Tensor;

@@ -10,7 +10,7 @@
 import { checkSameFamily, runDenoiseLoop } from '../denoise/denoise-loop.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { LoadedTransformer } from '../model-loader/load-transformer.js';
-import type { Tensor } from '../native/index.js';
+import type { Tensor, TransferCounts } from '../native/index.js';
 import type { SchedulerConfig } from '../scheduler/scheduler.js';
 import { cfgAxis, type RankContext } from './context.js';
 import { collectOnLeader, replicaInputs } from './data-parallel.js';
@@ -23,7 +23,8 @@ export interface ParallelDenoiseOptions {
   scheduler: SchedulerConfig;
   /** PipeFusion: patches per image and synchronous warm-up steps (ignored at pp = 1). */
   pipeline: { patches: number; warmupSteps: number };
-  onStep?: (step: { index: number; ms: number }) => void;
+  /** After each step: its time and the host↔device copies this rank made in it. */
+  onStep?: (step: { index: number; ms: number; copies: TransferCounts }) => void;
 }
 
 export async function parallelDenoise(

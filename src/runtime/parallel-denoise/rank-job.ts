@@ -88,7 +88,10 @@ async function runInGroup(
       guidanceScale,
       scheduler: setup.scheduler,
       pipeline: job.pipeline,
-      onStep: (s) => stats.stepMs.push(s.ms),
+      onStep: (s) => {
+        stats.stepMs.push(s.ms);
+        stats.stepCopies.push(s.copies);
+      },
     },
     ctx,
   );

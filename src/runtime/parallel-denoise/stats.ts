@@ -3,6 +3,7 @@
 import type { MeshCoords } from '../../shared/plan/index.js';
 import { blockGroups } from '../checkpoint/index.js';
 import type { LoadedTransformer } from '../model-loader/index.js';
+import type { TransferCounts } from '../native/index.js';
 
 export interface RankStats {
   rank: number;
@@ -12,6 +13,8 @@ export interface RankStats {
   /** Of those, the bytes of transformer blocks (what PipeFusion stages split). */
   blockBytes: number;
   stepMs: number[];
+  /** Each step's host↔device copies on this rank (none on the CPU; on a GPU what gloo staged, if used). */
+  stepCopies: TransferCounts[];
   totalMs: number;
   /** Time spent waiting on communication during the denoise loop. */
   commMs: number;
@@ -33,5 +36,5 @@ export function weightBytes(loaded: LoadedTransformer): { loadedBytes: number; b
 }
 
 export function rankStats(rank: number, coords: MeshCoords, loaded: LoadedTransformer): RankStats {
-  return { rank, coords, ...weightBytes(loaded), stepMs: [], totalMs: 0, commMs: 0 };
+  return { rank, coords, ...weightBytes(loaded), stepMs: [], stepCopies: [], totalMs: 0, commMs: 0 };
 }

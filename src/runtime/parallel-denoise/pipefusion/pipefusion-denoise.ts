@@ -12,14 +12,14 @@
  * With W = all steps the result is the one-process result; with fewer it is approximate by design.
  * Sequence parallel works inside a stage: each SP rank holds a sub-band of every patch.
  */
-import { checkSameFamily } from '../../denoise/denoise-loop.js';
+import { checkSameFamily, copiesSince } from '../../denoise/denoise-loop.js';
 import type { DenoiseInputs } from '../../denoise/inputs.js';
 import { onHost, placeInputs } from '../../denoise/placed-inputs.js';
 import type { FamilyRequest } from '../../families/index.js';
 import { type GuidedPass, guidedPass, passLatents } from '../../guidance/guided-pass.js';
 import type { LoadedTransformer } from '../../model-loader/load-transformer.js';
 import type { AttentionFn } from '../../models/common/attention.js';
-import { ops, type Tensor } from '../../native/index.js';
+import { ops, type Tensor, transferCounts } from '../../native/index.js';
 import { runProgram } from '../../parallel/comm-steps.js';
 import { type KvMode, kvBufferAttention } from '../../parallel/kv-buffer-attention.js';
 import { KvBuffers } from '../../parallel/kv-buffers.js';
@@ -131,7 +131,7 @@ async function runPipeline(
 
   const receiveState = async (posted: PostedState, rows: number): Promise<unknown> => {
     await ctx.clock.wait(posted.done);
-    return model.unpack(posted.parts(), range.fromBlock, rows);
+    return model.unpack(posted.parts(), range.fromBlock, rows, pass.conditioning);
   };
   const postState = (n: number, tag: number) =>
     link.postState(model.stateParts(pass.batch, n, range.fromBlock), tag);
@@ -141,6 +141,7 @@ async function runPipeline(
 
   for (let i = 0; i < steps; i++) {
     const started = performance.now();
+    const before = transferCounts();
     const t = schedule.timesteps[i] as number;
     if (i < warmup) {
       // Synchronous step over the whole image.
@@ -172,7 +173,7 @@ async function runPipeline(
     } else {
       await patchStep(i, t);
     }
-    options.onStep?.({ index: i, ms: performance.now() - started });
+    options.onStep?.({ index: i, ms: performance.now() - started, copies: copiesSince(before) });
   }
   return last ? latents : null;
 
