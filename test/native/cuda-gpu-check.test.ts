@@ -6,7 +6,16 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,10 +32,10 @@ interface Outcome {
 }
 
 /** Runs the script without blocking the test worker (building a bundle takes minutes). */
-function gpuCheck(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+function gpuCheck(args: string[], env: Record<string, string> = {}, script = SCRIPT): Promise<Outcome> {
   return new Promise((resolve) => {
     execFile(
-      SCRIPT,
+      script,
       args,
       {
         cwd: repoRoot,
@@ -75,6 +84,172 @@ describe('scripts/gpu-check arguments', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * The files a GPU machine's pip-installed CUDA 13 stack puts where, as `unzip -l` lists them in the wheels
+ * PyTorch 2.11.0 (cu130) pins: nvidia-cublas 13.1.0.3, nvidia-cuda-runtime 13.0.96 (cuda-toolkit 13.0.2),
+ * nvidia-cudnn-cu13 9.19.0.56, nvidia-nccl-cu13 2.28.9. cuBLAS and cudart share nvidia/cu13/lib; cuDNN
+ * and NCCL keep their own folders. Values: the soname a fake of the file is built with, and what it links.
+ */
+const CU13_WHEEL_LAYOUT: Record<string, { needs?: string }> = {
+  'nvidia/cu13/lib/libcublasLt.so.13': {},
+  'nvidia/cu13/lib/libcublas.so.13': { needs: 'libcublasLt.so.13' },
+  'nvidia/cu13/lib/libcudart.so.13': {},
+  'nvidia/cudnn/lib/libcudnn_graph.so.9': {},
+  'nvidia/cudnn/lib/libcudnn.so.9': {},
+  'nvidia/nccl/lib/libnccl.so.2': {},
+};
+
+/** Builds a fake site-packages with the wheels' layout: each library a tiny .so with the real soname. */
+function fakeSitePackages(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const source = join(root, '..', 'fake.c');
+  writeFileSync(source, 'int tessera_fake_library(void) { return 1; }\n');
+  for (const [relative, { needs }] of Object.entries(CU13_WHEEL_LAYOUT)) {
+    const path = join(root, relative);
+    const dir = join(path, '..');
+    mkdirSync(dir, { recursive: true });
+    const soname = relative.split('/').pop() as string;
+    // Like the real libcublas.so.13: it finds libcublasLt beside it through RUNPATH $ORIGIN.
+    const link = needs ? ['-L', dir, `-l:${needs}`, '-Wl,--enable-new-dtags,-rpath,$ORIGIN'] : [];
+    execFileSync('cc', ['-shared', '-fPIC', `-Wl,-soname,${soname}`, '-o', path, source, ...link]);
+  }
+  // Folders that hold no library are not put on the loader's path.
+  mkdirSync(join(root, 'nvidia', 'cu13', 'include'), { recursive: true });
+  writeFileSync(join(root, 'nvidia', 'cu13', 'include', 'cublasLt.h'), '');
+  mkdirSync(join(root, 'nvidia', 'cuda_cccl', 'lib'), { recursive: true });
+}
+
+describe("the lookup of a GPU machine's pip-installed CUDA libraries", () => {
+  let scratch = '';
+  let site = '';
+  let probe = '';
+  const run = (command: string, args: string[], env: Record<string, string>) =>
+    execFileSync(command, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, ...env } });
+
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'tessera-gpu-libs-'));
+    site = join(scratch, 'site-packages');
+    fakeSitePackages(site);
+    probe = join(scratch, 'library-probe');
+    // The backend's own lookup (native/cuda/src/libraries.cc) is plain C++: built here without nvcc.
+    execFileSync('c++', [
+      '-std=c++17',
+      `-I${join(repoRoot, 'native', 'cuda', 'include')}`,
+      join(repoRoot, 'tools', 'gpu', 'library_probe.cc'),
+      join(repoRoot, 'native', 'cuda', 'src', 'libraries.cc'),
+      '-ldl',
+      '-o',
+      probe,
+    ]);
+  }, 120_000);
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function libraryDirs(): string[] {
+    const out = run('python3', [join(repoRoot, 'tools', 'gpu', 'nvidia_library_dirs.py')], {
+      PYTHONPATH: site,
+    });
+    return out.trim().split(':').filter(Boolean);
+  }
+
+  it("scripts/gpu-check's folder list names every wheel folder that holds libraries, and only those", () => {
+    expect(libraryDirs()).toEqual([
+      join(site, 'nvidia', 'cu13', 'lib'),
+      join(site, 'nvidia', 'cudnn', 'lib'),
+      join(site, 'nvidia', 'nccl', 'lib'),
+    ]);
+  });
+
+  it('with those folders on LD_LIBRARY_PATH, the backend finds cuBLAS 13, cuBLASLt 13, cuDNN 9, NCCL 2 and cudart 13 at the wheel paths', () => {
+    const out = run(probe, [], { LD_LIBRARY_PATH: libraryDirs().join(':') });
+    const found = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ', 2) as [string, string]),
+    );
+    expect(found).toEqual({
+      cublas: join(site, 'nvidia/cu13/lib/libcublas.so.13'),
+      cublasLt: join(site, 'nvidia/cu13/lib/libcublasLt.so.13'),
+      cudnn: join(site, 'nvidia/cudnn/lib/libcudnn.so.9'),
+      nccl: join(site, 'nvidia/nccl/lib/libnccl.so.2'),
+      cudart: join(site, 'nvidia/cu13/lib/libcudart.so.13'),
+    });
+  });
+
+  it('without them, each missing library is named with every soname tried and how to point at it', () => {
+    const out = run(probe, [], { LD_LIBRARY_PATH: join(scratch, 'nothing-here') });
+    expect(out).toContain(
+      'cublas missing: cuBLAS not found (libcublas.so.13: cannot open shared object file',
+    );
+    expect(out).toContain('libcublas.so.12: cannot open shared object file');
+    expect(out).toContain('put its folder on LD_LIBRARY_PATH, or set TESSERA_CUBLAS_LIB');
+    expect(out).toMatch(/cudnn missing: cuDNN not found \(libcudnn\.so\.9: .*or set TESSERA_CUDNN_LIB/);
+    expect(out).toMatch(/nccl missing: libnccl\.so\.2: cannot open shared object file/);
+  });
+});
+
+describe("the C/C++ runtime versions carried binaries need, against the GPU machine's image", () => {
+  const check = (args: string[]) =>
+    spawnSync('python3', [join(repoRoot, 'tools', 'gpu', 'check_symbol_versions.py'), ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+
+  it('refuses a library that needs a newer glibc than the ceiling, naming the file and the version', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'tessera-symver-'));
+    try {
+      const source = join(scratch, 'uses-libc.c');
+      writeFileSync(source, '#include <stdio.h>\nint say(void) { return puts("hi"); }\n');
+      const lib = join(scratch, 'libuses-libc.so');
+      execFileSync('cc', ['-shared', '-fPIC', '-o', lib, source]);
+      // x86-64's first glibc symbol version is GLIBC_2.2.5: a ceiling below it refuses any libc user.
+      const refused = check(['--ceiling', 'GLIBC=2.2.4', lib]);
+      expect(refused.status).toBe(1);
+      expect(refused.stdout).toMatch(
+        new RegExp(
+          `${lib.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} needs GLIBC_2\\.2\\.5, newer than the GPU image's GLIBC_2\\.2\\.4`,
+        ),
+      );
+      const accepted = check([lib]);
+      expect(accepted.status, accepted.stdout).toBe(0);
+      expect(accepted.stdout).toContain('symbol versions: 1 files within GLIBC_2.35, GLIBCXX_3.4.30');
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(existsSync(addonPath) && existsSync(cudaLibraryPath))(
+    'the addon, libtessera_cuda.so and the libraries the bundle carries need nothing newer than Ubuntu 22.04 has',
+    () => {
+      const r = check([addonPath, cudaLibraryPath, ...addonLibraries().values()]);
+      expect(r.stdout.trim(), r.stderr).toMatch(
+        /^symbol versions: \d+ files within GLIBC_2\.35, GLIBCXX_3\.4\.30/,
+      );
+      expect(r.status).toBe(0);
+    },
+  );
+});
+
+describe.runIf(existsSync(cudaLibraryPath))('the GPU code libtessera_cuda.so carries', () => {
+  it('holds sm_90 machine code for the H200 and compute_90 PTX, as 45-cuda asks nvcc for', () => {
+    const tool = join(repoRoot, 'tools', 'gpu', 'fatbin_targets.py');
+    const r = spawnSync('python3', [tool, cudaLibraryPath, '--require', 'sass:90', '--require', 'ptx:90'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^sass sm_90 \d+$/m);
+    expect(r.stdout).toMatch(/^ptx compute_90 \d+$/m);
+    // A target it was not built for is reported missing: the reading is not vacuous.
+    const absent = spawnSync('python3', [tool, cudaLibraryPath, '--require', 'sass:100'], {
+      encoding: 'utf8',
+    });
+    expect(absent.status).toBe(1);
+    expect(absent.stdout).toContain('lacks sass sm_100');
   });
 });
 
@@ -246,6 +421,60 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
       );
     },
   );
+
+  it('checked the symbol versions of what it carries', () => {
+    expect(printed).toMatch(/symbol versions: \d+ files within GLIBC_2\.35, GLIBCXX_3\.4\.30/);
+  });
+
+  it('a run on a GPU machine where the CUDA backend cannot start still reports every part, ends with the summary and keeps its log', async () => {
+    // A copy of what the run reads from the tree, so that unpacking the bundle leaves this checkout alone;
+    // a stand-in nvidia-smi gets it past the GPU check, and this machine's missing driver stops the backend.
+    const tree = join(scratch, 'tree');
+    for (const path of ['scripts/gpu-check', 'scripts/lib.sh', 'tools/gpu']) {
+      cpSync(join(repoRoot, path), join(tree, path), { recursive: true });
+    }
+    cpSync(join(repoRoot, 'native'), join(tree, 'native'), {
+      recursive: true,
+      filter: (source) => !/\/native\/(cuda\/)?build(\/|$)/.test(source),
+    });
+    const fakeBin = join(scratch, 'fake-bin');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(
+      join(fakeBin, 'nvidia-smi'),
+      '#!/bin/sh\ncase "$*" in *-L*) echo "GPU 0: Stand-in GPU (UUID: GPU-0)" ;; *) echo "Stand-in GPU, 580.159.04, 143771 MiB" ;; esac\n',
+      { mode: 0o755 },
+    );
+    const logs = join(scratch, 'logs');
+    const work = join(scratch, 'tmp');
+    mkdirSync(work, { recursive: true });
+    const r = await gpuCheck(
+      ['--budget', '120'],
+      {
+        TESSERA_GPU_CHECK_BUNDLE: bundle,
+        TESSERA_GPU_CHECK_LOG_DIR: logs,
+        TMPDIR: work,
+        PATH: `${fakeBin}:${process.env.PATH ?? ''}`,
+      },
+      join(tree, 'scripts', 'gpu-check'),
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('gpu-check: Stand-in GPU, 580.159.04, 143771 MiB');
+    expect(r.stdout).toMatch(/gpu-check: CUDA backend unusable: /);
+    expect(r.stdout).toMatch(/gpu-check: LD_LIBRARY_PATH=\S*\/tessera-gpu-check\/lib/);
+    const lines = r.stdout.trimEnd().split('\n');
+    const summary = lines.findIndex((line) => line.startsWith('gpu-check summary ('));
+    expect(summary, r.stdout).toBeGreaterThan(0);
+    const table = lines.slice(summary + 1);
+    for (const part of ['cuda-kernels', 'library-paths', 'gpu-step', 'denoise-on-device']) {
+      expect(table, part).toContainEqual(expect.stringMatching(new RegExp(`^  SKIP  ${part} \\(`)));
+    }
+    // Nothing but the table follows the summary's heading: the reply of a lent machine keeps the tail.
+    for (const line of table) expect(line).toMatch(/^ {2}\S/);
+    const log = readFileSync(join(logs, 'gpu-check.log'), 'utf8');
+    expect(log).toContain('gpu-check: unpacking the bundle');
+    expect(log.trimEnd().endsWith(lines.at(-1) as string)).toBe(true);
+    expect(readFileSync(join(logs, 'summary.txt'), 'utf8')).toContain('gpu-check summary (');
+  }, 300_000);
 
   it('a run refuses a bundle built from other native sources', async () => {
     const stale = join(scratch, 'stale');
