@@ -30,18 +30,21 @@ def main() -> None:
     torch.manual_seed(0)
     device = torch.device("cuda")
     started = time.perf_counter()
-    model = FluxTransformer2DModel(
-        patch_size=1,
-        in_channels=64,
-        num_layers=double,
-        num_single_layers=single,
-        attention_head_dim=128,
-        num_attention_heads=24,
-        joint_attention_dim=4096,
-        pooled_projection_dim=768,
-        guidance_embeds=True,
-        axes_dims_rope=(16, 56, 56),
-    ).to(device=device, dtype=torch.bfloat16)
+    # Built under the device's context: the random initialisation runs on the GPU (seconds on the CPU
+    # for 1.3 B parameters in f32 would come out of the run's time budget).
+    with device:
+        model = FluxTransformer2DModel(
+            patch_size=1,
+            in_channels=64,
+            num_layers=double,
+            num_single_layers=single,
+            attention_head_dim=128,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            pooled_projection_dim=768,
+            guidance_embeds=True,
+            axes_dims_rope=(16, 56, 56),
+        ).to(device=device, dtype=torch.bfloat16)
     model.eval()
     build_s = time.perf_counter() - started
 
