@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransferCounts } from '../../src/runtime/native/index.js';
 import { cudaEmulation } from '../support/cuda-emulation.js';
-import { pixartPipeFusionOn, relativeError, sharedGpuGroup } from '../support/device-denoise.js';
+import { pixartPipeFusionOn, relativeError, sd3GroupOn, sharedGpuGroup } from '../support/device-denoise.js';
 import { killAll, runRanks } from './comm/harness.js';
 
 const SCENARIOS = `${import.meta.dirname}/cuda-emulation/scenarios.ts`;
@@ -99,6 +99,26 @@ describe('CUDA side of the addon on the host emulation', () => {
     // Measured 8.8e-7 (the GEMMs' summation order); the one-process CPU golden bound is 1e-3.
     expect(outcome.error).toBeLessThan(1e-4);
   }, 240_000);
+
+  it('CFG parallel sharing the GPU (gloo): the branches are gathered where they are, a step copies only what gloo stages, the golden', async () => {
+    const r = await sd3GroupOn(['--cfg-parallel'], 'cuda:0', emulation.env());
+    if ('failed' in r) throw new Error(r.failed);
+    expect(r.error).toBeLessThan(1e-4);
+    // Each step each rank sends its branch's output down to gloo ([1, 16, 16, 16] f32: 16,384 B) and gets
+    // both back up (32,768 B): nothing else.
+    for (const rank of r.copies) expect(rank).toEqual(Array(4).fill(copies([32_768], [16_384])));
+  }, 120_000);
+
+  it('a 2-rank Ulysses group and a CFG-parallel pair over NCCL (one emulated GPU per rank): no host↔device copy in any step', async () => {
+    // The fake libnccl moves nothing, so the values are not checked, only what the ranks copy. Before,
+    // CFG parallel over NCCL failed at its first gather: the output buffer was host memory.
+    const env = { ...emulation.env({ nccl: true }), TESSERA_EMULATION_DEVICES: '2' };
+    for (const flags of [['--ulysses', '2'], ['--cfg-parallel']]) {
+      const r = await sd3GroupOn(flags, 'cuda', env);
+      if ('failed' in r) throw new Error(`${flags.join(' ')}: ${r.failed}`);
+      for (const rank of r.copies) expect(rank, flags.join(' ')).toEqual(Array(4).fill(copies([], [])));
+    }
+  }, 120_000);
 
   it('PipeFusion with bf16 weights: the stage message keeps the state in bf16 (rotary tables f32), so 2 stages sharing the GPU give the one-process bf16 result', async () => {
     const [outcome] = await run('pipefusionBf16', emulation.env());

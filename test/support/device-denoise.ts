@@ -136,12 +136,10 @@ export async function pixartPipeFusionOn(
     );
     const r = await runCli([...args, '--device', device, '-o', output], { ...env, TESSERA_STATS_DIR: dir });
     if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
-    const copies = [0, 1].map(
-      (rank) =>
-        (JSON.parse(readFileSync(join(dir, `rank-${rank}.json`), 'utf8')) as { stepCopies: TransferCounts[] })
-          .stepCopies,
-    );
-    return { latents: NamedTensors.read(output).required('latents', 'the result'), copies };
+    return {
+      latents: NamedTensors.read(output).required('latents', 'the result'),
+      copies: rankCopies(dir, 2),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -221,18 +219,42 @@ export function relativeError(actual: Tensor, expected: Tensor): number {
 export async function sharedGpuGroup(
   env: Record<string, string>,
 ): Promise<{ error: number } | { failed: string }> {
+  const r = await sd3GroupOn(['--ulysses', '2'], 'cuda:0', env);
+  return 'failed' in r ? r : { error: r.error };
+}
+
+/**
+ * `tessera denoise` of SD3's CFG golden (4 steps, scale 5) as a 2-rank group (`flags`) on `device`
+ * ('cuda:0': both ranks on GPU 0, gloo; 'cuda': a GPU each, NCCL), under `env`: the result's relative
+ * error to the golden and each rank's per-step copies, or the CLI's failure.
+ */
+export async function sd3GroupOn(
+  flags: string[],
+  device: 'cuda' | 'cuda:0',
+  env: Record<string, string>,
+): Promise<{ error: number; copies: TransferCounts[][] } | { failed: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-gpu-group-'));
   try {
     const golden = join(REFERENCE_DIR, 'sd3-medium', 'denoise-square-txt7-cfg.safetensors');
     const output = join(dir, 'out.safetensors');
     const args = ['denoise', '--model', checkpointDir('sd3-medium'), '--inputs', golden];
-    args.push('--steps', '4', '--guidance-scale', '5', '--ulysses', '2', '--device', 'cuda:0', '-o', output);
-    const r = await runCli(args, env);
+    args.push('--steps', '4', '--guidance-scale', '5', ...flags, '--device', device, '-o', output);
+    const r = await runCli(args, { ...env, TESSERA_STATS_DIR: dir });
     if (r.code !== 0) return { failed: `exit ${r.code}: ${r.stderr}` };
     const actual = NamedTensors.read(output).required('latents', 'the result');
     const expected = NamedTensors.read(golden).required('output_latents', 'the golden');
-    return { error: relativeError(actual, expected) };
+    return { error: relativeError(actual, expected), copies: rankCopies(dir, 2) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Each rank's per-step copies, from the stats files `TESSERA_STATS_DIR` collected. */
+function rankCopies(dir: string, ranks: number): TransferCounts[][] {
+  return Array.from(
+    { length: ranks },
+    (_, rank) =>
+      (JSON.parse(readFileSync(join(dir, `rank-${rank}.json`), 'utf8')) as { stepCopies: TransferCounts[] })
+        .stepCopies,
+  );
 }

@@ -49,14 +49,18 @@ export function sequenceParallelAttention(ctx: RankContext, sharding: TextShardi
   return (q, k, v, site) => runProgram(uspAttention(q, k, v, site, layout, sharding), comms, ctx.clock);
 }
 
-/** This rank's place on the CFG axis, gathering [CFG rank 0's; CFG rank 1's] along the batch. */
+/**
+ * This rank's place on the CFG axis, gathering [CFG rank 0's; CFG rank 1's] along the batch, where the
+ * branch outputs are (on a GPU the combine that follows runs there, and NCCL moves device memory only).
+ */
 export function cfgAxis(ctx: RankContext): CfgAxis {
   return {
     degree: ctx.degrees.cfg,
     rank: ctx.coords.cfg,
     async gather(mine) {
       const dense = mine.contiguous();
-      const both = Tensor.empty([ctx.degrees.cfg * dense.size(0), ...dense.shape.slice(1)]);
+      const shape = [ctx.degrees.cfg * dense.size(0), ...dense.shape.slice(1)];
+      const both = Tensor.empty(shape, dense.dtype, dense.device);
       await ctx.clock.wait(ctx.axes.cfg.allGather(dense, both));
       if (dense !== mine) dense.release();
       return both;
