@@ -29,7 +29,11 @@ export const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
     'into a fixed part and a part only where the hand-off goes through host memory (PCIe beyond a switch, the ' +
     'network) was tried: refitted from the current constants it kept the split at 0.026 ms (loss 5.4584 → ' +
     '5.4060, nothing flipped); refitted from 0.3 + 1.2 ms it found 0.20 + 1.16 ms at a worse loss (6.2720): ' +
-    'PipeFusion 8 1.06 s against Ulysses 8 1.12 s, 5.2 % better, still under the margin, and 4×T4 1024² lost',
+    'PipeFusion 8 1.06 s against Ulysses 8 1.12 s, 5.2 % better, still under the margin, and 4×T4 1024² lost. ' +
+    'Bound: the stage with 4 of the 28 blocks sets the pace and the warm-up step runs the blocks in turn, so ' +
+    "PipeFusion 8 takes at least o + 0.186 × (2.085 − o) (o: the request's time outside the denoiser) even at no " +
+    'cost per patch; its 0.9686 s needs o ≤ 0.71 s, and 10 % ahead of Ulysses 8 (1.1 s) needs o ≤ 0.74 s; the ' +
+    'fit puts o at 0.72 s, so the table can hold only with PipeFusion costing next to nothing beyond that',
   'pixart-a100-1024-bars-eager':
     'held out of the fit (no xDiT doc shows the figure): CFG 2 × PipeFusion 4 on 8 A100s (0.91 s) is slower ' +
     'than CFG 2 × PipeFusion 2 on 4 (0.86 s); the model puts it at 0.80 s (−12.5 %) and picks it (5.8 % ' +
