@@ -187,18 +187,39 @@ describe('CUDA side of the addon on the host emulation', () => {
     ]);
   }, 120_000);
 
-  it('PixArt-Σ PipeFusion over NCCL (one emulated GPU per rank): no host↔device copy in a step but the once-per-request ones of the first', async () => {
+  it('PixArt-Σ PipeFusion over NCCL (one emulated GPU per rank): no host↔device copy in a step but the once-per-request ones of the first, every receive waited for on the device', async () => {
     // The fake libnccl moves nothing, so the values are not checked, only what the ranks copy. Before, the
     // group failed at its end: the last stage sent its host latents to the leader over NCCL, which moves
     // device memory only ('buffers must be CUDA memory').
-    const env = { ...emulation.env({ nccl: true }), TESSERA_EMULATION_DEVICES: '2' };
-    const r = await pixartPipeFusionOn('cuda', env);
-    if ('failed' in r) throw new Error(r.failed);
-    const none = copies([], []);
-    expect(r.copies).toEqual([
-      [copies([2_048], [96]), none, none, none],
-      [copies([], [96]), none, none, none],
-    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-pipefusion-nccl-'));
+    try {
+      const log = join(dir, 'calls.log');
+      // Each transfer takes 1 s on the fake driver, far longer than a patch of this tiny model: a receive
+      // posted one patch ahead is still in flight when the stage needs it.
+      const env = {
+        ...emulation.env({ nccl: true }),
+        TESSERA_EMULATION_DEVICES: '2',
+        FAKE_NCCL_LOG: log,
+        FAKE_CUDA_EVENT_MS: '1000',
+      };
+      const r = await pixartPipeFusionOn('cuda', env);
+      if ('failed' in r) throw new Error(r.failed);
+      const none = copies([], []);
+      expect(r.copies).toEqual([
+        [copies([2_048], [96]), none, none, none],
+        [copies([], [96]), none, none, none],
+      ]);
+      // Every receive is waited for on the device, not on the host: the default stream is made to wait
+      // for it before the kernels that read it are queued. Stage 0 receives the whole latents once (step 1)
+      // and 2 bands in each of steps 2 and 3: 5; stage 1 receives the whole state in the warm-up step and 2
+      // patch states in each of steps 1–3: 7. (The result's way to the leader, once, is awaited.)
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      const pids = [...new Set(lines.filter((l) => l.startsWith('cuda ')).map((l) => l.split(' ')[1]))];
+      const waits = pids.map((pid) => lines.filter((l) => l === `cuda ${pid} wait default`).length);
+      expect(waits.sort()).toEqual([5, 7]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('bf16 attention goes through cuDNN, f32 through the built-in kernel, and says why', async () => {

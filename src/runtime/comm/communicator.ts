@@ -244,6 +244,11 @@ export class Communicator {
     return this.onDevice('exchange', () => this.exchange(transfers));
   }
 
+  /** `recv`, ordered on the device instead of awaited (NCCL only). */
+  recvOnDevice(buf: CommBuffer, peer: number, tag = 0): DeviceOrderedOp {
+    return this.onDevice('recv', () => this.recv(buf, peer, tag));
+  }
+
   /** `allToAll`, ordered on the device instead of awaited (NCCL only). */
   allToAllOnDevice(input: CommBuffer, output: CommBuffer): DeviceOrderedOp {
     return this.onDevice('allToAll', () => this.allToAll(input, output));

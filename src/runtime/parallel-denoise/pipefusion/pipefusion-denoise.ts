@@ -130,7 +130,7 @@ async function runPipeline(
   };
 
   const receiveState = async (posted: PostedState, rows: number): Promise<unknown> => {
-    await ctx.clock.wait(posted.done);
+    await ctx.clock.wait(posted.ready());
     return model.unpack(posted.parts(), range.fromBlock, rows, pass.conditioning);
   };
   const postState = (n: number, tag: number) =>
@@ -151,7 +151,7 @@ async function runPipeline(
       if (first) {
         if (i > 0) {
           const posted = link.post(latents.numel, LATENT_TAG + bands.length);
-          await ctx.clock.wait(posted.done);
+          await ctx.clock.wait(posted.ready());
           latents.copyFrom(posted.buffer.reshape(latents.shape));
         }
         state = embed(t);
@@ -194,7 +194,7 @@ async function runPipeline(
     if (first && i === warmup && i > 0) {
       // The last warm-up step sent the whole latents back.
       const whole = link.post(latents.numel, LATENT_TAG + bands.length);
-      await ctx.clock.wait(whole.done);
+      await ctx.clock.wait(whole.ready());
       latents.copyFrom(whole.buffer.reshape(latents.shape));
     }
     const receiveLatents = first && i > warmup;
@@ -215,7 +215,7 @@ async function runPipeline(
       if (first) {
         const current = postedBand;
         if (current) {
-          await ctx.clock.wait(current.done);
+          await ctx.clock.wait(current.ready());
           const band = latentBand(latents, geometry.latentLayout, p.start, p.end);
           band.copyFrom(current.buffer.reshape(band.shape));
         }

@@ -9,6 +9,10 @@
  * of the parts in that dtype and, when that is not f32, a second one of the parts that must stay f32
  * (rotary tables). On the CPU the activations are f32 and a hop is one f32 message, as it always was.
  * Latents travel in f32.
+ *
+ * Over NCCL a receive is not waited for on the host: `ready()` makes the default stream, where the kernels
+ * run, wait for it on the device, so the stage queues its next patch at once; `settle` observes every
+ * receive's completion (and its error) with the sends' at the end of the step.
  */
 import type { Communicator } from '../../comm/index.js';
 import type { StatePart } from '../../families/index.js';
@@ -70,12 +74,17 @@ export function unflatten(flat: Tensor, shapes: readonly (readonly number[])[]):
 
 export interface PostedReceive {
   buffer: Tensor;
-  done: Promise<void>;
+  /**
+   * Resolves when kernels launched afterwards may read `buffer`: over NCCL at once (the device waits for
+   * the receive), over gloo once it completed. Call it once, before the first use of the buffer.
+   */
+  ready(): Promise<void>;
 }
 
 /** The receives of one state hop. */
 export interface PostedState {
-  done: Promise<void>;
+  /** `PostedReceive.ready` of every receive of the hop. */
+  ready(): Promise<void>;
   /** After `done`: the parts in `stateParts` order, each in the dtype it travelled in. */
   parts(): Tensor[];
 }
@@ -92,12 +101,23 @@ export class StageLink {
     private readonly placement: Placement = HOST_F32,
   ) {}
 
-  /** Posts a receive of `elements` f32 values (latents) from the previous stage now; await `done` later. */
+  /** Posts a receive of `elements` f32 values (latents) from the previous stage now; `ready` it later. */
   post(elements: number, tag: number, dtype: DType = 'f32'): PostedReceive {
     const buffer = Tensor.empty([elements], dtype, this.placement.device);
+    if (this.comm.ordersOnDevice) {
+      const op = this.comm.recvOnDevice(buffer, this.prev, tag);
+      op.done.catch(() => undefined);
+      return {
+        buffer,
+        ready: async () => {
+          this.inFlight.push(op.done);
+          op.orderDefaultStream();
+        },
+      };
+    }
     const done = this.comm.recv(buffer, this.prev, tag);
     done.catch(() => undefined);
-    return { buffer, done };
+    return { buffer, ready: () => done };
   }
 
   /** Posts the receives of a state made of `parts` from the previous stage now. */
@@ -111,7 +131,7 @@ export class StageLink {
       ),
     }));
     return {
-      done: Promise.all(posted.map((p) => p.receive.done)).then(() => undefined),
+      ready: () => Promise.all(posted.map((p) => p.receive.ready())).then(() => undefined),
       parts: () => {
         const out: Tensor[] = new Array(parts.length);
         for (const { wire, receive } of posted) {
