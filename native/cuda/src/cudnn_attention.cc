@@ -16,6 +16,7 @@
 #pragma GCC diagnostic pop
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -84,6 +85,13 @@ bool EnsureLoaded(CudnnState& st) {
     return false;
   }
   fe::cudnn_dlhandle = lib.handle;
+  // The frontend opens the CUDA runtime itself (device queries while building a graph) and tries
+  // libcudart.so.12 before .so.13, keeping the first it finds. This file is compiled against CUDA 13's
+  // headers (cudaDeviceProp's layout, the graph calls), so a CUDA 12 runtime found first would be called
+  // with CUDA 13 structures; name the CUDA 13 one unless the user chose (CUDNN_FRONTEND_CUDART_LIB_NAME).
+  // Where it is missing, the graph build fails with the frontend's message and the own kernel runs.
+  const std::string cudart = "libcudart.so." + std::to_string(CUDART_VERSION / 1000);
+  setenv("CUDNN_FRONTEND_CUDART_LIB_NAME", cudart.c_str(), /*overwrite=*/0);
   const size_t version = fe::detail::get_backend_version();
   if (version < 90000 || version >= 100000) {
     st.load_error = lib.path + " is cuDNN " + std::to_string(version) + "; the attention path needs cuDNN 9";
