@@ -437,6 +437,8 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
       recursive: true,
       filter: (source) => !/\/native\/(cuda\/)?build(\/|$)/.test(source),
     });
+    // A README under native/ builds nothing: editing one after the bundle was built must not void it.
+    writeFileSync(join(tree, 'native', 'cuda', 'README.md'), '\nedited after the bundle\n', { flag: 'a' });
     const fakeBin = join(scratch, 'fake-bin');
     mkdirSync(fakeBin, { recursive: true });
     writeFileSync(
