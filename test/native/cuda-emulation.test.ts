@@ -314,6 +314,28 @@ describe('CUDA side of the addon on the host emulation', () => {
         ]);
         expect(calls.indexOf('record comm')).toBeLessThan(calls.indexOf('wait default'));
       }
+
+      // Two layers on one clock (a Ulysses all-to-all, then a Ring attention), as a forward runs them: the
+      // device waits for each operation and the host queues the next layer without waiting for the
+      // first's transfer; the completions are awaited once, at the clock's settle. With transfers that
+      // never complete both layers are queued all the same, and the settle ends with the reason.
+      const layers = [
+        'record default',
+        'wait default',
+        'record default',
+        'kernel attention',
+        'wait default',
+        'kernel attention',
+      ];
+      const twoLayers = join(dir, 'layers.log');
+      for (const r of await run('layersNccl', { ...env, FAKE_NCCL_LOG: twoLayers }, 2))
+        expect(r.error).toBe('');
+      for (const calls of callsOf(twoLayers)) expect(jsThread(calls)).toEqual(layers);
+      const twoStuck = join(dir, 'layers-stuck.log');
+      for (const r of await run('layersNccl', { ...hung, FAKE_NCCL_LOG: twoStuck }, 2)) {
+        expect(r.error as string).toMatch(/nccl allToAll timed out after 1000 ms/);
+      }
+      for (const calls of callsOf(twoStuck)) expect(jsThread(calls)).toEqual(layers);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -61,7 +61,15 @@ export function cfgAxis(ctx: RankContext): CfgAxis {
       const dense = mine.contiguous();
       const shape = [ctx.degrees.cfg * dense.size(0), ...dense.shape.slice(1)];
       const both = Tensor.empty(shape, dense.dtype, dense.device);
-      await ctx.clock.wait(ctx.axes.cfg.allGather(dense, both));
+      const axis = ctx.axes.cfg;
+      if (axis.ordersOnDevice) {
+        // The combine that follows waits for the gather on the device; parallelDenoise settles it.
+        const op = axis.allGatherOnDevice(dense, both);
+        ctx.clock.defer(op.done);
+        op.orderDefaultStream();
+      } else {
+        await ctx.clock.wait(axis.allGather(dense, both));
+      }
       if (dense !== mine) dense.release();
       return both;
     },

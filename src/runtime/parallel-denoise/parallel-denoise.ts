@@ -39,6 +39,8 @@ export async function parallelDenoise(
     ctx.degrees.pipefusion > 1
       ? await pipefusionDenoise(loaded, mine, options, ctx)
       : await stepLoop(loaded, mine, options, ctx);
+  // The completions of every operation the GPU waited for (NCCL), observed once per request.
+  await ctx.clock.settle();
   const result = await collectOnLeader(latents, inputs.latents.shape, ctx);
   if (latents && latents !== result) latents.release();
   return result;

@@ -5,8 +5,10 @@
  * started before a block's attention and waited for after it. Over gloo the host awaits each operation.
  * Over NCCL the GPU waits instead: the default stream, where the kernels run, is made to wait for the
  * operation on the device (`orderDefaultStream`), so the host launches the next kernels at once and the
- * GPU never idles on a host poll; the operations' completions are awaited once, when the program ends,
- * for their errors (a stuck hop still ends the rank with the watchdog's reason).
+ * GPU never idles on a host poll. The operations' completions are kept on the clock, whose owner awaits
+ * them once (`settle`, once per request in parallelDenoise) for their errors; a failure surfaces sooner
+ * all the same, since a failed communicator refuses the next ordering with the reason (a stuck hop still
+ * ends the rank with the watchdog's reason).
  */
 import type { Communicator, DeviceOrderedOp } from '../comm/index.js';
 import type { Tensor } from '../native/index.js';
@@ -44,6 +46,7 @@ export interface SpLayout {
  */
 export class CommClock {
   ms = 0;
+  private readonly ordered: Promise<void>[] = [];
 
   async wait<T>(pending: Promise<T>): Promise<T> {
     const started = performance.now();
@@ -53,20 +56,34 @@ export class CommClock {
       this.ms += performance.now() - started;
     }
   }
+
+  /** Keeps the completion of an operation the GPU waits for (NCCL) until `settle`. */
+  defer(done: Promise<void>): void {
+    done.catch(() => undefined);
+    this.ordered.push(done);
+  }
+
+  /** Awaits every completion kept since the last call; rejects with the first failure. */
+  async settle(): Promise<void> {
+    const pending = this.ordered.splice(0);
+    if (pending.length > 0) await this.wait(Promise.all(pending));
+  }
 }
 
-/** Runs a program against real communicators, awaiting each step (timed on `clock` when given). */
+/**
+ * Runs a program against real communicators (timed on `clock` when given). With a clock, the completions
+ * of device-ordered operations stay on it for its owner's `settle`; without one, the program settles
+ * them before it returns.
+ */
 export async function runProgram<T>(
   program: CommProgram<T>,
   comms: Record<SpAxis, Communicator>,
-  clock: CommClock = new CommClock(),
+  clock?: CommClock,
 ): Promise<T> {
+  const owner = clock ?? new CommClock();
   const pending = new Map<number, Promise<void> | DeviceOrderedOp>();
-  /** Completions of operations the device waits for: awaited when the program ends, for their errors. */
-  const ordered: Promise<void>[] = [];
   const onDevice = (op: DeviceOrderedOp): void => {
-    op.done.catch(() => undefined);
-    ordered.push(op.done);
+    owner.defer(op.done);
     op.orderDefaultStream();
   };
   let nextTicket = 1;
@@ -75,7 +92,7 @@ export async function runProgram<T>(
     for (;;) {
       const next = program.next(answer);
       if (next.done) {
-        if (ordered.length > 0) await clock.wait(Promise.all(ordered));
+        if (!clock) await owner.settle();
         return next.value;
       }
       const step = next.value;
@@ -84,11 +101,11 @@ export async function runProgram<T>(
       switch (step.kind) {
         case 'allToAll':
           if (comm?.ordersOnDevice) onDevice(comm.allToAllOnDevice(step.input, step.output));
-          else await clock.wait(comms[step.axis].allToAll(step.input, step.output));
+          else await owner.wait(comms[step.axis].allToAll(step.input, step.output));
           break;
         case 'allGather':
           if (comm?.ordersOnDevice) onDevice(comm.allGatherOnDevice(step.input, step.output));
-          else await clock.wait(comms[step.axis].allGather(step.input, step.output));
+          else await owner.wait(comms[step.axis].allGather(step.input, step.output));
           break;
         case 'startExchange': {
           const transfers = { sends: step.sends, recvs: step.recvs };
@@ -105,7 +122,7 @@ export async function runProgram<T>(
           const started = pending.get(step.ticket);
           if (!started) throw new Error(`comm program waited on unknown ticket ${step.ticket}`);
           pending.delete(step.ticket);
-          if (started instanceof Promise) await clock.wait(started);
+          if (started instanceof Promise) await owner.wait(started);
           else onDevice(started);
           break;
         }

@@ -13,8 +13,9 @@ import {
   Tensor,
   transferCounts,
 } from '../../../src/runtime/native/index.js';
-import { runProgram } from '../../../src/runtime/parallel/comm-steps.js';
+import { CommClock, runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { ringAttention } from '../../../src/runtime/parallel/ring.js';
+import { scatterHeads } from '../../../src/runtime/parallel/ulysses.js';
 import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
 import { parseDpmSolverConfig } from '../../../src/runtime/scheduler/dpm-solver-config.js';
 import { DpmSolverMultistep } from '../../../src/runtime/scheduler/dpm-solver-multistep.js';
@@ -202,6 +203,7 @@ const scenarios: Record<string, () => Record<string, unknown> | Promise<Record<s
   dpmOnDevice,
   pixartOnDevice,
   ringNccl,
+  layersNccl,
 };
 
 /**
@@ -235,6 +237,39 @@ async function ringNccl(): Promise<Record<string, unknown>> {
   if (rank === 0) await store.wait(Array.from({ length: size }, (_, r) => `ring-nccl/done/${r}`));
   store.close();
   return { backend: comm.backend, device, staged, error };
+}
+
+/**
+ * Two attention layers' communication over NCCL as a forward runs them, on one clock: a Ulysses
+ * all-to-all, then a Ring attention. Their completions stay on the clock until `settle` (once per request
+ * in parallelDenoise), so the second layer is queued without the host waiting for the first's transfers.
+ * With FAKE_CUDA_HANG_FILE present nothing ever completes: settle ends with the watchdog's reason.
+ */
+async function layersNccl(): Promise<Record<string, unknown>> {
+  const hangs = process.env.FAKE_CUDA_HANG_FILE !== undefined;
+  const { store, comm } = await joinGroup('nccl', hangs ? 1_000 : 20_000);
+  const comms = { ring: comm, ulysses: comm };
+  const clock = new CommClock();
+  const [b, s, h, d] = [1, 4, 2, 8];
+  const [x, q, k, v] = [1, 2, 3, 4].map((seed) => random([b, s, h, d], seed + rank).toDevice('cuda')) as [
+    Tensor,
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
+  let error = '';
+  try {
+    (await runProgram(scatterHeads(x, size), comms, clock)).release();
+    (await runProgram(ringAttention(q, k, v, { size, rank }), comms, clock)).release();
+    await clock.settle();
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  await comm.close();
+  await store.set(`layers-nccl/done/${rank}`, '1');
+  if (rank === 0) await store.wait(Array.from({ length: size }, (_, r) => `layers-nccl/done/${r}`));
+  store.close();
+  return { error };
 }
 
 /** PixArt-Σ's CFG DPM-Solver++ golden through the one denoise loop on 'cuda' and on the CPU. */
