@@ -446,6 +446,13 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
       '#!/bin/sh\ncase "$*" in *-L*) echo "GPU 0: Stand-in GPU (UUID: GPU-0)" ;; *) echo "Stand-in GPU, 580.159.04, 143771 MiB" ;; esac\n',
       { mode: 0o755 },
     );
+    // Where ld.so's cache lacks libcuda.so.1, the run adds the folder that holds it (here a stand-in file
+    // that does not load, so the backend still stops).
+    const driverDir = join(scratch, 'driver');
+    mkdirSync(driverDir, { recursive: true });
+    writeFileSync(join(driverDir, 'libcuda.so.1'), '');
+    const cachedDriver =
+      spawnSync('bash', ['-c', "ldconfig -p 2>/dev/null | grep -q 'libcuda\\.so\\.1 '"]).status === 0;
     const logs = join(scratch, 'logs');
     const work = join(scratch, 'tmp');
     mkdirSync(work, { recursive: true });
@@ -455,6 +462,7 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
         TESSERA_GPU_CHECK_BUNDLE: bundle,
         TESSERA_GPU_CHECK_LOG_DIR: logs,
         TMPDIR: work,
+        TESSERA_GPU_CHECK_DRIVER_DIRS: `${join(scratch, 'nothing-here')}:${driverDir}`,
         PATH: `${fakeBin}:${process.env.PATH ?? ''}`,
       },
       join(tree, 'scripts', 'gpu-check'),
@@ -463,6 +471,10 @@ describe.runIf(missing.length === 0)('the carry bundle (scripts/gpu-check --bund
     expect(r.stdout).toContain('gpu-check: Stand-in GPU, 580.159.04, 143771 MiB');
     expect(r.stdout).toMatch(/gpu-check: CUDA backend unusable: /);
     expect(r.stdout).toMatch(/gpu-check: LD_LIBRARY_PATH=\S*\/tessera-gpu-check\/lib/);
+    if (!cachedDriver) {
+      expect(r.stdout).toMatch(new RegExp(`gpu-check: LD_LIBRARY_PATH=\\S*:${driverDir}(:|$)`, 'm'));
+      expect(r.stdout).not.toContain('nothing-here');
+    }
     const lines = r.stdout.trimEnd().split('\n');
     const summary = lines.findIndex((line) => line.startsWith('gpu-check summary ('));
     expect(summary, r.stdout).toBeGreaterThan(0);
