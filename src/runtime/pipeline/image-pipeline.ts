@@ -76,6 +76,15 @@ export class ImagePipeline {
     return new ImagePipeline(folder, index, pipelineFamilyOfClass(className), facts);
   }
 
+  /** Whether `folder` is a whole prompt-to-image pipeline (the images API's need); false for anything else. */
+  static isWhole(folder: string): boolean {
+    try {
+      return ImagePipeline.open(folder).missingComponents().length === 0;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * The components prompt-to-image needs that model_index.json leaves out (tokenizers, text encoders,
    * the VAE): empty for a whole pipeline; a transformer-only folder serves latents only.

@@ -1,6 +1,6 @@
 /**
  * A non-leader rank's serve loop: wait for the leader's next broadcast; on a run, take part in the same
- * parallel denoise; on a decode, decode its band of the latents with the VAE; on a heartbeat, wait
+ * parallel denoise; on a decode, decode its band of its replica's images with the VAE; on a heartbeat, wait
  * again; on shutdown, return. A failed receive, run or decode rejects — the group is broken and the
  * caller exits non-zero.
  */
@@ -35,12 +35,8 @@ export async function followLeader(
     if (message.kind === 'heartbeat') continue;
     if (message.kind === 'decode') {
       try {
-        // Every rank's decode ends with the whole image gathered; the leader's answers the request.
-        await options.decoder.decode(tensors.get('latents') as Tensor);
-        options.logger.info(
-          { requestId: message.requestId, shape: message.shape },
-          'decoded its band of the images',
-        );
+        // The replica's first VAE rank sends the replica's images to the leader, which answers.
+        await options.decoder.decode(tensors.get('latents') as Tensor, message.requestId);
       } finally {
         for (const t of tensors.values()) t.release();
       }

@@ -87,8 +87,8 @@ export class GroupLeader {
     });
 
   /**
-   * The GroupDecode of the serving executor: latents [B, C, h, w] → B images, patch-parallel over the
-   * group when the plan's VAE ranks are the whole group (the latents are broadcast first).
+   * The GroupDecode of the serving executor: latents [B, C, h, w] → B images, each replica decoding its
+   * share patch-parallel over its VAE ranks (the latents are broadcast first when other ranks decode).
    */
   readonly decode = (latents: Tensor, requestId: string): Promise<RgbImage[]> =>
     this.channel.exclusive(async () => {
@@ -100,7 +100,7 @@ export class GroupLeader {
             ['latents', latents],
           ]);
         }
-        return await this.decoder.decode(latents);
+        return await this.decoder.decode(latents, requestId);
       } catch (err) {
         this.fail(`decoding ${requestId} failed: ${(err as Error).message}`, err);
         throw err;

@@ -8,6 +8,7 @@
 import { pipelinePlacement } from '../../shared/plan/index.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import { joinDecodeGroup } from '../rank/decode-group.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import { followLeader } from './follow-leader.js';
@@ -37,7 +38,13 @@ export async function serveAsFollower(setup: RankSetup): Promise<number> {
     logger.info({ size: group.size, coords: group.coords }, 'joined the group');
     const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);
     const vaeRanks = pipelinePlacement(plan).vaeDecode.ranks;
-    const decoder = new RankDecoder(() => ImagePipeline.open(setup.modelPath), group.world, vaeRanks, logger);
+    const placement = await joinDecodeGroup(group, vaeRanks, ImagePipeline.isWhole(setup.modelPath));
+    const decoder = new RankDecoder(
+      () => ImagePipeline.open(setup.modelPath),
+      group.world,
+      placement,
+      logger,
+    );
     await followLeader(model, group.world, {
       decoder,
       logger,

@@ -12,6 +12,7 @@ import type { Tensor } from '../native/index.js';
 import type { RgbImage } from '../pipeline/image/pixels.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
+import { joinDecodeGroup } from '../rank/decode-group.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import {
@@ -151,13 +152,15 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       const model = new RankModel(loaded, group, setup.scheduler, plan.pipeline, logger);
       const vaeRanks = pipelinePlacement(plan).vaeDecode.ranks;
       const openPipeline = () => images?.pipeline ?? ImagePipeline.open(setup.modelPath);
-      const decoder = new RankDecoder(openPipeline, group.world, vaeRanks, logger);
+      const placement = await joinDecodeGroup(group, vaeRanks, images !== null);
+      const decoder = new RankDecoder(openPipeline, group.world, placement, logger);
       leader = new GroupLeader(model, decoder, group.world, {
         heartbeatMs: Math.max(100, Math.floor(setup.timeoutMs / 4)),
         logger,
         onFatal: fail,
       });
-      const ms = await warmUp(executor, limits, images?.service);
+      // One image per replica, so that every VAE rank loads the VAE and decodes once before /readyz.
+      const ms = await warmUp(executor, limits, images?.service, plan.degrees.dataParallel);
       logger.info({ ms: Math.round(ms) }, 'group warmed up');
       reportToLauncher(rank, 'warmed-up');
       server.markStarted();

@@ -3,7 +3,7 @@
  * runs the same code path as for a request: broadcast, parallel denoise, collection) and a single step —
  * enough to touch every weight and open every communicator path once. With the images API on, the run
  * is an images request for a short prompt: the text encoders load and encode on the leader, and every
- * VAE rank loads the VAE and decodes once, so a request's shapes that the plan and the pipeline folder
+ * VAE rank loads the VAE and decodes once (one image per data-parallel replica), so a request's shapes that the plan and the pipeline folder
  * disagree on fail the start rather than the first request. Otherwise the inputs are zeros.
  */
 import type {
@@ -29,19 +29,23 @@ export function warmUpRequest(limits: ServingLimits): GenerationRequest {
   return { id: WARM_UP_ID, batchSize: 1, tensors, steps: 1, guidanceScale, seed: null };
 }
 
-async function warmUpImagesRequest(images: ImageService): Promise<GenerationRequest> {
-  const { request, tensors } = await images.prepare({ prompt: WARM_UP_PROMPT, n: 1, steps: 1, seed: 0 });
+async function warmUpImagesRequest(images: ImageService, n: number): Promise<GenerationRequest> {
+  const { request, tensors } = await images.prepare({ prompt: WARM_UP_PROMPT, n, steps: 1, seed: 0 });
   const { guidanceScale, seed } = request;
-  return { id: WARM_UP_ID, batchSize: 1, tensors, steps: 1, guidanceScale, seed, output: 'images' };
+  return { id: WARM_UP_ID, batchSize: n, tensors, steps: 1, guidanceScale, seed, output: 'images' };
 }
 
 export async function warmUp(
   executor: GenerationExecutor,
   limits: ServingLimits,
   images?: ImageService,
+  /** Images of the images warm-up (one per data-parallel replica, so that every replica decodes). */
+  imageCount = 1,
 ): Promise<number> {
   const started = performance.now();
-  const request = images ? await warmUpImagesRequest(images) : warmUpRequest(limits);
+  const request = images
+    ? await warmUpImagesRequest(images, Math.min(imageCount, limits.maxBatch))
+    : warmUpRequest(limits);
   await executor.run([request], new AbortController().signal);
   return performance.now() - started;
 }

@@ -9,14 +9,20 @@ export function concatSamples(batch: readonly GenerationRequest[], name: string)
   if (parts.some((p) => p === undefined)) {
     throw new Error(`${name} is in some requests of the batch but not all (the batch key should prevent it)`);
   }
-  const present = parts as F32Tensor[];
-  const data = new Float32Array(present.reduce((n, p) => n + p.data.length, 0));
+  return joinSamples(parts as F32Tensor[]);
+}
+
+/** Tensors of equal sample shape (at least one), concatenated along dimension 0. */
+export function joinSamples(parts: readonly F32Tensor[]): F32Tensor {
+  const first = parts[0];
+  if (first === undefined) throw new Error('joinSamples needs at least one tensor');
+  const data = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
   let offset = 0;
-  for (const part of present) {
+  for (const part of parts) {
     data.set(part.data, offset);
     offset += part.data.length;
   }
-  const samples = present.reduce((n, p) => n + (p.shape[0] ?? 0), 0);
+  const samples = parts.reduce((n, p) => n + (p.shape[0] ?? 0), 0);
   return { shape: [samples, ...first.shape.slice(1)], data };
 }
 

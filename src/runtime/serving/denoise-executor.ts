@@ -9,7 +9,7 @@ import { type DenoiseInputs, inputTensors } from '../denoise/inputs.js';
 import type { ModelFamily } from '../families/index.js';
 import { Tensor } from '../native/index.js';
 import type { RgbImage } from '../pipeline/image/pixels.js';
-import { concatSamples, firstSamples, padSamples, splitSamples } from './batch-tensors.js';
+import { concatSamples, firstSamples, joinSamples, padSamples, splitSamples } from './batch-tensors.js';
 import {
   ExecutorFatalError,
   type F32Tensor,
@@ -39,8 +39,9 @@ export type GroupDenoise = (
 ) => Promise<Tensor>;
 
 /**
- * Decodes one request's denoised latents (its samples, in the request's latents layout) to images on
- * the group: the leader's serving loop sends them to the VAE ranks, which decode patch-parallel.
+ * Decodes denoised latents (the samples of a batch's images requests, in the requests' latents layout)
+ * to images on the group: the leader's serving loop sends them to the VAE ranks, each data-parallel
+ * replica decoding its share patch-parallel. `requestId` names the requests, comma-separated.
  */
 export type GroupDecode = (latents: Tensor, requestId: string) => Promise<RgbImage[]>;
 
@@ -105,13 +106,11 @@ export class DenoiseExecutor implements GenerationExecutor {
         whole,
         batch.map((r) => r.batchSize),
       );
-      const results: GenerationResult[] = [];
-      for (const [i, part] of parts.entries()) {
-        const request = batch[i] as GenerationRequest;
-        const images = request.output === 'images' ? await this.decode(part, request.id) : undefined;
-        results.push(images ? { latents: part, images } : { latents: part });
-      }
-      return results;
+      const images = await this.decodeImages(batch, parts);
+      return parts.map((part, i) => {
+        const own = images.get(i);
+        return own ? { latents: part, images: own } : { latents: part };
+      });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (this.isFatal(err)) throw new ExecutorFatalError(message, { cause: err });
@@ -123,14 +122,40 @@ export class DenoiseExecutor implements GenerationExecutor {
     }
   }
 
-  private async decode(latents: F32Tensor, requestId: string): Promise<RgbImage[]> {
+  /**
+   * The images of every request of the batch that asked for them, by request index: one decode for the
+   * whole batch, so that the group's data-parallel replicas share it.
+   */
+  private async decodeImages(
+    batch: readonly GenerationRequest[],
+    parts: readonly F32Tensor[],
+  ): Promise<Map<number, RgbImage[]>> {
+    const wanted = batch.flatMap((r, i) => (r.output === 'images' ? [i] : []));
+    const byRequest = new Map<number, RgbImage[]>();
+    if (wanted.length === 0) return byRequest;
     if (!this.options.decode) throw new Error('this group answers latents only: it has no image decoder');
+    const latents = joinSamples(wanted.map((i) => parts[i] as F32Tensor));
+    const samples = latents.shape[0] ?? 0;
     const tensor = Tensor.fromArray(latents.data, latents.shape);
+    let images: RgbImage[];
     try {
-      return await this.options.decode(tensor, requestId);
+      images = await this.options.decode(
+        tensor,
+        wanted.map((i) => (batch[i] as GenerationRequest).id).join(','),
+      );
     } finally {
       tensor.release();
     }
+    if (images.length !== samples) {
+      throw new Error(`the group decoded ${images.length} images for ${samples} samples`);
+    }
+    let at = 0;
+    for (const i of wanted) {
+      const count = (batch[i] as GenerationRequest).batchSize;
+      byRequest.set(i, images.slice(at, at + count));
+      at += count;
+    }
+    return byRequest;
   }
 
   private inputs(batch: readonly GenerationRequest[], samples: number): DenoiseInputs {
