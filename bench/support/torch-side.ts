@@ -22,6 +22,19 @@ export interface TorchSide {
   close(): void;
 }
 
+/** BENCH_PYTHON, else the reference venv's python (tools/reference/venv.sh), or why there is none. */
+export function referencePython(): { ok: true; path: string } | { ok: false; why: string } {
+  const given = process.env.BENCH_PYTHON;
+  if (given) return { ok: true, path: given };
+  try {
+    const path = execFileSync(resolve(ROOT, 'tools/reference/venv.sh'), { encoding: 'utf8' }).trim();
+    return { ok: true, path };
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0];
+    return { ok: false, why: `no reference python (tools/reference/venv.sh failed: ${first})` };
+  }
+}
+
 /** Starts `script` (relative to the repository) with `job` as argv[1], or says why it cannot. */
 export async function startTorchSide(
   script: string,
@@ -29,13 +42,9 @@ export async function startTorchSide(
   stderr: 'inherit' | 'ignore' = 'inherit',
 ): Promise<TorchSide | string> {
   if (process.env.BENCH_SKIP_TORCH === '1') return 'skipped (BENCH_SKIP_TORCH=1)';
-  let python = process.env.BENCH_PYTHON;
-  try {
-    python ??= execFileSync(resolve(ROOT, 'tools/reference/venv.sh'), { encoding: 'utf8' }).trim();
-  } catch (err) {
-    return `no reference python (tools/reference/venv.sh failed: ${(err as Error).message.split('\n')[0]})`;
-  }
-  const child = spawn(python, [resolve(ROOT, script), JSON.stringify(job)], {
+  const python = referencePython();
+  if (!python.ok) return python.why;
+  const child = spawn(python.path, [resolve(ROOT, script), JSON.stringify(job)], {
     stdio: ['pipe', 'pipe', stderr],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

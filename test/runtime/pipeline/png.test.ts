@@ -1,5 +1,5 @@
 /**
- * PNG output: fast-png decodes what we write (size, pixels, tEXt), values outside Latin-1 go to iTXt and
+ * PNG output: fast-png decodes what we write (size, pixels with every row filter, tEXt), values outside Latin-1 go to iTXt and
  * read back, and the decoder-output → uint8 conversion follows Diffusers' postprocess (float32, numpy's
  * round half to even, clamping).
  */
@@ -32,6 +32,27 @@ describe('PNG encoding', () => {
     expect(decoded.text).toEqual({ seed: '7' });
     expect(readPngText(png)).toEqual(text);
     expect(Buffer.from(png).includes(Buffer.from('iTXt'))).toBe(true);
+  });
+
+  it('round-trips pixels with every row filter and compression level (rows above and to the left)', () => {
+    const w = 17;
+    const h = 9;
+    const pixels = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 97 + (i >> 5) * 13) % 256);
+    for (const filter of ['none', 'sub', 'up', 'paeth', 'adaptive'] as const) {
+      for (const level of [0, 6, 9]) {
+        const decoded = decode(
+          encodePng({ width: w, height: h, data: pixels }, { seed: '1' }, { filter, level }),
+        );
+        expect([decoded.width, decoded.height, decoded.channels], `${filter} ${level}`).toEqual([w, h, 3]);
+        expect(Buffer.from(decoded.data).equals(Buffer.from(pixels)), `${filter} ${level}`).toBe(true);
+      }
+    }
+  });
+
+  it('refuses an image whose bytes do not match its size', () => {
+    expect(() => encodePng({ width: 2, height: 2, data: new Uint8Array(11) }, {})).toThrow(
+      /12 bytes, got 11/,
+    );
   });
 
   it('refuses keywords PNG cannot hold', () => {
