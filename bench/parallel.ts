@@ -19,7 +19,6 @@ import {
   writeTinyFlux,
   writeTinyFluxInputs,
 } from '../src/runtime/launcher/demo/tiny-checkpoint.js';
-import { groupFailure } from '../src/runtime/launcher/group-failure.js';
 import { runLocalGroup } from '../src/runtime/launcher/local-group.js';
 import type { RankStats } from '../src/runtime/parallel-denoise/stats.js';
 import { logForPerson } from '../src/shared/log.js';
@@ -72,7 +71,7 @@ async function measure(model: string, inputs: string, guidance: number, c: Confi
   const output = join(dir, 'out.safetensors');
   const logDir = mkdtempSync(join(dir, 'logs-'));
   process.env.TESSERA_NUM_THREADS = '1';
-  const code = await runLocalGroup({
+  const { code, failure } = await runLocalGroup({
     logDir,
     degrees: c.degrees,
     pipeline: { patches: c.degrees.pipefusion, warmupSteps: 1 },
@@ -91,7 +90,7 @@ async function measure(model: string, inputs: string, guidance: number, c: Confi
     ],
   });
   // The folder is removed at exit: the reason is in the message.
-  if (code !== 0) throw new Error(`${c.name}: ${groupFailure(logDir, code)}`);
+  if (code !== 0) throw new Error(`${c.name}: the group failed: ${failure ?? `exit code ${code}`}`);
   const ranks = readdirSync(stats).map((f) => JSON.parse(readFileSync(join(stats, f), 'utf8')) as RankStats);
   // Ranks step in lockstep; a step takes as long as its slowest rank.
   const perStep = Array.from({ length: steps }, (_, i) => Math.max(...ranks.map((r) => r.stepMs[i] ?? 0)));

@@ -12,6 +12,7 @@ import { parseWorkerArgs, WORKER_USAGE, WorkerArgsError } from '../../runtime/la
 import { PlanMismatchError } from '../../runtime/parallel-denoise/checkpoint-fit.js';
 import { loadedRequest } from '../../runtime/parallel-denoise/request-files.js';
 import { EnvironmentError, RANK_ENV } from '../../runtime/rank/env-config.js';
+import { reportRankFailure, reportUncaughtFailures } from '../../runtime/rank/failure-report.js';
 import { PlanFileError } from '../../runtime/rank/plan-file.js';
 import { serveRank } from '../../runtime/serve-loop/serve-rank.js';
 import { type Command, UsageError } from '../command.js';
@@ -44,18 +45,34 @@ export const workerCommand: Command = {
       return 0;
     }
     const request = args.request;
-    try {
-      if (process.env[RANK_ENV.rank] === undefined) {
+    if (process.env[RANK_ENV.rank] === undefined) {
+      try {
         const cli = process.argv[1];
         if (!cli) throw new EnvironmentError('cannot tell which program to start the workers with');
-        return await launchPod({
+        const launched = await launchPod({
           env: process.env,
           workerCommand: process.execPath,
           workerArgs: [...process.execArgv, cli, 'worker', ...argv],
           device: args.device,
           serving: request === undefined,
         });
+        return launched.code;
+      } catch (err) {
+        // What the pod was given (env, plan, devices, checkpoint) is wrong: one line says what.
+        if (
+          err instanceof EnvironmentError ||
+          err instanceof PlanFileError ||
+          err instanceof PlanMismatchError
+        ) {
+          process.stderr.write(`tessera worker: ${err.message}\n`);
+          return 1;
+        }
+        return reportFailure('worker', err);
       }
+    }
+    // A rank: whatever ends it (any phase, any error class, awaited or not) reaches the launcher.
+    reportUncaughtFailures(process.env);
+    try {
       if (!request) exitRank(await serveRank(process.env, { modelPath: args.model, device: args.device }));
       await runRankProcess(process.env, {
         modelPath: args.model,
@@ -65,16 +82,7 @@ export const workerCommand: Command = {
       });
       exitRank(0);
     } catch (err) {
-      // What the pod was given (env, plan, devices, checkpoint) is wrong: one line says what.
-      if (
-        err instanceof EnvironmentError ||
-        err instanceof PlanFileError ||
-        err instanceof PlanMismatchError
-      ) {
-        process.stderr.write(`tessera worker: ${err.message}\n`);
-        exitRank(1);
-      }
-      exitRank(reportFailure('worker', err));
+      exitRank(reportRankFailure(process.env, err));
     }
   },
 };

@@ -1,39 +1,30 @@
 /**
- * One readable line for a local group that failed, from its log folder: every rank that failed printed
- * `tessera worker: <reason>` on stderr (reportFailure); ranks that only saw a peer go ("rank 2 failed:
- * …", a closed connection) are echoes, so the first rank with a reason of its own is the cause.
+ * One line for a pod's workers that failed, from the records they left (rank/failure-report.ts). Ranks
+ * that only saw a peer go ("rank 2 failed: …", a closed connection) are echoes, so the first rank with a
+ * reason of its own is the cause; a worker that left no record (killed, crashed in native code) is named
+ * with how it ended.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { describeRankFailure, type RankFailure } from '../rank/failure-report.js';
 
-const FAILURE_PREFIX = 'tessera worker: ';
 /** Reasons that only report another rank's failure. */
 const ECHO = /rank \d+ failed:|communicator (closed|aborted)|closed by the peer|connection reset/i;
 
-interface RankReason {
+export interface WorkerExit {
   rank: number;
-  reason: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
-function reasonsIn(logDir: string): RankReason[] {
-  const reasons: RankReason[] = [];
-  for (const name of readdirSync(logDir)) {
-    const rank = /^rank-(\d+)\.log$/.exec(name)?.[1];
-    if (rank === undefined) continue;
-    const line = readFileSync(join(logDir, name), 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(FAILURE_PREFIX));
-    if (line) reasons.push({ rank: Number(rank), reason: line.slice(FAILURE_PREFIX.length) });
+/** `rank 1: <reason>; caused by: <cause> (1 more rank failed)`. */
+export function groupFailure(failures: readonly RankFailure[], firstExit: WorkerExit | undefined): string {
+  const sorted = [...failures].sort((a, b) => a.rank - b.rank);
+  const cause = sorted.find((f) => !ECHO.test(f.reason)) ?? sorted[0];
+  if (!cause) {
+    if (!firstExit) return 'the workers ended and none said why';
+    const how = firstExit.signal ? `was killed by ${firstExit.signal}` : `exited with code ${firstExit.code}`;
+    return `rank ${firstExit.rank} ${how} without saying why (its log may tell)`;
   }
-  return reasons.sort((a, b) => a.rank - b.rank);
-}
-
-export function groupFailure(logDir: string, code: number): string {
-  const reasons = reasonsIn(logDir);
-  const cause = reasons.find((r) => !ECHO.test(r.reason)) ?? reasons[0];
-  const where = `logs in ${logDir}`;
-  if (!cause) return `the group failed with exit code ${code} and no rank said why (${where})`;
-  const others = reasons.length - 1;
-  const also = others > 0 ? `${others} more rank${others > 1 ? 's' : ''} failed; ` : '';
-  return `the group failed: rank ${cause.rank}: ${cause.reason} (${also}${where})`;
+  const others = sorted.length - 1;
+  const also = others > 0 ? ` (${others} more rank${others > 1 ? 's' : ''} failed)` : '';
+  return `${describeRankFailure(cause)}${also}`;
 }

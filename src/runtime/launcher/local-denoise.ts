@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceRequest } from '../rank/device.js';
 import type { ParallelFlags } from './degree-flags.js';
-import { groupFailure } from './group-failure.js';
+import type { LaunchResult } from './launch.js';
 import { runLocalGroup } from './local-group.js';
 
 /** Where a local group's logs go and stay; unset: a temporary folder, kept only when the group fails. */
@@ -44,16 +44,22 @@ async function startGroup(request: LocalDenoiseRequest, parallel: ParallelFlags)
   const chosen = process.env[LOG_DIR_ENV];
   const logDir = chosen ?? mkdtempSync(join(tmpdir(), 'tessera-denoise-logs-'));
   if (chosen) mkdirSync(chosen, { recursive: true });
-  const code = await runGroup(request, parallel, logDir);
+  const { code, failure } = await runGroup(request, parallel, logDir);
   if (code === 0) {
     if (!chosen) rmSync(logDir, { recursive: true, force: true });
     return 0;
   }
-  process.stderr.write(`tessera denoise: ${groupFailure(logDir, code)}\n`);
+  process.stderr.write(
+    `tessera denoise: the group failed${failure ? `: ${failure}` : ` with exit code ${code}`} (logs in ${logDir})\n`,
+  );
   return code;
 }
 
-function runGroup(request: LocalDenoiseRequest, parallel: ParallelFlags, logDir: string): Promise<number> {
+function runGroup(
+  request: LocalDenoiseRequest,
+  parallel: ParallelFlags,
+  logDir: string,
+): Promise<LaunchResult> {
   const workerArgs = [
     '--model',
     request.model,

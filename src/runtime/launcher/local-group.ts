@@ -24,7 +24,7 @@ import { architectureOf, readTransformerConfig } from '../families/index.js';
 import { type DeviceRequest, deviceFlag } from '../rank/device.js';
 import { RANK_ENV } from '../rank/env-config.js';
 import { writeGroupSecretFile } from '../rendezvous/group-secret.js';
-import { launchPod } from './launch.js';
+import { type LaunchResult, launchPod } from './launch.js';
 
 export interface LocalGroupOptions {
   degrees: Degrees;
@@ -43,6 +43,8 @@ export interface LocalGroupOptions {
    * this process's stdout and stderr.
    */
   logDir?: string;
+  /** The launcher's termination message file (LaunchOptions.terminationLog). */
+  terminationLog?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function freeLocalPort(): Promise<number> {
   });
 }
 
-function modelFacts(modelPath: string): ModelFacts {
+export function modelFacts(modelPath: string): ModelFacts {
   const { facts } = architectureOf(readTransformerConfig(modelPath));
   return {
     family: facts.family,
@@ -105,8 +107,8 @@ export function localPlan(
   };
 }
 
-/** Runs the group and resolves with the launcher's exit code. */
-export async function runLocalGroup(options: LocalGroupOptions): Promise<number> {
+/** Runs the group and resolves with the launcher's exit code and, when a rank failed, why. */
+export async function runLocalGroup(options: LocalGroupOptions): Promise<LaunchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-local-'));
   try {
     const device = options.device ?? { kind: 'plan' };
@@ -143,6 +145,7 @@ export async function runLocalGroup(options: LocalGroupOptions): Promise<number>
       workerCommand: process.execPath,
       workerArgs: [...process.execArgv, cli, 'worker', ...options.workerArgs, ...deviceFlag(device)],
       device,
+      ...(options.terminationLog ? { terminationLog: options.terminationLog } : {}),
     };
     if (!options.logDir) return await launchPod(launch);
     const logDir = options.logDir;

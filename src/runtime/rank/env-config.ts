@@ -22,6 +22,8 @@ export const RANK_ENV = {
   localRank: 'TESSERA_LOCAL_RANK',
   /** Bound on rendezvous and every collective, in ms (a dead peer fails everyone within it). */
   commTimeoutMs: 'TESSERA_COMM_TIMEOUT_MS',
+  /** Where the rank writes why it failed, for its launcher (failure-report.ts). */
+  failureFile: 'TESSERA_RANK_FAILURE_FILE',
 } as const;
 
 export class EnvironmentError extends Error {

@@ -11,7 +11,6 @@ import { denoise } from '../../denoise/index.js';
 import { denoiseInputs } from '../../denoise/input-files.js';
 import { loadTransformer, NamedTensors } from '../../model-loader/index.js';
 import { readSchedulerConfig } from '../../scheduler/scheduler.js';
-import { groupFailure } from '../group-failure.js';
 import { runLocalGroup } from '../local-group.js';
 import { DEMO_FLUX, writeTinyFlux, writeTinyFluxInputs } from './tiny-checkpoint.js';
 
@@ -33,7 +32,7 @@ export async function runParallelDemo(say: (line?: string) => void, workDir: str
   const logDir = join(workDir, 'rank-logs');
   rmSync(logDir, { recursive: true, force: true }); // rank files are appended to: start this run's afresh
   mkdirSync(logDir, { recursive: true });
-  const code = await runLocalGroup({
+  const { code, failure } = await runLocalGroup({
     logDir,
     degrees,
     pipeline: { patches: 2, warmupSteps: STEPS },
@@ -50,7 +49,7 @@ export async function runParallelDemo(say: (line?: string) => void, workDir: str
     ],
   });
   if (code !== 0) {
-    say(`The local group failed: ${groupFailure(logDir, code)}`);
+    say(`The local group failed: ${failure ?? `exit code ${code}`} (logs in ${logDir})`);
     return code;
   }
   say(
