@@ -187,7 +187,7 @@ describe('CUDA side of the addon on the host emulation', () => {
     ]);
   }, 120_000);
 
-  it('PixArt-Σ PipeFusion over NCCL (one emulated GPU per rank): no host↔device copy in a step but the once-per-request ones of the first, every receive waited for on the device', async () => {
+  it('PixArt-Σ PipeFusion over NCCL (one emulated GPU per rank): no host↔device copy in a step but the once-per-request ones of the first, every receive and send waited for on the device', async () => {
     // The fake libnccl moves nothing, so the values are not checked, only what the ranks copy. Before, the
     // group failed at its end: the last stage sent its host latents to the leader over NCCL, which moves
     // device memory only ('buffers must be CUDA memory').
@@ -209,14 +209,17 @@ describe('CUDA side of the addon on the host emulation', () => {
         [copies([2_048], [96]), none, none, none],
         [copies([], [96]), none, none, none],
       ]);
-      // Every receive is waited for on the device, not on the host: the default stream is made to wait
-      // for it before the kernels that read it are queued. Stage 0 receives the whole latents once (step 1)
-      // and 2 bands in each of steps 2 and 3: 5; stage 1 receives the whole state in the warm-up step and 2
-      // patch states in each of steps 1–3: 7. (The result's way to the leader, once, is awaited.)
+      // Every receive and every send is waited for on the device, not on the host: the default stream is
+      // made to wait for a receive before the kernels that read it are queued, and for the step's sends
+      // before their messages are freed (in the default stream's order). Stage 0 receives the whole latents
+      // once (step 1) and 2 bands in each of steps 2 and 3 (5), and sends the whole state in the warm-up
+      // step and 2 patch states in each of steps 1–3 (7); stage 1 receives those 7 and sends those 5.
+      // (The result's way to the leader, once, is awaited.) Before, the sends were awaited on the host at
+      // the end of every step: 5 and 7.
       const lines = readFileSync(log, 'utf8').trim().split('\n');
       const pids = [...new Set(lines.filter((l) => l.startsWith('cuda ')).map((l) => l.split(' ')[1]))];
       const waits = pids.map((pid) => lines.filter((l) => l === `cuda ${pid} wait default`).length);
-      expect(waits.sort()).toEqual([5, 7]);
+      expect(waits.sort()).toEqual([12, 12]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -244,6 +244,11 @@ export class Communicator {
     return this.onDevice('exchange', () => this.exchange(transfers));
   }
 
+  /** `send`, ordered on the device instead of awaited (NCCL only). */
+  sendOnDevice(buf: CommBuffer, peer: number, tag = 0): DeviceOrderedOp {
+    return this.onDevice('send', () => this.send(buf, peer, tag));
+  }
+
   /** `recv`, ordered on the device instead of awaited (NCCL only). */
   recvOnDevice(buf: CommBuffer, peer: number, tag = 0): DeviceOrderedOp {
     return this.onDevice('recv', () => this.recv(buf, peer, tag));

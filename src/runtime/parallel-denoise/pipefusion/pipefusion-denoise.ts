@@ -169,7 +169,7 @@ async function runPipeline(
         if (i < steps - 1) link.send(latents.clone().reshape([latents.numel]), LATENT_TAG + bands.length);
       }
       model.release(state);
-      await ctx.clock.wait(link.settle());
+      await link.settle(ctx.clock);
     } else {
       await patchStep(i, t);
     }
@@ -240,6 +240,6 @@ async function runPipeline(
       }
       model.release(state);
     }
-    await ctx.clock.wait(link.settle());
+    await link.settle(ctx.clock);
   }
 }

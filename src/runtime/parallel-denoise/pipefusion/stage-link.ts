@@ -14,10 +14,11 @@
  * run, wait for it on the device, so the stage queues its next patch at once; `settle` observes every
  * receive's completion (and its error) with the sends' at the end of the step.
  */
-import type { Communicator } from '../../comm/index.js';
+import type { Communicator, DeviceOrderedOp } from '../../comm/index.js';
 import type { StatePart } from '../../families/index.js';
 import { onPlacement, type Placement } from '../../models/common/placement.js';
 import { type DType, ops, Tensor } from '../../native/index.js';
+import type { CommClock } from '../../parallel/comm-steps.js';
 
 export const STATE_TAG = 8100;
 export const LATENT_TAG = 8300;
@@ -91,6 +92,8 @@ export interface PostedState {
 
 export class StageLink {
   private readonly inFlight: Promise<void>[] = [];
+  /** Sends over NCCL, ordered on the device at `settle`. */
+  private readonly sentOnDevice: DeviceOrderedOp[] = [];
   private readonly keep: Tensor[] = [];
 
   constructor(
@@ -151,9 +154,15 @@ export class StageLink {
 
   /** Starts a send to the next stage; `settle` waits for every send started since the last call. */
   send(message: Tensor, tag: number): void {
-    const done = this.comm.send(message, this.next, tag);
-    done.catch(() => undefined);
-    this.inFlight.push(done);
+    if (this.comm.ordersOnDevice) {
+      const op = this.comm.sendOnDevice(message, this.next, tag);
+      op.done.catch(() => undefined);
+      this.sentOnDevice.push(op);
+    } else {
+      const done = this.comm.send(message, this.next, tag);
+      done.catch(() => undefined);
+      this.inFlight.push(done);
+    }
     this.keep.push(message);
   }
 
@@ -181,9 +190,24 @@ export class StageLink {
     });
   }
 
-  async settle(): Promise<void> {
-    const pending = this.inFlight.splice(0);
-    await Promise.all(pending);
+  /**
+   * Ends a step's traffic and frees its messages. Over gloo the host waits for every send and receive
+   * started since the last call. Over NCCL it does not: the default stream waits on the device for each
+   * send, and the messages are freed behind that wait — device memory goes back to the pool in the
+   * default stream's order, so nothing reuses a message before its send has read it — while the
+   * completions go to `clock`, whose owner settles them once per request (a failed communicator refuses
+   * the next ordering with the reason, so a failure still surfaces at once).
+   */
+  async settle(clock: CommClock): Promise<void> {
+    if (this.comm.ordersOnDevice) {
+      for (const op of this.sentOnDevice.splice(0)) {
+        clock.defer(op.done);
+        op.orderDefaultStream();
+      }
+      for (const done of this.inFlight.splice(0)) clock.defer(done);
+    } else {
+      await clock.wait(Promise.all(this.inFlight.splice(0)));
+    }
     for (const t of this.keep.splice(0)) t.release();
   }
 }
