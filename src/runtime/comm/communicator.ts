@@ -51,6 +51,11 @@ export interface Transfer {
  */
 export interface DeviceOrderedOp {
   readonly done: Promise<void>;
+  /**
+   * False when the operation was refused before it started (bad buffers, a torn-down communicator):
+   * `done` rejects with the reason and there is nothing to order (CommClock.order rejects at once).
+   */
+  readonly started: boolean;
   orderDefaultStream(): void;
 }
 
@@ -323,6 +328,7 @@ export class Communicator {
     const number = this.native.started;
     return {
       done,
+      started: number !== before,
       orderDefaultStream: () => {
         if (number === before) return;
         try {

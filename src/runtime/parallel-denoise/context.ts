@@ -64,9 +64,7 @@ export function cfgAxis(ctx: RankContext): CfgAxis {
       const axis = ctx.axes.cfg;
       if (axis.ordersOnDevice) {
         // The combine that follows waits for the gather on the device; parallelDenoise settles it.
-        const op = axis.allGatherOnDevice(dense, both);
-        ctx.clock.defer(op.done);
-        op.orderDefaultStream();
+        await ctx.clock.order(axis.allGatherOnDevice(dense, both));
       } else {
         await ctx.clock.wait(axis.allGather(dense, both));
       }

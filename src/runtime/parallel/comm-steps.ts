@@ -63,6 +63,17 @@ export class CommClock {
     this.ordered.push(done);
   }
 
+  /**
+   * Makes the default stream wait on the device for `op` and keeps its completion until `settle`. An
+   * operation refused before it started rejects here, at once, with the reason — not at the settle, after
+   * the rest of the request was queued on a transfer that never ran.
+   */
+  async order(op: DeviceOrderedOp): Promise<void> {
+    if (!op.started) return op.done;
+    this.defer(op.done);
+    op.orderDefaultStream();
+  }
+
   /** Awaits every completion kept since the last call; rejects with the first failure. */
   async settle(): Promise<void> {
     const pending = this.ordered.splice(0);
@@ -82,10 +93,6 @@ export async function runProgram<T>(
 ): Promise<T> {
   const owner = clock ?? new CommClock();
   const pending = new Map<number, Promise<void> | DeviceOrderedOp>();
-  const onDevice = (op: DeviceOrderedOp): void => {
-    owner.defer(op.done);
-    op.orderDefaultStream();
-  };
   let nextTicket = 1;
   let answer: StepAnswer;
   try {
@@ -100,11 +107,11 @@ export async function runProgram<T>(
       const comm = step.kind === 'wait' ? undefined : comms[step.axis];
       switch (step.kind) {
         case 'allToAll':
-          if (comm?.ordersOnDevice) onDevice(comm.allToAllOnDevice(step.input, step.output));
+          if (comm?.ordersOnDevice) await owner.order(comm.allToAllOnDevice(step.input, step.output));
           else await owner.wait(comms[step.axis].allToAll(step.input, step.output));
           break;
         case 'allGather':
-          if (comm?.ordersOnDevice) onDevice(comm.allGatherOnDevice(step.input, step.output));
+          if (comm?.ordersOnDevice) await owner.order(comm.allGatherOnDevice(step.input, step.output));
           else await owner.wait(comms[step.axis].allGather(step.input, step.output));
           break;
         case 'startExchange': {
@@ -112,6 +119,8 @@ export async function runProgram<T>(
           const started = comm?.ordersOnDevice
             ? comm.exchangeOnDevice(transfers)
             : comms[step.axis].exchange(transfers);
+          // Refused before it started: the program goes no further.
+          if (!(started instanceof Promise) && !started.started) await started.done;
           // Observed at `wait` (or when the program ends); until then a rejection must not count as unhandled.
           (started instanceof Promise ? started : started.done).catch(() => undefined);
           pending.set(nextTicket, started);
@@ -123,7 +132,7 @@ export async function runProgram<T>(
           if (!started) throw new Error(`comm program waited on unknown ticket ${step.ticket}`);
           pending.delete(step.ticket);
           if (started instanceof Promise) await owner.wait(started);
-          else onDevice(started);
+          else await owner.order(started);
           break;
         }
       }

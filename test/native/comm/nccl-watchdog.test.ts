@@ -56,6 +56,14 @@ describe('NCCL communicator host logic (fake libcuda/libnccl, 2 processes)', () 
       expect(r.hungMs as number).toBeGreaterThanOrEqual(900);
       expect(r.hungMs as number).toBeLessThan(3_000);
       expect(r.later as string).toMatch(/timed out/);
+      expect(r.refused).toBe(
+        "allToAll (nccl 'fake-nccl' rank " +
+          o.rank +
+          '/2) failed: nccl allToAll: buffers must be CUDA memory on device 0',
+      );
+      expect(r.reached).toBe(false);
+      expect(r.settled).toBe('nothing pending');
+      expect(r.ordered).toMatch(/^allGather .* buffers must be CUDA memory on device 0$/);
       expect(r.glooOrders).toBe(
         'allToAll ordered on the device needs the NCCL backend; gloo operations are awaited',
       );

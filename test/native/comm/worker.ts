@@ -10,6 +10,7 @@ import {
   TcpStore,
 } from '../../../src/runtime/comm/index.js';
 import { Tensor } from '../../../src/runtime/native/index.js';
+import { CommClock, type CommProgram, runProgram } from '../../../src/runtime/parallel/comm-steps.js';
 import { readGroupSecret } from '../../../src/runtime/rendezvous/group-secret.js';
 
 const [scenario = '', rankArg = '', sizeArg = '', portArg = ''] = process.argv.slice(2);
@@ -305,6 +306,27 @@ async function ncclWatchdog(world: Communicator, store: TcpStore): Promise<Recor
   });
   await nccl.barrier();
   await nccl.barrier();
+  // An operation refused before it starts (host buffers: NCCL moves device memory only) rejects where it
+  // is ordered, at once: the program goes no further and nothing waits for the request's settle.
+  const clock = new CommClock();
+  let reached = false;
+  function* refusedFirst(): CommProgram<void> {
+    yield { kind: 'allToAll', axis: 'ulysses', input: Tensor.zeros([size]), output: Tensor.zeros([size]) };
+    reached = true;
+  }
+  const refused = await runProgram(refusedFirst(), { ulysses: nccl, ring: nccl }, clock).then(
+    () => 'ran',
+    (e: Error) => e.message,
+  );
+  const settled = await clock.settle().then(
+    () => 'nothing pending',
+    (e: Error) => e.message,
+  );
+  const ordered = await clock.order(nccl.allGatherOnDevice(new Float32Array(1), new Float32Array(size))).then(
+    () => 'ordered',
+    (e: Error) => e.message,
+  );
+  await nccl.barrier(); // a refusal leaves the communicator healthy
   await world.barrier(); // both ranks finished their barriers before the hang starts
   const hangFile = process.env.FAKE_CUDA_HANG_FILE ?? '';
   if (rank === 0) await import('node:fs').then((fs) => fs.writeFileSync(hangFile, ''));
@@ -327,7 +349,7 @@ async function ncclWatchdog(world: Communicator, store: TcpStore): Promise<Recor
   } catch (e) {
     glooOrders = (e as Error).message;
   }
-  return { backend: nccl.backend, hung, hungMs, later, glooOrders };
+  return { backend: nccl.backend, hung, hungMs, later, glooOrders, refused, reached, settled, ordered };
 }
 
 // Native tensors go through the tensor core's GetBufferView; their dtype comes from the tensor itself.

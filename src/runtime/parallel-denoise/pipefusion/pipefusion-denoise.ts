@@ -83,10 +83,16 @@ async function runPipeline(
   const last = stage === stages - 1;
   const range = stageRange(loaded.config, stages, stage);
   // Messages on the stage's device, the state in the model's activation dtype.
-  const link = new StageLink(ctx.axes.pipefusion, (stage + 1) % stages, (stage + stages - 1) % stages, {
-    device: latents.device,
-    dtype: loaded.placement?.dtype ?? 'f32',
-  });
+  const link = new StageLink(
+    ctx.axes.pipefusion,
+    (stage + 1) % stages,
+    (stage + stages - 1) % stages,
+    ctx.clock,
+    {
+      device: latents.device,
+      dtype: loaded.placement?.dtype ?? 'f32',
+    },
+  );
   const sp = spDegree(ctx);
   const s = spRank(ctx);
   const layout = spLayout(ctx);
@@ -169,7 +175,7 @@ async function runPipeline(
         if (i < steps - 1) link.send(latents.clone().reshape([latents.numel]), LATENT_TAG + bands.length);
       }
       model.release(state);
-      await link.settle(ctx.clock);
+      await link.settle();
     } else {
       await patchStep(i, t);
     }
@@ -240,6 +246,6 @@ async function runPipeline(
       }
       model.release(state);
     }
-    await link.settle(ctx.clock);
+    await link.settle();
   }
 }

@@ -100,6 +100,8 @@ export class StageLink {
     private readonly comm: Communicator,
     readonly next: number,
     readonly prev: number,
+    /** Where the completions of device-ordered transfers wait for the request's settle. */
+    private readonly clock: CommClock,
     /** The stage's device (receive buffers, messages) and the dtype its activations are held in. */
     private readonly placement: Placement = HOST_F32,
   ) {}
@@ -112,10 +114,7 @@ export class StageLink {
       op.done.catch(() => undefined);
       return {
         buffer,
-        ready: async () => {
-          this.inFlight.push(op.done);
-          op.orderDefaultStream();
-        },
+        ready: () => this.clock.order(op),
       };
     }
     const done = this.comm.recv(buffer, this.prev, tag);
@@ -191,22 +190,18 @@ export class StageLink {
   }
 
   /**
-   * Ends a step's traffic and frees its messages. Over gloo the host waits for every send and receive
+   * Ends a step's traffic and frees its messages. Over gloo the host waits for every send
    * started since the last call. Over NCCL it does not: the default stream waits on the device for each
    * send, and the messages are freed behind that wait — device memory goes back to the pool in the
    * default stream's order, so nothing reuses a message before its send has read it — while the
-   * completions go to `clock`, whose owner settles them once per request (a failed communicator refuses
-   * the next ordering with the reason, so a failure still surfaces at once).
+   * completions go to the clock, whose owner settles them once per request (a failed communicator
+   * refuses the next ordering with the reason, so a failure still surfaces at once).
    */
-  async settle(clock: CommClock): Promise<void> {
+  async settle(): Promise<void> {
     if (this.comm.ordersOnDevice) {
-      for (const op of this.sentOnDevice.splice(0)) {
-        clock.defer(op.done);
-        op.orderDefaultStream();
-      }
-      for (const done of this.inFlight.splice(0)) clock.defer(done);
+      for (const op of this.sentOnDevice.splice(0)) await this.clock.order(op);
     } else {
-      await clock.wait(Promise.all(this.inFlight.splice(0)));
+      await this.clock.wait(Promise.all(this.inFlight.splice(0)));
     }
     for (const t of this.keep.splice(0)) t.release();
   }
