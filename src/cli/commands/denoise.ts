@@ -18,6 +18,7 @@ import {
   parallelFromFlags,
 } from '../../runtime/launcher/degree-flags.js';
 import { runParallelDenoise } from '../../runtime/launcher/local-denoise.js';
+import type { WorkerImagesArgs } from '../../runtime/launcher/worker-args.js';
 import { loadTransformer, NamedTensors } from '../../runtime/model-loader/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
 import { MAX_GUIDANCE_SCALE, ONE_PROCESS, preflightDenoise } from '../../runtime/preflight/index.js';
@@ -76,6 +77,8 @@ export interface DenoiseCommandOptions {
   device: DeviceRequest;
   /** Issue #8: degrees > 1 run a local CPU group through the launcher; null runs this process. */
   parallel: ParallelFlags | null;
+  /** With `parallel`: the group decodes the result to images too, written here (`tessera generate`). */
+  images?: WorkerImagesArgs;
 }
 
 export function parseDenoiseArgs(argv: readonly string[]): DenoiseCommandOptions | 'help' {

@@ -2,12 +2,13 @@
  * `tessera generate --model DIR --prompt "…" -o out.png`: the whole Diffusers pipeline from a prompt to
  * a PNG. This process encodes the prompt (the group leader's job) and draws the seeded noise; the
  * denoising loop is `tessera denoise`'s (one process, or a local parallel group with the same degree
- * flags); this process then decodes the latents and writes the PNG with the request in its text chunks.
+ * flags); one process then decodes the latents here, a group on each data-parallel replica's VAE ranks
+ * (pipeline/group-images.ts), and this process writes the PNGs with the request in their text chunks.
  * Lines for a person on stdout; the runtime's JSON log goes to TESSERA_LOG_FILE when set (cli/main.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   DEGREE_OPTIONS,
@@ -17,6 +18,7 @@ import {
 } from '../../runtime/launcher/degree-flags.js';
 import { NamedTensors } from '../../runtime/model-loader/index.js';
 import { writeSafetensors } from '../../runtime/native/safetensors-writer.js';
+import type { RgbImage } from '../../runtime/pipeline/image/pixels.js';
 import { type ImageAsk, ImagePipeline, ImageRequestError } from '../../runtime/pipeline/image-pipeline.js';
 import { DEVICE_USAGE, DeviceFlagError, parseDeviceFlag } from '../../runtime/rank/device.js';
 import { type Command, UsageError } from '../command.js';
@@ -34,6 +36,8 @@ Options:
   --steps N                denoising steps (default: the pipeline's, e.g. FLUX.1-dev 28)
   --guidance-scale G       (default: the pipeline's, e.g. FLUX.1-dev 3.5, SD3 7, PixArt-Σ 4.5)
   --seed S                 integer ≥ 0 (default: random, printed)
+  --n N                    images from the seed's noise (default 1); OUT-0.png … OUT-<N-1>.png when N > 1.
+                           With --data-parallel, each replica denoises and decodes its share of them
 ${DEVICE_USAGE}
 ${DEGREE_USAGE}`;
 
@@ -45,6 +49,7 @@ const OPTIONS = {
   steps: { type: 'string' },
   'guidance-scale': { type: 'string' },
   seed: { type: 'string' },
+  n: { type: 'string' },
   output: { type: 'string', short: 'o' },
   device: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -55,7 +60,7 @@ type Values = {
   [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
 };
 
-function numberFlag(values: Values, name: 'steps' | 'guidance-scale' | 'seed'): number | undefined {
+function numberFlag(values: Values, name: 'steps' | 'guidance-scale' | 'seed' | 'n'): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const value = Number(raw);
@@ -101,6 +106,8 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateOptions | 'h
   const steps = numberFlag(values, 'steps');
   const guidance = numberFlag(values, 'guidance-scale');
   const seed = numberFlag(values, 'seed');
+  const n = numberFlag(values, 'n');
+  if (n !== undefined) ask.n = n;
   if (steps !== undefined) ask.steps = steps;
   if (guidance !== undefined) ask.guidanceScale = guidance;
   if (seed !== undefined) ask.seed = seed;
@@ -138,6 +145,10 @@ async function generate(options: GenerateOptions): Promise<number> {
     const denoised = join(work, 'latents.safetensors');
     writeSafetensors(inputs, new Map([['latents', noise], ...Object.entries(tensors)]));
     const encodedMs = performance.now() - started;
+    // A group decodes on its replicas' VAE ranks and its leader writes the pixels; one process decodes here.
+    const images = parallel
+      ? { path: join(work, 'images.rgb'), height: request.height, width: request.width }
+      : undefined;
     const code = await denoiseToFile({
       model: options.model,
       inputs,
@@ -146,21 +157,50 @@ async function generate(options: GenerateOptions): Promise<number> {
       guidanceScale: request.guidanceScale,
       device,
       parallel,
+      ...(images ? { images } : {}),
     });
     if (code !== 0) return code;
-    const latents = NamedTensors.read(denoised).required('latents', 'the denoised latents');
-    const [image] = await pipeline.decode(latents);
-    if (!image) throw new Error('the decoder returned no image');
-    writeFileSync(options.output, pipeline.png(image, request, basename(resolve(options.model))));
+    const decoded = images
+      ? splitImages(readFileSync(images.path), request.n, request.width, request.height)
+      : await pipeline.decode(NamedTensors.read(denoised).required('latents', 'the denoised latents'));
+    if (decoded.length !== request.n)
+      throw new Error(`decoded ${decoded.length} images, asked for ${request.n}`);
+    const outputs = outputPaths(options.output, request.n);
+    for (const [i, image] of decoded.entries()) {
+      writeFileSync(outputs[i] as string, pipeline.png(image, request, basename(resolve(options.model))));
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     say(
-      `wrote ${options.output}: ${request.width}x${request.height}, seed ${request.seed}, ${request.steps} steps, ` +
+      `wrote ${outputs.join(', ')}: ${request.width}x${request.height}, seed ${request.seed}, ${request.steps} steps, ` +
         `guidance ${request.guidanceScale} (${seconds} s; prompt encoded in ${(encodedMs / 1000).toFixed(1)} s)`,
     );
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** `out.png` for one image; `out-0.png`, `out-1.png`, … for several. */
+export function outputPaths(output: string, n: number): string[] {
+  if (n === 1) return [output];
+  const ext = extname(output);
+  const stem = output.slice(0, output.length - ext.length);
+  return Array.from({ length: n }, (_, i) => `${stem}-${i}${ext}`);
+}
+
+/** The group leader's file: n images' RGB8 bytes, one after the other. */
+function splitImages(bytes: Uint8Array, n: number, width: number, height: number): RgbImage[] {
+  const size = width * height * 3;
+  if (bytes.length !== n * size) {
+    throw new Error(
+      `the group wrote ${bytes.length} image bytes; ${n} images of ${width}x${height} need ${n * size}`,
+    );
+  }
+  return Array.from({ length: n }, (_, i) => ({
+    width,
+    height,
+    data: bytes.subarray(i * size, (i + 1) * size),
+  }));
 }
 
 export const generateCommand: Command = {

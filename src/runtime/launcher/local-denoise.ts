@@ -11,6 +11,7 @@ import type { DeviceRequest } from '../rank/device.js';
 import type { ParallelFlags } from './degree-flags.js';
 import type { LaunchResult } from './launch.js';
 import { runLocalGroup } from './local-group.js';
+import type { WorkerImagesArgs } from './worker-args.js';
 
 /** Where a local group's logs go and stay; unset: a temporary folder, kept only when the group fails. */
 export const LOG_DIR_ENV = 'TESSERA_LOG_DIR';
@@ -22,6 +23,8 @@ export interface LocalDenoiseRequest {
   steps: number;
   guidanceScale: number | null;
   device: DeviceRequest;
+  /** Decode to images on the group too (`tessera generate`): the leader writes their RGB8 bytes here. */
+  images?: WorkerImagesArgs;
 }
 
 /** Runs the group; a failure before it starts (plan, checkpoint, env) is one line on stderr and exit 1. */
@@ -71,6 +74,9 @@ function runGroup(
     String(request.steps),
     ...(request.guidanceScale !== null ? ['--guidance-scale', String(request.guidanceScale)] : []),
     ...(process.env.TESSERA_STATS_DIR ? ['--stats-dir', process.env.TESSERA_STATS_DIR] : []),
+    ...(request.images
+      ? ['--images', request.images.path, '--image-size', `${request.images.width}x${request.images.height}`]
+      : []),
   ];
   return runLocalGroup({
     degrees: parallel.degrees,

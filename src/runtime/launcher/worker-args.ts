@@ -17,14 +17,26 @@ per rank (NCCL); on a machine without the GPUs it asks for, the worker ends at o
 Without --inputs the group serves: rank 0 (pod 0) answers HTTP on TESSERA_SERVING_PORT (docs/serving.md)
 and broadcasts each batch to every rank; the other pods' launchers answer /healthz and /readyz there.
   --inputs, --steps, --guidance-scale, -o   run this one denoise request (inputs as for tessera denoise)
+  --images FILE --image-size WxH            with --inputs, the model folder being a whole pipeline: each
+                                            data-parallel replica decodes its share of the latents with
+                                            the VAE and the leader writes every image's RGB8 bytes to FILE
   --stats-dir DIR                           each rank writes rank-<r>.json (bytes loaded, step times)
 ${DEVICE_USAGE}`;
+
+/** Where the leader writes the decoded images (RGB8, batch order), and their size in pixels. */
+export interface WorkerImagesArgs {
+  path: string;
+  height: number;
+  width: number;
+}
 
 export interface WorkerRequestArgs {
   inputs: string;
   output: string;
   steps: number;
   guidanceScale: number | null;
+  /** Decode the result to images on the group too (`tessera generate`). */
+  images?: WorkerImagesArgs;
 }
 
 export interface WorkerArgs {
@@ -50,6 +62,8 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
         steps: { type: 'string' },
         'guidance-scale': { type: 'string' },
         'stats-dir': { type: 'string' },
+        images: { type: 'string' },
+        'image-size': { type: 'string' },
         device: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -79,8 +93,10 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
       }
     }
     request = { inputs: str('inputs') as string, output, steps, guidanceScale };
-  } else if (str('output') !== undefined || str('steps') !== undefined) {
-    throw new WorkerArgsError('--output and --steps need --inputs');
+    const images = imagesArgs(str('images'), str('image-size'));
+    if (images) request.images = images;
+  } else if (str('output') !== undefined || str('steps') !== undefined || str('images') !== undefined) {
+    throw new WorkerArgsError('--output, --steps and --images need --inputs');
   }
   let device: DeviceRequest;
   try {
@@ -90,4 +106,16 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs | 'help' {
     throw err;
   }
   return { model: str('model'), device, request, statsDir: str('stats-dir') };
+}
+
+function imagesArgs(path: string | undefined, size: string | undefined): WorkerImagesArgs | undefined {
+  if (path === undefined && size === undefined) return undefined;
+  if (path === undefined || size === undefined) {
+    throw new WorkerArgsError('--images and --image-size go together (the file, and WxH in pixels)');
+  }
+  const m = /^(\d+)x(\d+)$/.exec(size);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+    throw new WorkerArgsError(`--image-size must be WIDTHxHEIGHT in pixels, e.g. 1024x1024, got ${size}`);
+  }
+  return { path, width: Number(m[1]), height: Number(m[2]) };
 }

@@ -1,16 +1,19 @@
 /**
  * One rank's whole job for a denoise request, after its bootstrap (src/runtime/rank/): join the group,
  * load this rank's share of the weights (its pipeline stage's blocks only), read the inputs, run the
- * parallel denoiser, and — on the group's leader — write the result. Any failure is thrown; the caller
+ * parallel denoiser, and — on the group's leader — write the result (and, for `tessera generate`, decode
+ * it to images on the group: pipeline/group-images.ts). Any failure is thrown; the caller
  * exits non-zero, and the peers' collectives fail within the timeout.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { FileInputs } from '../families/index.js';
+import type { WorkerImagesArgs } from '../launcher/worker-args.js';
 import { type LoadedTransformer, NamedTensors } from '../model-loader/index.js';
 import { writeSafetensors } from '../native/safetensors-writer.js';
 import { CommClock } from '../parallel/comm-steps.js';
+import { writeGroupImages } from '../pipeline/group-images.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
@@ -28,6 +31,8 @@ export interface DenoiseRequest {
   guidanceScale: number | null;
   /** Turns the file's tensors into denoiser inputs (the `tessera denoise` reader, shared with it). */
   readInputs: (loaded: LoadedTransformer, named: NamedTensors) => FileInputs;
+  /** Decode the result to images on the group too, the leader writing them here (`tessera generate`). */
+  images?: WorkerImagesArgs;
 }
 
 /**
@@ -97,10 +102,12 @@ async function runInGroup(
   );
   stats.totalMs = performance.now() - started;
   stats.commMs = ctx.clock.ms;
-  if (result) {
-    writeSafetensors(request.outputPath, new Map([['latents', finish(result)]]));
+  const latents = result ? finish(result) : null;
+  if (latents) {
+    writeSafetensors(request.outputPath, new Map([['latents', latents]]));
     logger.info({ output: request.outputPath, ms: Math.round(stats.totalMs) }, 'result written');
   }
+  if (request.images) await writeGroupImages(group, setup, latents, request.images);
   if (statsDir) writeFileSync(join(statsDir, `rank-${job.rank}.json`), JSON.stringify(stats));
 }
 

@@ -13,5 +13,6 @@ export function loadedRequest(args: WorkerRequestArgs): DenoiseRequest {
     steps: args.steps,
     guidanceScale: args.guidanceScale,
     readInputs: denoiseInputs,
+    ...(args.images ? { images: args.images } : {}),
   };
 }

@@ -7,9 +7,9 @@
 import type { Logger } from '../../shared/log.js';
 import type { Communicator } from '../comm/index.js';
 import type { Tensor } from '../native/index.js';
+import type { RankDecoder } from '../parallel/replica-decoder.js';
 import { receiveMessage } from './group-channel.js';
 import { inputsFromTensors } from './group-message.js';
-import type { RankDecoder } from './rank-decoder.js';
 import type { RankModel } from './rank-model.js';
 
 export interface FollowOptions {

@@ -10,11 +10,11 @@ import type { Logger } from '../../shared/log.js';
 import type { Communicator } from '../comm/index.js';
 import type { DenoiseInputs } from '../denoise/inputs.js';
 import type { Tensor } from '../native/index.js';
+import type { RankDecoder } from '../parallel/replica-decoder.js';
 import type { RgbImage } from '../pipeline/image/pixels.js';
 import type { GroupDenoiseOptions } from '../serving/index.js';
 import { LeaderChannel, tensorHeaders } from './group-channel.js';
 import { inputTensors } from './group-message.js';
-import type { RankDecoder } from './rank-decoder.js';
 import type { RankModel } from './rank-model.js';
 
 export interface GroupLeaderOptions {

@@ -6,13 +6,13 @@
  */
 
 import { pipelinePlacement } from '../../shared/plan/index.js';
+import { RankDecoder } from '../parallel/replica-decoder.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
 import { joinDecodeGroup } from '../rank/decode-group.js';
 import { loadRankWeights } from '../rank/weights.js';
 import type { ParallelGroup } from '../rendezvous/group.js';
 import { followLeader } from './follow-leader.js';
-import { RankDecoder } from './rank-decoder.js';
 import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 

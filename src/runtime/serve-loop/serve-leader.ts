@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { pipelinePlacement } from '../../shared/plan/index.js';
 import { RUNTIME_ENV } from '../../shared/runtime-contract.js';
 import type { Tensor } from '../native/index.js';
+import { RankDecoder } from '../parallel/replica-decoder.js';
 import type { RgbImage } from '../pipeline/image/pixels.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { joinRankGroup, type RankSetup } from '../rank/bootstrap.js';
@@ -25,7 +26,6 @@ import {
   startLeaderServing,
 } from '../serving/index.js';
 import { GroupLeader } from './group-leader.js';
-import { RankDecoder } from './rank-decoder.js';
 import { RankModel } from './rank-model.js';
 import { describePeerExit, onPeerExited, reportToLauncher } from './rank-status.js';
 import { warmUp } from './warm-up.js';

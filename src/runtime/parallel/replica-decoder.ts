@@ -1,5 +1,6 @@
 /**
- * A rank's share of the VAE decode for the images API. Each data-parallel replica decodes its own share
+ * A rank's share of the VAE decode of a group (the images API's serve loop, `tessera generate`'s local
+ * group). Each data-parallel replica decodes its own share
  * of a batch's images (near-equal, earlier replicas one more), patch-parallel over its VAE ranks
  * (plan.pipeline.vaeDecode.ranks, by contract all ranks of the replica) through the replica's decode
  * communicator (rank/decode-group.ts); each replica's first VAE rank then sends its images to the
@@ -10,7 +11,7 @@
  */
 import type { Logger } from '../../shared/log.js';
 import type { Communicator } from '../comm/index.js';
-import type { Tensor } from '../native/index.js';
+import { Tensor } from '../native/index.js';
 import type { RgbImage } from '../pipeline/image/pixels.js';
 import type { ImagePipeline } from '../pipeline/image-pipeline.js';
 import type { DecodePlacement } from '../rank/decode-group.js';
@@ -118,4 +119,39 @@ function packImages(images: readonly RgbImage[]): Uint8Array {
     at += im.data.length;
   }
   return out;
+}
+
+/** Latents are [B, C, h, w]. */
+const LATENT_RANK = 4;
+
+/**
+ * One request's decode on a group that is not serving (`tessera generate`'s local group): the leader
+ * holds the latents [B, C, h, w] and broadcasts their shape, then their values, and every rank decodes
+ * its replica's share; resolves with every image on the leader, with its replica's elsewhere.
+ */
+export async function decodeOnGroup(
+  decoder: RankDecoder,
+  world: Communicator,
+  latents: Tensor | null,
+  requestId: string,
+): Promise<RgbImage[]> {
+  if (!decoder.shared) {
+    if (!latents) return [];
+    return decoder.decode(latents, requestId);
+  }
+  const shape = new Int32Array(LATENT_RANK);
+  if (latents) {
+    if (latents.rank !== LATENT_RANK)
+      throw new Error(`expected latents [B, C, h, w], got [${latents.shape.join(', ')}]`);
+    shape.set(latents.shape);
+  }
+  await world.broadcast(shape, 0);
+  // f32 on every rank, whatever the denoiser's dtype: the decode starts from f32 latents anyway.
+  const values = latents ? latents.to('f32') : Tensor.zeros([...shape]);
+  try {
+    await world.broadcast(values, 0);
+    return await decoder.decode(values, requestId);
+  } finally {
+    if (values !== latents) values.release();
+  }
 }
