@@ -405,6 +405,9 @@ TESSERA_CUDA_API tessera_cuda_status tessera_cuda_attention(const void* q, const
   Count("attention");
   NoteLaunch("attention");
   REQUIRE(skv > 0, "no keys");
+  // The real kernel keeps a row of q in registers sized for 256 (attention.cu kMaxHeadDim); refusing what it
+  // refuses keeps the emulation from passing a shape a GPU would reject.
+  REQUIRE(d > 0 && d <= 256, "head_dim " + std::to_string(d) + " is outside 1..256");
   const size_t row = heads * d;
   std::vector<float> s(skv);
   for (size_t b = 0; b < batch; ++b)
