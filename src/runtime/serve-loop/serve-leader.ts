@@ -77,6 +77,8 @@ const notJoined = (): Promise<never> => Promise.reject(new Error('the group is n
 
 /** How long a failed leader keeps answering (503 with the reason) before it exits. */
 const FATAL_LINGER_MS = 500;
+/** How long its listener may take to close after that (every request still open is refused at once). */
+const FATAL_CLOSE_WITHIN_MS = 1_000;
 
 export function serveAsLeader(setup: RankSetup): Promise<number> {
   const { plan, logger, rank } = setup;
@@ -96,7 +98,14 @@ export function serveAsLeader(setup: RankSetup): Promise<number> {
       reportToLauncher(rank, 'fatal', reason);
       // Peers blocked on this rank fail now rather than at their timeout.
       group?.world.abort(`rank ${rank}: ${reason}`);
-      setTimeout(() => finish(1), FATAL_LINGER_MS);
+      // Close the listener before the process ends: exiting with it open resets every connection the
+      // thread has accepted but not yet answered (a client sees ECONNRESET, no reason). Closed first, new
+      // connections are refused (a client or the Service retries elsewhere) and accepted ones get their 503.
+      setTimeout(() => {
+        const closed = server ? server.shutdown().catch(() => undefined) : Promise.resolve();
+        const bound = new Promise<void>((r) => setTimeout(r, FATAL_CLOSE_WITHIN_MS));
+        void Promise.race([closed, bound]).then(() => finish(1));
+      }, FATAL_LINGER_MS);
     };
     const drained = async () => {
       if (exiting) return;
